@@ -1,0 +1,3 @@
+//! Modules that run commands on the host.
+pub mod command;
+pub mod run;

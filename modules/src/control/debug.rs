@@ -1,0 +1,48 @@
+use async_trait::async_trait;
+use serde_json::Value;
+
+use crate::spec::{arg, ArgType::*, ModuleSpec};
+use crate::{Args, ModResult, Module, ModuleContext, ModuleError, ModuleResult, Plan};
+
+pub struct Debug;
+
+static SPEC: ModuleSpec = ModuleSpec {
+    name: "debug",
+    description: "Print a message or a variable's value.",
+    args: &[
+        arg("msg", Raw, "Message to print.").default("\"Hello world!\""),
+        arg("var", Str, "Variable (or expression) whose value to print."),
+        arg("verbosity", Int, "Only print with at least this many -v.").default("0"),
+    ],
+    free_form: None,
+    required_one_of: &[],
+    mutually_exclusive: &[&["msg", "var"]],
+    open: false,
+};
+
+#[async_trait]
+impl Module for Debug {
+    fn spec(&self) -> &'static ModuleSpec {
+        &SPEC
+    }
+
+    async fn plan(&self, ctx: &ModuleContext<'_>, args: &Args) -> ModResult<Plan> {
+        let r = if let Some(var) = args.str("var") {
+            let v = ctx.controller.eval(var).map_err(ModuleError::Failed)?;
+            ModuleResult::ok().with(var, v)
+        } else {
+            ModuleResult::ok().with("msg", args.get("msg").cloned().unwrap_or(Value::Null))
+        };
+        Ok(Plan::Done(r))
+    }
+
+    async fn apply(
+        &self,
+        _: &ModuleContext<'_>,
+        _: &Args,
+        p: ModuleResult,
+        _: Box<dyn std::any::Any + Send>,
+    ) -> ModResult<ModuleResult> {
+        Ok(p)
+    }
+}

@@ -1,0 +1,142 @@
+use async_trait::async_trait;
+
+use super::content::apply_content;
+use super::edit::{compile, join_lines, lines_keep, plan_edit};
+use crate::spec::{arg, ArgType::*, ModuleSpec, ATTR_ARGS};
+use crate::{Args, ModResult, Module, ModuleContext, ModuleResult, Plan};
+
+pub struct BlockInFile;
+
+static SPEC: ModuleSpec = ModuleSpec {
+    name: "blockinfile",
+    description: "Insert, update or remove a block of lines between marker lines.",
+    args: &[
+        arg("path", Path, "File to edit.")
+            .required()
+            .aliases(&["dest", "destfile", "name"]),
+        arg("block", Str, "The text between the markers.")
+            .default("\"\"")
+            .aliases(&["content"]),
+        arg(
+            "marker",
+            Str,
+            "Marker line template; {mark} becomes marker_begin or marker_end.",
+        )
+        .default("\"# {mark} ANSIBLE MANAGED BLOCK\""),
+        arg(
+            "marker_begin",
+            Str,
+            "Replaces {mark} in the opening marker.",
+        )
+        .default("\"BEGIN\""),
+        arg("marker_end", Str, "Replaces {mark} in the closing marker.").default("\"END\""),
+        arg("state", Str, "Whether the block should be there.")
+            .default("\"present\"")
+            .choices(&["present", "absent"]),
+        arg(
+            "insertafter",
+            Str,
+            "Insert after the last line matching this regexp, or EOF.",
+        ),
+        arg(
+            "insertbefore",
+            Str,
+            "Insert before the last line matching this regexp, or BOF.",
+        ),
+        arg("create", Bool, "Create the file if it does not exist.").default("false"),
+        arg(
+            "backup",
+            Bool,
+            "Keep a timestamped copy of the original file.",
+        )
+        .default("false"),
+        ATTR_ARGS[0],
+        ATTR_ARGS[1],
+        ATTR_ARGS[2],
+    ],
+    free_form: None,
+    required_one_of: &[],
+    mutually_exclusive: &[&["insertafter", "insertbefore"]],
+    open: false,
+};
+
+fn edit(text: &str, args: &Args) -> Result<(String, &'static str), String> {
+    let marker = args
+        .str("marker")
+        .unwrap_or("# {mark} ANSIBLE MANAGED BLOCK");
+    let begin = marker.replace("{mark}", args.str("marker_begin").unwrap_or("BEGIN"));
+    let end = marker.replace("{mark}", args.str("marker_end").unwrap_or("END"));
+    let mut lines = lines_keep(text);
+    let trimmed = |l: &String| l.trim_end_matches(['\n', '\r']).to_string();
+    let b = lines.iter().position(|l| trimmed(l) == begin);
+    let e = lines.iter().rposition(|l| trimmed(l) == end);
+    let block = args.str("block").unwrap_or("");
+    let mut new_block = Vec::new();
+    if args.str("state") != Some("absent") && !block.is_empty() {
+        new_block.push(format!("{begin}\n"));
+        for l in block.trim_end_matches('\n').split('\n') {
+            new_block.push(format!("{l}\n"));
+        }
+        new_block.push(format!("{end}\n"));
+    }
+    let pos = match (b, e) {
+        (Some(b), Some(e)) if b <= e => {
+            lines.drain(b..=e);
+            b
+        }
+        _ if new_block.is_empty() => return Ok((text.to_string(), "")),
+        _ => {
+            let find = |re: &str, what: &str, after: bool| -> Result<usize, String> {
+                let re = compile(re, what)?;
+                Ok(match lines.iter().rposition(|l| re.is_match(&trimmed(l))) {
+                    Some(i) => i + usize::from(after),
+                    None => lines.len(),
+                })
+            };
+            match (args.str("insertafter"), args.str("insertbefore")) {
+                (Some(a), _) if a != "EOF" => find(a, "insertafter", true)?,
+                (_, Some("BOF")) => 0,
+                (_, Some(bf)) => find(bf, "insertbefore", false)?,
+                _ => lines.len(),
+            }
+        }
+    };
+    if pos > 0 && pos <= lines.len() && !lines[pos - 1].ends_with('\n') {
+        lines[pos - 1].push('\n');
+    }
+    let removed = new_block.is_empty();
+    for (i, l) in new_block.into_iter().enumerate() {
+        lines.insert(pos + i, l);
+    }
+    let new = join_lines(&lines);
+    let msg = if new == text {
+        ""
+    } else if removed {
+        "Block removed"
+    } else {
+        "Block inserted"
+    };
+    Ok((new, msg))
+}
+
+#[async_trait]
+impl Module for BlockInFile {
+    fn spec(&self) -> &'static ModuleSpec {
+        &SPEC
+    }
+
+    async fn plan(&self, ctx: &ModuleContext<'_>, args: &Args) -> ModResult<Plan> {
+        let path = args.string("path").unwrap_or_default();
+        plan_edit(ctx, args, &path, args.bool("create"), |t| edit(t, args)).await
+    }
+
+    async fn apply(
+        &self,
+        ctx: &ModuleContext<'_>,
+        _args: &Args,
+        preview: ModuleResult,
+        work: Box<dyn std::any::Any + Send>,
+    ) -> ModResult<ModuleResult> {
+        apply_content(ctx, preview, work).await
+    }
+}

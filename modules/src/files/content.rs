@@ -1,0 +1,129 @@
+//! "This path should hold these bytes with these attributes": the planner and applier that
+//! copy, template, lineinfile, blockinfile and replace share.
+
+use sha1::{Digest, Sha1};
+
+use crate::connection::sh_quote;
+use crate::hostfs::{Attrs, FileKind};
+use crate::{take_work, FileDiff, ModResult, ModuleContext, ModuleError, ModuleResult, Plan};
+
+/// Diffs of files larger than this are not shown.
+const MAX_DIFF_BYTES: u64 = 1 << 20;
+
+pub struct ContentWork {
+    pub path: String,
+    pub content: Option<Vec<u8>>,
+    pub attrs: Attrs,
+    pub backup: bool,
+    pub existed: bool,
+}
+
+pub fn sha1_hex(data: &[u8]) -> String {
+    hex::encode(Sha1::digest(data))
+}
+
+fn text_for_diff(data: &[u8]) -> Option<String> {
+    if data.len() as u64 > MAX_DIFF_BYTES || data.contains(&0) {
+        return None;
+    }
+    String::from_utf8(data.to_vec()).ok()
+}
+
+/// `old` is the current content when the caller already read it (None = read it if needed).
+pub async fn plan_content(
+    ctx: &ModuleContext<'_>,
+    path: &str,
+    new: Vec<u8>,
+    attrs: Attrs,
+    backup: bool,
+    old: Option<Vec<u8>>,
+) -> ModResult<Plan> {
+    let st = ctx.host.stat(path, true).await?;
+    if let Some(st) = &st {
+        if st.kind == FileKind::Directory {
+            return Err(ModuleError::Failed(format!("{path} is a directory")));
+        }
+    }
+    let checksum = sha1_hex(&new);
+    let content_changed =
+        st.as_ref().and_then(|s| s.checksum.as_deref()) != Some(checksum.as_str());
+    let attr_changes = st
+        .as_ref()
+        .map(|s| attrs.differences(s))
+        .unwrap_or_default();
+    let base = ModuleResult::ok()
+        .with("dest", path)
+        .with("checksum", checksum.clone())
+        .with("size", new.len() as u64);
+    if !content_changed && attr_changes.is_empty() {
+        return Ok(Plan::Done(base));
+    }
+    let mut preview = base;
+    preview.changed = true;
+    if ctx.diff {
+        if content_changed {
+            let before = match (&old, &st) {
+                (Some(o), _) => Some(o.clone()),
+                (None, Some(s)) if s.size <= MAX_DIFF_BYTES => ctx.host.read(path).await?,
+                _ => None,
+            }
+            .unwrap_or_default();
+            match (text_for_diff(&before), text_for_diff(&new)) {
+                (Some(b), Some(a)) => {
+                    let mut d = FileDiff::new(path, b, a);
+                    if st.is_none() {
+                        d.before_header = format!("{path} (absent)");
+                    }
+                    preview.diffs.push(d);
+                }
+                _ => preview.diffs.push(FileDiff::new(
+                    path,
+                    "",
+                    "(binary or large file content changed)\n",
+                )),
+            }
+        }
+        for (what, b, a) in &attr_changes {
+            preview.diffs.push(FileDiff::new(
+                path,
+                format!("{what}: {b}\n"),
+                format!("{what}: {a}\n"),
+            ));
+        }
+    }
+    let work = ContentWork {
+        path: path.to_string(),
+        content: if content_changed { Some(new) } else { None },
+        attrs,
+        backup,
+        existed: st.is_some(),
+    };
+    Ok(Plan::change(preview, work))
+}
+
+pub async fn apply_content(
+    ctx: &ModuleContext<'_>,
+    mut preview: ModuleResult,
+    work: Box<dyn std::any::Any + Send>,
+) -> ModResult<ModuleResult> {
+    let w: ContentWork = take_work(work);
+    let p = sh_quote(&w.path);
+    if w.backup && w.existed && w.content.is_some() {
+        let out = ctx
+            .host
+            .exec_ok(&format!(
+                "b={p}.$(date +%Y-%m-%d@%H:%M:%S)~; cp -p -- {p} \"$b\" && printf %s \"$b\""
+            ))
+            .await?;
+        preview
+            .data
+            .insert("backup_file".into(), out.stdout_str().into());
+    }
+    match &w.content {
+        Some(c) => ctx.host.write_atomic(&w.path, c, &w.attrs).await?,
+        None => {
+            ctx.host.exec_ok(&w.attrs.commands(&p)).await?;
+        }
+    }
+    Ok(preview)
+}

@@ -1,0 +1,113 @@
+use async_trait::async_trait;
+
+use super::content::{apply_content, plan_content};
+use crate::hostfs::FileKind;
+use crate::spec::{arg, ArgType::*, ModuleSpec, ATTR_ARGS};
+use crate::{Args, FileSource, ModResult, Module, ModuleContext, ModuleError, ModuleResult, Plan};
+
+pub struct Copy;
+
+static SPEC: ModuleSpec = ModuleSpec {
+    name: "copy",
+    description: "Copy a file from the controller, or given content, to a path on the host.",
+    args: &[
+        arg(
+            "dest",
+            Path,
+            "Remote path; a directory (or a path ending in /) receives src's file name.",
+        )
+        .required(),
+        arg(
+            "src",
+            Path,
+            "File on the controller (searched in the role's files/ and next to the playbook).",
+        ),
+        arg("content", Raw, "Text to write instead of src."),
+        arg(
+            "force",
+            Bool,
+            "Replace the file when its content differs. With false, only create it.",
+        )
+        .default("true"),
+        arg(
+            "backup",
+            Bool,
+            "Keep a timestamped copy of the file it replaces.",
+        )
+        .default("false"),
+        arg(
+            "remote_src",
+            Bool,
+            "src is a path on the host, not the controller.",
+        )
+        .default("false"),
+        ATTR_ARGS[0],
+        ATTR_ARGS[1],
+        ATTR_ARGS[2],
+    ],
+    free_form: None,
+    required_one_of: &[&["src", "content"]],
+    mutually_exclusive: &[&["src", "content"]],
+    open: false,
+};
+
+#[async_trait]
+impl Module for Copy {
+    fn spec(&self) -> &'static ModuleSpec {
+        &SPEC
+    }
+
+    async fn plan(&self, ctx: &ModuleContext<'_>, args: &Args) -> ModResult<Plan> {
+        let mut dest = args.string("dest").unwrap_or_default();
+        let (data, src_name) = if let Some(c) = args.get("content") {
+            let text = match c {
+                serde_json::Value::String(s) => s.clone(),
+                other => serde_json::to_string(other).unwrap_or_default(),
+            };
+            (text.into_bytes(), None)
+        } else {
+            let src = args.string("src").unwrap_or_default();
+            let name = src.rsplit('/').next().unwrap_or(&src).to_string();
+            if args.bool("remote_src") {
+                let d = ctx.host.read(&src).await?.ok_or_else(|| {
+                    ModuleError::Failed(format!("Source {src} not found on the host"))
+                })?;
+                (d, Some(name))
+            } else {
+                let path = ctx
+                    .controller
+                    .find_file(FileSource::Files, &src)
+                    .map_err(ModuleError::Failed)?;
+                let d = std::fs::read(&path).map_err(|e| {
+                    ModuleError::Failed(format!("could not read {}: {e}", path.display()))
+                })?;
+                (d, Some(name))
+            }
+        };
+        if let Some(name) = &src_name {
+            let is_dir = dest.ends_with('/')
+                || ctx
+                    .host
+                    .stat(&dest, true)
+                    .await?
+                    .is_some_and(|s| s.kind == FileKind::Directory);
+            if is_dir {
+                dest = format!("{}/{}", dest.trim_end_matches('/'), name);
+            }
+        }
+        if !args.bool("force") && ctx.host.stat(&dest, false).await?.is_some() {
+            return Ok(Plan::Done(ModuleResult::ok().with("dest", dest)));
+        }
+        plan_content(ctx, &dest, data, args.attrs(), args.bool("backup"), None).await
+    }
+
+    async fn apply(
+        &self,
+        ctx: &ModuleContext<'_>,
+        _args: &Args,
+        preview: ModuleResult,
+        work: Box<dyn std::any::Any + Send>,
+    ) -> ModResult<ModuleResult> {
+        apply_content(ctx, preview, work).await
+    }
+}

@@ -1,0 +1,133 @@
+//! Shared plumbing for modules that edit a text file in place (lineinfile, blockinfile, replace).
+
+use super::content::plan_content;
+use crate::{Args, ModResult, ModuleContext, ModuleError, ModuleResult, Plan};
+
+/// Reads `path`, lets `edit` compute the new text, and plans writing it.
+pub async fn plan_edit<F>(
+    ctx: &ModuleContext<'_>,
+    args: &Args,
+    path: &str,
+    create: bool,
+    edit: F,
+) -> ModResult<Plan>
+where
+    F: FnOnce(&str) -> Result<(String, &'static str), String>,
+{
+    let old = ctx.host.read(path).await?;
+    let existed = old.is_some();
+    let old = match old {
+        Some(o) => o,
+        None if create => Vec::new(),
+        None => {
+            return Err(ModuleError::Failed(format!(
+                "Destination {path} does not exist ! (use create: true to create it)"
+            )))
+        }
+    };
+    let text = String::from_utf8(old.clone())
+        .map_err(|_| ModuleError::Failed(format!("{path} is not a text file")))?;
+    let (new, msg) = edit(&text).map_err(ModuleError::Failed)?;
+    if !existed && new.is_empty() {
+        return Ok(Plan::Done(ModuleResult::ok()));
+    }
+    let plan = plan_content(
+        ctx,
+        path,
+        new.into_bytes(),
+        args.attrs(),
+        args.bool("backup"),
+        Some(old),
+    )
+    .await?;
+    Ok(match plan {
+        Plan::Change { preview, work } => {
+            let msg = if msg.is_empty() {
+                "attributes changed"
+            } else {
+                msg
+            };
+            Plan::Change {
+                preview: preview.with_msg(msg),
+                work,
+            }
+        }
+        done => done,
+    })
+}
+
+/// Splits text into lines that keep their line endings.
+pub fn lines_keep(text: &str) -> Vec<String> {
+    text.split_inclusive('\n').map(str::to_string).collect()
+}
+
+/// Joins lines, making sure every line but the last ends with a newline.
+pub fn join_lines(lines: &[String]) -> String {
+    let mut s = String::new();
+    for l in lines {
+        if !s.is_empty() && !s.ends_with('\n') {
+            s.push('\n');
+        }
+        s.push_str(l);
+    }
+    s
+}
+
+/// Translates a Python `re` replacement (`\1`, `\g<name>`) into the regex crate's syntax.
+pub fn python_replacement(rep: &str) -> String {
+    let mut out = String::new();
+    let mut chars = rep.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '$' => out.push_str("$$"),
+            '\\' => match chars.peek().copied() {
+                Some(d) if d.is_ascii_digit() => {
+                    let mut n = String::new();
+                    while let Some(d) = chars.peek().copied().filter(char::is_ascii_digit) {
+                        n.push(d);
+                        chars.next();
+                    }
+                    out.push_str(&format!("${{{n}}}"));
+                }
+                Some('g') => {
+                    chars.next();
+                    if chars.peek() == Some(&'<') {
+                        chars.next();
+                        let name: String = chars.by_ref().take_while(|c| *c != '>').collect();
+                        out.push_str(&format!("${{{name}}}"));
+                    } else {
+                        out.push_str("\\g");
+                    }
+                }
+                Some('n') => {
+                    chars.next();
+                    out.push('\n');
+                }
+                Some('t') => {
+                    chars.next();
+                    out.push('\t');
+                }
+                Some('\\') => {
+                    chars.next();
+                    out.push('\\');
+                }
+                _ => out.push('\\'),
+            },
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+pub fn compile(re: &str, what: &str) -> Result<regex::Regex, String> {
+    regex::Regex::new(re).map_err(|e| format!("invalid regular expression in '{what}': {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    #[test]
+    fn replacement_syntax() {
+        assert_eq!(python_replacement(r"\1-\g<name>$"), "${1}-${name}$$");
+    }
+}

@@ -1,0 +1,104 @@
+use std::path::PathBuf;
+
+use async_trait::async_trait;
+
+use super::content::sha1_hex;
+use crate::spec::{arg, ArgType::*, ModuleSpec};
+use crate::{take_work, Args, ModResult, Module, ModuleContext, ModuleError, ModuleResult, Plan};
+
+pub struct Fetch;
+
+static SPEC: ModuleSpec = ModuleSpec {
+    name: "fetch",
+    description:
+        "Copy a file from the host to the controller (dest/<host>/<src path>, or dest with flat).",
+    args: &[
+        arg("src", Path, "File on the host.").required(),
+        arg(
+            "dest",
+            Path,
+            "Directory (or file with flat) on the controller.",
+        )
+        .required(),
+        arg(
+            "flat",
+            Bool,
+            "Store at dest itself instead of dest/<host>/<src>.",
+        )
+        .default("false"),
+        arg("fail_on_missing", Bool, "Fail when src does not exist.").default("true"),
+    ],
+    free_form: None,
+    required_one_of: &[],
+    mutually_exclusive: &[],
+    open: false,
+};
+
+#[async_trait]
+impl Module for Fetch {
+    fn spec(&self) -> &'static ModuleSpec {
+        &SPEC
+    }
+
+    async fn plan(&self, ctx: &ModuleContext<'_>, args: &Args) -> ModResult<Plan> {
+        let src = args.string("src").unwrap_or_default();
+        let dest = args.string("dest").unwrap_or_default();
+        let Some(data) = ctx.host.read(&src).await? else {
+            if args.bool("fail_on_missing") {
+                return Err(ModuleError::Failed(format!(
+                    "the remote file does not exist: {src}"
+                )));
+            }
+            return Ok(Plan::Done(
+                ModuleResult::ok().with_msg("the remote file does not exist, not transferring"),
+            ));
+        };
+        let target: PathBuf = if args.bool("flat") {
+            if dest.ends_with('/') {
+                PathBuf::from(&dest).join(src.rsplit('/').next().unwrap_or(&src))
+            } else {
+                PathBuf::from(&dest)
+            }
+        } else {
+            PathBuf::from(&dest)
+                .join(ctx.controller.inventory_hostname())
+                .join(src.trim_start_matches('/'))
+        };
+        let checksum = sha1_hex(&data);
+        let result = ModuleResult::ok()
+            .with("dest", target.display().to_string())
+            .with("checksum", checksum.clone())
+            .with("remote_checksum", checksum.clone());
+        let current = std::fs::read(&target).ok().map(|d| sha1_hex(&d));
+        if current.as_deref() == Some(checksum.as_str()) {
+            return Ok(Plan::Done(result));
+        }
+        let mut preview = result;
+        preview.changed = true;
+        Ok(Plan::change(preview, (target, data)))
+    }
+
+    async fn apply(
+        &self,
+        _: &ModuleContext<'_>,
+        _: &Args,
+        preview: ModuleResult,
+        work: Box<dyn std::any::Any + Send>,
+    ) -> ModResult<ModuleResult> {
+        let (target, data): (PathBuf, Vec<u8>) = take_work(work);
+        let write = || -> std::io::Result<()> {
+            let dir = target.parent().unwrap_or(std::path::Path::new("."));
+            std::fs::create_dir_all(dir)?;
+            let name = target
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let tmp = dir.join(format!(".{name}.timonel-tmp"));
+            std::fs::write(&tmp, &data)?;
+            std::fs::rename(&tmp, &target)
+        };
+        write()
+            .map_err(|e| ModuleError::Failed(format!("cannot write {}: {e}", target.display())))?;
+        Ok(preview)
+    }
+}

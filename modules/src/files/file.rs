@@ -1,0 +1,260 @@
+use async_trait::async_trait;
+
+use crate::connection::sh_quote;
+use crate::hostfs::{FileKind, FileStat};
+use crate::spec::{arg, ArgType::*, ModuleSpec, ATTR_ARGS};
+use crate::{
+    take_work, Args, FileDiff, ModResult, Module, ModuleContext, ModuleError, ModuleResult, Plan,
+};
+
+pub struct File;
+
+static SPEC: ModuleSpec = ModuleSpec {
+    name: "file",
+    description: "Manage files, directories, links and their attributes.",
+    args: &[
+        arg("path", Path, "Path to manage.")
+            .required()
+            .aliases(&["dest", "name"]),
+        arg(
+            "state",
+            Str,
+            "What the path should be; by default what it already is, or file.",
+        )
+        .choices(&["file", "directory", "link", "hard", "absent", "touch"]),
+        arg("src", Path, "Target of the link (state=link or hard)."),
+        arg(
+            "recurse",
+            Bool,
+            "Apply attributes to everything under a directory.",
+        )
+        .default("false"),
+        arg(
+            "force",
+            Bool,
+            "Replace an existing file or directory with a link.",
+        )
+        .default("false"),
+        arg("follow", Bool, "Follow symlinks when setting attributes.").default("true"),
+        ATTR_ARGS[0],
+        ATTR_ARGS[1],
+        ATTR_ARGS[2],
+    ],
+    free_form: None,
+    required_one_of: &[],
+    mutually_exclusive: &[],
+    open: false,
+};
+
+fn kind_name(st: Option<&FileStat>) -> &'static str {
+    match st.map(|s| &s.kind) {
+        None => "absent",
+        Some(FileKind::File) => "file",
+        Some(FileKind::Directory) => "directory",
+        Some(FileKind::Link) => "link",
+        Some(FileKind::Other) => "special",
+    }
+}
+
+fn fail<T>(msg: String) -> ModResult<T> {
+    Err(ModuleError::Failed(msg))
+}
+
+#[async_trait]
+impl Module for File {
+    fn spec(&self) -> &'static ModuleSpec {
+        &SPEC
+    }
+
+    async fn plan(&self, ctx: &ModuleContext<'_>, args: &Args) -> ModResult<Plan> {
+        let path = args.string("path").unwrap_or_default();
+        let p = sh_quote(&path);
+        let st = ctx.host.stat(&path, false).await?;
+        let attrs = args.attrs();
+        let recurse = args.bool("recurse");
+        let state = match args.str("state") {
+            Some(s) => s.to_string(),
+            None if recurse => "directory".into(),
+            None => match kind_name(st.as_ref()) {
+                "absent" => "file".into(),
+                k => k.into(),
+            },
+        };
+        let before = kind_name(st.as_ref());
+        let mut cmds = String::new();
+        let base = ModuleResult::ok()
+            .with("path", path.clone())
+            .with("state", state.clone());
+        match state.as_str() {
+            "absent" => {
+                if st.is_some() {
+                    cmds = format!("rm -rf -- {p}");
+                }
+            }
+            "directory" => match &st {
+                None => cmds = format!("mkdir -p -- {p} && {}", attrs.commands(&p)),
+                Some(s)
+                    if s.kind == FileKind::Directory
+                        || (s.kind == FileKind::Link
+                            && args.bool("follow")
+                            && ctx
+                                .host
+                                .stat(&path, true)
+                                .await?
+                                .is_some_and(|t| t.kind == FileKind::Directory)) =>
+                {
+                    let cur = if s.kind == FileKind::Link {
+                        ctx.host.stat(&path, true).await?.unwrap_or(s.clone())
+                    } else {
+                        s.clone()
+                    };
+                    if !attrs.differences(&cur).is_empty() {
+                        cmds = attrs.commands(&p);
+                    }
+                    if recurse && !attrs.is_empty() {
+                        let mut conds = Vec::new();
+                        if let Some(o) = &attrs.owner {
+                            conds.push(format!("! -user {}", sh_quote(o)));
+                        }
+                        if let Some(g) = &attrs.group {
+                            conds.push(format!("! -group {}", sh_quote(g)));
+                        }
+                        if let Some(m) = attrs
+                            .mode
+                            .as_deref()
+                            .filter(|m| m.chars().all(|c| c.is_ascii_digit()))
+                        {
+                            conds.push(format!("! -perm {m}"));
+                        }
+                        let probe = format!("find {p} \\( {} \\) -print -quit", conds.join(" -o "));
+                        let differs =
+                            !conds.is_empty() && !ctx.host.exec_ok(&probe).await?.stdout.is_empty();
+                        if differs
+                            || (attrs.mode.is_some()
+                                && conds.len()
+                                    < usize::from(attrs.owner.is_some())
+                                        + usize::from(attrs.group.is_some())
+                                        + 1)
+                        {
+                            let mut r = String::new();
+                            if let Some(o) = &attrs.owner {
+                                r.push_str(&format!("chown -R {} {p} && ", sh_quote(o)));
+                            }
+                            if let Some(g) = &attrs.group {
+                                r.push_str(&format!("chgrp -R {} {p} && ", sh_quote(g)));
+                            }
+                            if let Some(m) = &attrs.mode {
+                                r.push_str(&format!("chmod -R {} {p} && ", sh_quote(m)));
+                            }
+                            cmds = format!("{r}true");
+                        }
+                    }
+                }
+                Some(_) => {
+                    return fail(format!(
+                        "{path} already exists as a {before}, not a directory"
+                    ))
+                }
+            },
+            "file" => match &st {
+                None => {
+                    return fail(format!(
+                        "file ({path}) is absent, cannot continue (use state: touch to create it)"
+                    ))
+                }
+                Some(s) if s.kind == FileKind::Directory => {
+                    return fail(format!(
+                        "{path} is a directory, not a file (use state: directory)"
+                    ))
+                }
+                Some(s) => {
+                    let cur = if s.kind == FileKind::Link && args.bool("follow") {
+                        ctx.host.stat(&path, true).await?.unwrap_or(s.clone())
+                    } else {
+                        s.clone()
+                    };
+                    if !attrs.differences(&cur).is_empty() {
+                        cmds = attrs.commands(&p);
+                    }
+                }
+            },
+            "touch" => cmds = format!("touch -- {p} && {}", attrs.commands(&p)),
+            "link" | "hard" => {
+                let Some(src) = args.string("src") else {
+                    return fail(format!("src is required for state={state}"));
+                };
+                let s = sh_quote(&src);
+                let same = match (&st, state.as_str()) {
+                    (Some(cur), "link") => {
+                        cur.kind == FileKind::Link
+                            && cur.link_target.as_deref() == Some(src.as_str())
+                    }
+                    (Some(_), _) => ctx.host.exec(&format!("[ {p} -ef {s} ]")).await?.rc == 0,
+                    (None, _) => false,
+                };
+                if !same {
+                    if let Some(cur) = &st {
+                        if cur.kind != FileKind::Link
+                            && !args.bool("force")
+                            && (state == "link" || cur.kind == FileKind::Directory)
+                        {
+                            return fail(format!(
+                                "refusing to convert {path} from {before} to {state} without force: true"
+                            ));
+                        }
+                    }
+                    let flag = if state == "link" { "-sfn" } else { "-f" };
+                    let rm = if st.as_ref().is_some_and(|c| c.kind == FileKind::Directory) {
+                        format!("rm -rf -- {p} && ")
+                    } else {
+                        String::new()
+                    };
+                    cmds = format!("{rm}ln {flag} -- {s} {p}");
+                }
+            }
+            _ => unreachable!("choices are validated"),
+        }
+        if cmds.is_empty() {
+            return Ok(Plan::Done(base));
+        }
+        let mut preview = base;
+        preview.changed = true;
+        if ctx.diff {
+            let after = if state == "touch" && st.is_some() {
+                before.to_string()
+            } else {
+                state.clone()
+            };
+            let mut b = format!("path: {path}\nstate: {before}\n");
+            let mut a = format!("path: {path}\nstate: {after}\n");
+            if let Some(cur) = &st {
+                for (what, old, new) in attrs.differences(cur) {
+                    b.push_str(&format!("{what}: {old}\n"));
+                    a.push_str(&format!("{what}: {new}\n"));
+                }
+            }
+            preview.diffs.push(FileDiff::new(&path, b, a));
+        }
+        let cmds = cmds
+            .trim_end()
+            .trim_end_matches("&&")
+            .trim_end()
+            .trim_end_matches(';')
+            .to_string();
+        Ok(Plan::change(preview, cmds))
+    }
+
+    async fn apply(
+        &self,
+        ctx: &ModuleContext<'_>,
+        _args: &Args,
+        preview: ModuleResult,
+        work: Box<dyn std::any::Any + Send>,
+    ) -> ModResult<ModuleResult> {
+        let cmds: String = take_work(work);
+        if !cmds.is_empty() {
+            ctx.host.exec_ok(&cmds).await?;
+        }
+        Ok(preview)
+    }
+}

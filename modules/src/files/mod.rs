@@ -1,0 +1,12 @@
+//! Modules that manage files on the host.
+pub mod blockinfile;
+pub mod content;
+pub mod copy;
+pub mod edit;
+pub mod fetch;
+pub mod file;
+pub mod lineinfile;
+pub mod replace;
+pub mod slurp;
+pub mod stat;
+pub mod template;

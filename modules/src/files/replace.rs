@@ -1,0 +1,99 @@
+use async_trait::async_trait;
+
+use super::content::apply_content;
+use super::edit::{compile, plan_edit, python_replacement};
+use crate::spec::{arg, ArgType::*, ModuleSpec, ATTR_ARGS};
+use crate::{Args, ModResult, Module, ModuleContext, ModuleResult, Plan};
+
+pub struct Replace;
+
+static SPEC: ModuleSpec = ModuleSpec {
+    name: "replace",
+    description: "Replace every match of a regular expression in a file.",
+    args: &[
+        arg("path", Path, "File to edit.")
+            .required()
+            .aliases(&["dest", "destfile", "name"]),
+        arg(
+            "regexp",
+            Str,
+            "Regular expression (Python syntax, multiline).",
+        )
+        .required(),
+        arg(
+            "replace",
+            Str,
+            "Replacement; \\1 and \\g<name> refer to groups.",
+        )
+        .default("\"\""),
+        arg(
+            "after",
+            Str,
+            "Only replace after the first match of this regexp.",
+        ),
+        arg(
+            "before",
+            Str,
+            "Only replace before the first match of this regexp.",
+        ),
+        arg(
+            "backup",
+            Bool,
+            "Keep a timestamped copy of the original file.",
+        )
+        .default("false"),
+        ATTR_ARGS[0],
+        ATTR_ARGS[1],
+        ATTR_ARGS[2],
+    ],
+    free_form: None,
+    required_one_of: &[],
+    mutually_exclusive: &[],
+    open: false,
+};
+
+fn edit(text: &str, args: &Args) -> Result<(String, &'static str), String> {
+    let re = compile(
+        &format!("(?m){}", args.str("regexp").unwrap_or("")),
+        "regexp",
+    )?;
+    let mut start = 0;
+    let mut end = text.len();
+    if let Some(a) = args.str("after") {
+        if let Some(m) = compile(&format!("(?ms){a}"), "after")?.find(text) {
+            start = m.end();
+        }
+    }
+    if let Some(b) = args.str("before") {
+        if let Some(m) = compile(&format!("(?ms){b}"), "before")?.find(&text[start..]) {
+            end = start + m.start();
+        }
+    }
+    let rep = python_replacement(args.str("replace").unwrap_or(""));
+    let middle = re.replace_all(&text[start..end], rep.as_str());
+    let new = format!("{}{}{}", &text[..start], middle, &text[end..]);
+    let msg = if new == text { "" } else { "replacements made" };
+    Ok((new, msg))
+}
+
+#[async_trait]
+impl Module for Replace {
+    fn spec(&self) -> &'static ModuleSpec {
+        &SPEC
+    }
+
+    async fn plan(&self, ctx: &ModuleContext<'_>, args: &Args) -> ModResult<Plan> {
+        let path = args.string("path").unwrap_or_default();
+        plan_edit(ctx, args, &path, false, |t| edit(t, args)).await
+    }
+
+    async fn apply(
+        &self,
+        ctx: &ModuleContext<'_>,
+        _args: &Args,
+        preview: ModuleResult,
+        work: Box<dyn std::any::Any + Send>,
+    ) -> ModResult<ModuleResult> {
+        apply_content(ctx, preview, work).await
+    }
+}

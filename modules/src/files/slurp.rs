@@ -1,0 +1,54 @@
+use async_trait::async_trait;
+use base64::Engine;
+
+use crate::spec::{arg, ArgType::*, ModuleSpec};
+use crate::{Args, ModResult, Module, ModuleContext, ModuleError, ModuleResult, Plan};
+
+pub struct Slurp;
+
+static SPEC: ModuleSpec = ModuleSpec {
+    name: "slurp",
+    description: "Read a file from the host, returned base64-encoded in 'content'.",
+    args: &[arg("src", Path, "File to read.")
+        .required()
+        .aliases(&["path"])],
+    free_form: None,
+    required_one_of: &[],
+    mutually_exclusive: &[],
+    open: false,
+};
+
+#[async_trait]
+impl Module for Slurp {
+    fn spec(&self) -> &'static ModuleSpec {
+        &SPEC
+    }
+
+    async fn plan(&self, ctx: &ModuleContext<'_>, args: &Args) -> ModResult<Plan> {
+        let src = args.string("src").unwrap_or_default();
+        let data = ctx
+            .host
+            .read(&src)
+            .await?
+            .ok_or_else(|| ModuleError::Failed(format!("file not found: {src}")))?;
+        Ok(Plan::Done(
+            ModuleResult::ok()
+                .with(
+                    "content",
+                    base64::engine::general_purpose::STANDARD.encode(data),
+                )
+                .with("encoding", "base64")
+                .with("source", src),
+        ))
+    }
+
+    async fn apply(
+        &self,
+        _: &ModuleContext<'_>,
+        _: &Args,
+        p: ModuleResult,
+        _: Box<dyn std::any::Any + Send>,
+    ) -> ModResult<ModuleResult> {
+        Ok(p)
+    }
+}

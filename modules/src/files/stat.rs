@@ -1,0 +1,81 @@
+use async_trait::async_trait;
+use serde_json::{json, Value};
+
+use crate::hostfs::FileKind;
+use crate::spec::{arg, ArgType::*, ModuleSpec};
+use crate::{Args, ModResult, Module, ModuleContext, ModuleResult, Plan};
+
+pub struct Stat;
+
+static SPEC: ModuleSpec = ModuleSpec {
+    name: "stat",
+    description: "Report facts about a path (exists, isdir, mode, owner, checksum...).",
+    args: &[
+        arg("path", Path, "Path to examine.")
+            .required()
+            .aliases(&["dest", "name"]),
+        arg("follow", Bool, "Follow symlinks.").default("false"),
+        arg(
+            "get_checksum",
+            Bool,
+            "Include the SHA-1 checksum of regular files.",
+        )
+        .default("true"),
+        arg("checksum_algorithm", Str, "Only sha1 is supported.")
+            .default("\"sha1\"")
+            .choices(&["sha1"]),
+    ],
+    free_form: None,
+    required_one_of: &[],
+    mutually_exclusive: &[],
+    open: false,
+};
+
+#[async_trait]
+impl Module for Stat {
+    fn spec(&self) -> &'static ModuleSpec {
+        &SPEC
+    }
+
+    async fn plan(&self, ctx: &ModuleContext<'_>, args: &Args) -> ModResult<Plan> {
+        let path = args.string("path").unwrap_or_default();
+        let stat = match ctx.host.stat(&path, args.bool("follow")).await? {
+            None => json!({"exists": false}),
+            Some(s) => {
+                let mut v = json!({
+                    "exists": true,
+                    "path": path,
+                    "isdir": s.kind == FileKind::Directory,
+                    "isreg": s.kind == FileKind::File,
+                    "islnk": s.kind == FileKind::Link,
+                    "mode": format!("{:04o}", s.mode),
+                    "uid": s.uid,
+                    "gid": s.gid,
+                    "pw_name": s.owner,
+                    "gr_name": s.group,
+                    "size": s.size,
+                    "mtime": s.mtime,
+                    "lnk_source": s.link_target,
+                    "lnk_target": s.link_target,
+                });
+                if args.bool("get_checksum") {
+                    if let Some(c) = s.checksum {
+                        v["checksum"] = Value::String(c);
+                    }
+                }
+                v
+            }
+        };
+        Ok(Plan::Done(ModuleResult::ok().with("stat", stat)))
+    }
+
+    async fn apply(
+        &self,
+        _: &ModuleContext<'_>,
+        _: &Args,
+        p: ModuleResult,
+        _: Box<dyn std::any::Any + Send>,
+    ) -> ModResult<ModuleResult> {
+        Ok(p)
+    }
+}

@@ -1,0 +1,221 @@
+//! File operations on a host expressed as POSIX shell + coreutils commands.
+
+use crate::connection::{sh_quote, ConnError, Connection, ExecOptions, ExecOutput};
+use crate::ModuleError;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FileKind {
+    File,
+    Directory,
+    Link,
+    Other,
+}
+
+#[derive(Debug, Clone)]
+pub struct FileStat {
+    pub kind: FileKind,
+    /// Permission bits, e.g. 0o644.
+    pub mode: u32,
+    pub owner: String,
+    pub group: String,
+    pub uid: u32,
+    pub gid: u32,
+    pub size: u64,
+    pub mtime: i64,
+    pub link_target: Option<String>,
+    pub checksum: Option<String>,
+}
+
+/// Everything a module needs to act on one host.
+pub struct Host<'a> {
+    pub conn: &'a dyn Connection,
+    pub opts: ExecOptions,
+}
+
+impl<'a> Host<'a> {
+    pub async fn exec(&self, cmd: &str) -> Result<ExecOutput, ModuleError> {
+        self.exec_with_stdin(cmd, None).await
+    }
+
+    pub async fn exec_with_stdin(
+        &self,
+        cmd: &str,
+        stdin: Option<Vec<u8>>,
+    ) -> Result<ExecOutput, ModuleError> {
+        let mut opts = self.opts.clone();
+        opts.stdin = stdin;
+        self.conn.exec(cmd, &opts).await.map_err(|e| match e {
+            ConnError::Unreachable(m) => ModuleError::Unreachable(m),
+            ConnError::Failed(m) => ModuleError::Failed(m),
+        })
+    }
+
+    /// Runs a command that must succeed; its stderr becomes the error.
+    pub async fn exec_ok(&self, cmd: &str) -> Result<ExecOutput, ModuleError> {
+        let out = self.exec(cmd).await?;
+        if out.rc != 0 {
+            let err = out.stderr_str();
+            return Err(ModuleError::Failed(if err.trim().is_empty() {
+                format!("command failed with rc={}: {}", out.rc, cmd)
+            } else {
+                err.trim().to_string()
+            }));
+        }
+        Ok(out)
+    }
+
+    /// `None` when the path does not exist.
+    pub async fn stat(&self, path: &str, follow: bool) -> Result<Option<FileStat>, ModuleError> {
+        let p = sh_quote(path);
+        let l = if follow { "-L " } else { "" };
+        let script = format!(
+            "p={p}; if [ -e \"$p\" ] || [ -L \"$p\" ]; then \
+             stat {l}-c '%F|%a|%U|%G|%u|%g|%s|%Y' -- \"$p\" || exit 1; \
+             if [ -L \"$p\" ]; then printf 'L|%s\\n' \"$(readlink -- \"$p\")\"; fi; \
+             if [ -f \"$p\" ] && [ -r \"$p\" ]; then printf 'S|'; sha1sum < \"$p\"; fi; \
+             else echo ABSENT; fi"
+        );
+        let out = self.exec_ok(&script).await?;
+        let text = out.stdout_str();
+        let mut lines = text.lines();
+        let first = lines.next().unwrap_or("");
+        if first == "ABSENT" {
+            return Ok(None);
+        }
+        let f: Vec<&str> = first.split('|').collect();
+        if f.len() < 8 {
+            return Err(ModuleError::Failed(format!(
+                "unexpected stat output for {path}: {first}"
+            )));
+        }
+        let kind = match f[0] {
+            "regular file" | "regular empty file" => FileKind::File,
+            "directory" => FileKind::Directory,
+            "symbolic link" => FileKind::Link,
+            _ => FileKind::Other,
+        };
+        let mut st = FileStat {
+            kind,
+            mode: u32::from_str_radix(f[1], 8).unwrap_or(0),
+            owner: f[2].to_string(),
+            group: f[3].to_string(),
+            uid: f[4].parse().unwrap_or(0),
+            gid: f[5].parse().unwrap_or(0),
+            size: f[6].parse().unwrap_or(0),
+            mtime: f[7].parse().unwrap_or(0),
+            link_target: None,
+            checksum: None,
+        };
+        for line in lines {
+            if let Some(t) = line.strip_prefix("L|") {
+                st.link_target = Some(t.to_string());
+            } else if let Some(s) = line.strip_prefix("S|") {
+                st.checksum = s.split_whitespace().next().map(str::to_string);
+            }
+        }
+        Ok(Some(st))
+    }
+
+    /// The file's bytes, `None` when it does not exist.
+    pub async fn read(&self, path: &str) -> Result<Option<Vec<u8>>, ModuleError> {
+        let p = sh_quote(path);
+        let out = self
+            .exec(&format!("if [ -e {p} ]; then cat -- {p}; else exit 3; fi"))
+            .await?;
+        match out.rc {
+            0 => Ok(Some(out.stdout)),
+            3 => Ok(None),
+            _ => Err(ModuleError::Failed(format!(
+                "cannot read {path}: {}",
+                out.stderr_str().trim()
+            ))),
+        }
+    }
+
+    /// Writes `content` to `path` atomically: a temp file in the same directory, then a
+    /// rename, so an interrupted run never leaves a half-written file. An existing file keeps
+    /// its mode and owner unless new ones are given.
+    pub async fn write_atomic(
+        &self,
+        path: &str,
+        content: &[u8],
+        attrs: &Attrs,
+    ) -> Result<(), ModuleError> {
+        let p = sh_quote(path);
+        let mut script = format!(
+            "p={p}; d=$(dirname -- \"$p\"); [ -d \"$d\" ] || {{ echo \"destination directory $d does not exist\" >&2; exit 1; }}; \
+             t=$(mktemp \"$d/.timonel.XXXXXX\") || exit 1; \
+             trap 'rm -f \"$t\"' EXIT INT TERM; \
+             cat > \"$t\" || exit 1; \
+             if [ -e \"$p\" ]; then chmod --reference=\"$p\" \"$t\" && {{ chown --reference=\"$p\" \"$t\" 2>/dev/null || true; }}; \
+             else chmod \"$(printf %o $((0666 & ~0$(umask))))\" \"$t\"; fi || exit 1; "
+        );
+        script.push_str(&attrs.commands("\"$t\""));
+        script.push_str("mv -f \"$t\" \"$p\" && trap - EXIT INT TERM");
+        self.exec_with_stdin(&script, Some(content.to_vec()))
+            .await
+            .and_then(|out| {
+                if out.rc == 0 {
+                    Ok(())
+                } else {
+                    Err(ModuleError::Failed(format!(
+                        "cannot write {path}: {}",
+                        out.stderr_str().trim()
+                    )))
+                }
+            })
+    }
+}
+
+/// Requested mode/owner/group of a path.
+#[derive(Debug, Clone, Default)]
+pub struct Attrs {
+    pub mode: Option<String>,
+    pub owner: Option<String>,
+    pub group: Option<String>,
+}
+
+impl Attrs {
+    /// Shell commands applying these attributes to `target` (already quoted).
+    pub fn commands(&self, target: &str) -> String {
+        let mut s = String::new();
+        if let Some(o) = &self.owner {
+            s.push_str(&format!("chown {} {target} || exit 1; ", sh_quote(o)));
+        }
+        if let Some(g) = &self.group {
+            s.push_str(&format!("chgrp {} {target} || exit 1; ", sh_quote(g)));
+        }
+        if let Some(m) = &self.mode {
+            s.push_str(&format!("chmod {} {target} || exit 1; ", sh_quote(m)));
+        }
+        s
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.mode.is_none() && self.owner.is_none() && self.group.is_none()
+    }
+
+    /// Which attributes differ from `st` (names like "mode", "owner").
+    pub fn differences(&self, st: &FileStat) -> Vec<(&'static str, String, String)> {
+        let mut d = Vec::new();
+        if let Some(m) = &self.mode {
+            let want = crate::mode::resolve(m, st.mode, st.kind == FileKind::Directory);
+            if let Some(want) = want {
+                if want != st.mode {
+                    d.push(("mode", format!("{:04o}", st.mode), format!("{want:04o}")));
+                }
+            }
+        }
+        if let Some(o) = &self.owner {
+            if o != &st.owner && o != &st.uid.to_string() {
+                d.push(("owner", st.owner.clone(), o.clone()));
+            }
+        }
+        if let Some(g) = &self.group {
+            if g != &st.group && g != &st.gid.to_string() {
+                d.push(("group", st.group.clone(), g.clone()));
+            }
+        }
+        d
+    }
+}

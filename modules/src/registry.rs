@@ -1,0 +1,42 @@
+//! Every module by name. Adding a module is one file and one line here.
+
+use crate::commands::command::{CommandModule, Kind};
+use crate::{control, files, Module};
+
+static MODULES: &[&dyn Module] = &[
+    &CommandModule(Kind::Command),
+    &CommandModule(Kind::Shell),
+    &CommandModule(Kind::Raw),
+    &files::copy::Copy,
+    &files::template::Template,
+    &files::file::File,
+    &files::lineinfile::LineInFile,
+    &files::blockinfile::BlockInFile,
+    &files::replace::Replace,
+    &files::stat::Stat,
+    &files::slurp::Slurp,
+    &files::fetch::Fetch,
+    &control::debug::Debug,
+    &control::set_fact::SetFact,
+    &control::assert::Assert,
+    &control::fail::Fail,
+    &control::ping::Ping,
+    &control::wait_for::WaitFor,
+    &control::pause::Pause,
+];
+
+/// The name without an `ansible.builtin.` / `ansible.legacy.` prefix.
+pub fn short_name(name: &str) -> &str {
+    name.strip_prefix("ansible.builtin.")
+        .or_else(|| name.strip_prefix("ansible.legacy."))
+        .unwrap_or(name)
+}
+
+pub fn find(name: &str) -> Option<&'static dyn Module> {
+    let n = short_name(name);
+    MODULES.iter().copied().find(|m| m.spec().name == n)
+}
+
+pub fn all() -> &'static [&'static dyn Module] {
+    MODULES
+}

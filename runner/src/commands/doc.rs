@@ -1,0 +1,87 @@
+//! `timonel doc [MODULE]`, generated from the argument specs the modules validate with.
+
+use serde_json::json;
+
+use crate::cli::DocArgs;
+use crate::exec::exit;
+use modules::registry;
+
+pub fn run(args: DocArgs) -> i32 {
+    let Some(name) = args.module else {
+        let mut mods: Vec<_> = registry::all().iter().map(|m| m.spec()).collect();
+        mods.sort_by_key(|s| s.name);
+        for s in mods {
+            println!("{:<14} {}", s.name, s.description);
+        }
+        return exit::OK;
+    };
+    let Some(m) = registry::find(&name) else {
+        let hint = modules::spec::suggest(&name, registry::all().iter().map(|m| m.spec().name))
+            .map(|s| format!(" (did you mean '{s}'?)"))
+            .unwrap_or_default();
+        eprintln!("error: unknown module '{name}'{hint}; `timonel doc` lists them");
+        return exit::BAD_INPUT;
+    };
+    let s = m.spec();
+    if args.json {
+        let a: Vec<_> = s
+            .args
+            .iter()
+            .filter(|a| !a.name.starts_with('_'))
+            .map(|a| json!({"name": a.name, "type": a.ty.name(), "required": a.required, "default": a.default.map(|d| serde_json::from_str::<serde_json::Value>(d).unwrap_or_default()), "choices": a.choices, "aliases": a.aliases, "description": a.help}))
+            .collect();
+        println!(
+            "{}",
+            serde_json::to_string_pretty(
+                &json!({"module": s.name, "description": s.description, "args": a})
+            )
+            .unwrap_or_default()
+        );
+        return exit::OK;
+    }
+    println!("{} - {}\n", s.name.to_uppercase(), s.description);
+    if s.free_form.is_some() {
+        println!(
+            "  Takes a free-form command line: `{}: <command> [key=value ...]`\n",
+            s.name
+        );
+    }
+    println!("ARGUMENTS");
+    for a in s.args.iter().filter(|a| !a.name.starts_with('_')) {
+        let mut meta = vec![a.ty.name().to_string()];
+        if a.required {
+            meta.push("required".into());
+        }
+        if let Some(d) = a.default {
+            meta.push(format!("default: {d}"));
+        }
+        if !a.choices.is_empty() {
+            meta.push(format!("choices: {}", a.choices.join("|")));
+        }
+        if !a.aliases.is_empty() {
+            meta.push(format!("aliases: {}", a.aliases.join(", ")));
+        }
+        println!(
+            "  {:<18} {}\n  {:<18} ({})",
+            a.name,
+            a.help,
+            "",
+            meta.join("; ")
+        );
+    }
+    for g in s.required_one_of {
+        println!("\n  One of these is required: {}", g.join(", "));
+    }
+    for g in s.mutually_exclusive {
+        println!("  Mutually exclusive: {}", g.join(", "));
+    }
+    println!(
+        "\n  Check mode: {}",
+        if m.supports_check_mode() {
+            "supported (reports what would change)"
+        } else {
+            "skipped (cannot predict the effect)"
+        }
+    );
+    exit::OK
+}

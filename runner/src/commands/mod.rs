@@ -1,0 +1,4 @@
+//! One file per subcommand.
+pub mod doc;
+pub mod inventory;
+pub mod run;

@@ -1,0 +1,151 @@
+//! Keeps hosts in step for the `linear` strategy, as Ansible does: every host walks its own
+//! copy of the task tree (blocks, rescue, includes) and asks before each task; when every
+//! live host is waiting, the task that comes first in the play (by its path key) runs on all
+//! hosts waiting at it, together. With `free`, hosts are released at once.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use tokio::sync::{mpsc, oneshot, watch};
+
+use crate::output::Printer;
+
+pub type Key = Vec<u32>;
+pub type Shared = watch::Receiver<Option<super::task::TaskOutcome>>;
+
+pub enum Go {
+    /// Run the task. With run_once, the leader sends its outcome and the others receive it.
+    Run {
+        leader: Option<watch::Sender<Option<super::task::TaskOutcome>>>,
+        follower: Option<Shared>,
+    },
+    /// The play is over for this host (any_errors_fatal, max_fail_percentage, end_play).
+    Abort,
+}
+
+pub struct Ask {
+    pub host: usize,
+    pub key: Key,
+    /// (banner text, is a handler), printed once when the task starts.
+    pub banner: Option<(String, bool)>,
+    pub run_once: bool,
+    pub reply: oneshot::Sender<Go>,
+}
+
+pub enum Msg {
+    Ask(Ask),
+    Done,
+}
+
+#[derive(Clone)]
+pub struct CoordHandle {
+    pub tx: mpsc::UnboundedSender<Msg>,
+    pub host: usize,
+}
+
+impl CoordHandle {
+    pub async fn ask(&self, key: Key, banner: Option<(String, bool)>, run_once: bool) -> Go {
+        let (reply, rx) = oneshot::channel();
+        if self
+            .tx
+            .send(Msg::Ask(Ask {
+                host: self.host,
+                key,
+                banner,
+                run_once,
+                reply,
+            }))
+            .is_err()
+        {
+            return Go::Abort;
+        }
+        rx.await.unwrap_or(Go::Abort)
+    }
+
+    pub fn done(&self) {
+        let _ = self.tx.send(Msg::Done);
+    }
+}
+
+/// Runs until every host is done. `should_abort` is consulted whenever all hosts wait.
+pub async fn coordinate(
+    mut rx: mpsc::UnboundedReceiver<Msg>,
+    hosts: usize,
+    free: bool,
+    printer: Arc<Printer>,
+    should_abort: impl Fn() -> bool,
+) {
+    let mut live = hosts;
+    let mut waiting: HashMap<usize, Ask> = HashMap::new();
+    let mut last_banner: Option<Key> = None;
+    while live > 0 {
+        let Some(msg) = rx.recv().await else { break };
+        match msg {
+            Msg::Done => live -= 1,
+            Msg::Ask(a) if free => {
+                if a.banner.is_some() && last_banner.as_ref() != Some(&a.key) {
+                    if let Some((b, h)) = &a.banner {
+                        printer.task(b, *h);
+                    }
+                    last_banner = Some(a.key.clone());
+                }
+                let _ = a.reply.send(Go::Run {
+                    leader: None,
+                    follower: None,
+                });
+            }
+            Msg::Ask(a) => {
+                waiting.insert(a.host, a);
+            }
+        }
+        if free || waiting.len() < live || waiting.is_empty() {
+            continue;
+        }
+        if should_abort() {
+            for (_, a) in waiting.drain() {
+                let _ = a.reply.send(Go::Abort);
+            }
+            continue;
+        }
+        let first = waiting
+            .values()
+            .map(|a| a.key.clone())
+            .min()
+            .expect("not empty");
+        let mut group: Vec<Ask> = Vec::new();
+        let ids: Vec<usize> = waiting
+            .iter()
+            .filter(|(_, a)| a.key == first)
+            .map(|(h, _)| *h)
+            .collect();
+        for h in ids {
+            group.push(waiting.remove(&h).expect("present"));
+        }
+        group.sort_by_key(|a| a.host);
+        if let Some((b, h)) = &group[0].banner {
+            printer.task(b, *h);
+        }
+        if group[0].run_once {
+            let (tx, rx) = watch::channel(None);
+            let mut it = group.into_iter();
+            let leader = it.next().expect("not empty");
+            let _ = leader.reply.send(Go::Run {
+                leader: Some(tx),
+                follower: None,
+            });
+            for a in it {
+                let _ = a.reply.send(Go::Run {
+                    leader: None,
+                    follower: Some(rx.clone()),
+                });
+            }
+        } else {
+            for a in group {
+                let _ = a.reply.send(Go::Run {
+                    leader: None,
+                    follower: None,
+                });
+            }
+        }
+    }
+}

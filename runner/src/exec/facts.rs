@@ -1,0 +1,106 @@
+//! The facts playbooks branch on, collected in one round trip with POSIX tools.
+
+use modules::{Connection, ExecOptions, ModResult, ModuleError};
+use serde_json::{json, Map, Value};
+
+const SCRIPT: &str = r#"
+echo "hostname=$(hostname 2>/dev/null || uname -n)"
+echo "fqdn=$(hostname -f 2>/dev/null || hostname 2>/dev/null || uname -n)"
+echo "system=$(uname -s)"
+echo "kernel=$(uname -r)"
+echo "machine=$(uname -m)"
+echo "nproc=$(nproc 2>/dev/null || echo 1)"
+echo "mem=$(awk '/MemTotal/ {print $2}' /proc/meminfo 2>/dev/null)"
+echo "memfree=$(awk '/MemAvailable/ {print $2}' /proc/meminfo 2>/dev/null)"
+echo "user=$(id -un)"
+echo "uid=$(id -u)"
+echo "gid=$(id -g)"
+echo "home=$HOME"
+echo "ips=$(hostname -I 2>/dev/null)"
+echo "virt=$( if [ -f /.dockerenv ]; then echo docker; elif grep -qa container= /proc/1/environ 2>/dev/null; then echo container; else echo; fi)"
+echo "epoch=$(date +%s)"
+if [ -r /etc/os-release ]; then sed 's/^/os_/' /etc/os-release; fi
+"#;
+
+fn os_family(id: &str, like: &str) -> &'static str {
+    let all = format!("{id} {like}");
+    if all.contains("debian") || all.contains("ubuntu") {
+        "Debian"
+    } else if all.contains("rhel") || all.contains("fedora") || all.contains("centos") {
+        "RedHat"
+    } else if all.contains("suse") {
+        "Suse"
+    } else if all.contains("arch") {
+        "Archlinux"
+    } else if all.contains("alpine") {
+        "Alpine"
+    } else {
+        "Linux"
+    }
+}
+
+fn capitalize(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_uppercase().collect::<String>() + c.as_str(),
+        None => String::new(),
+    }
+}
+
+pub async fn gather(conn: &dyn Connection) -> ModResult<Map<String, Value>> {
+    let out = conn
+        .exec(SCRIPT, &ExecOptions::default())
+        .await
+        .map_err(|e| match e {
+            modules::ConnError::Unreachable(m) => ModuleError::Unreachable(m),
+            modules::ConnError::Failed(m) => ModuleError::Failed(m),
+        })?;
+    let text = out.stdout_str();
+    let mut kv = std::collections::HashMap::new();
+    for line in text.lines() {
+        if let Some((k, v)) = line.split_once('=') {
+            kv.insert(k.to_string(), v.trim_matches('"').to_string());
+        }
+    }
+    let g = |k: &str| kv.get(k).cloned().unwrap_or_default();
+    let id = g("os_ID");
+    let version = g("os_VERSION_ID");
+    let mem_kb: u64 = g("mem").parse().unwrap_or(0);
+    let ips: Vec<String> = g("ips").split_whitespace().map(str::to_string).collect();
+    let v4: Vec<&String> = ips.iter().filter(|i| i.contains('.')).collect();
+    let v6: Vec<&String> = ips.iter().filter(|i| i.contains(':')).collect();
+    let nproc: u64 = g("nproc").parse().unwrap_or(1);
+    let facts = json!({
+        "hostname": g("hostname").split('.').next().unwrap_or(""),
+        "nodename": g("hostname"),
+        "fqdn": g("fqdn"),
+        "domain": g("fqdn").split_once('.').map(|x| x.1.to_string()).unwrap_or_default(),
+        "system": g("system"),
+        "kernel": g("kernel"),
+        "architecture": g("machine"),
+        "machine": g("machine"),
+        "distribution": if id.is_empty() { g("system") } else { capitalize(&id) },
+        "distribution_version": version,
+        "distribution_major_version": version.split('.').next().unwrap_or(""),
+        "distribution_release": g("os_VERSION_CODENAME"),
+        "os_family": os_family(&id, &g("os_ID_LIKE")),
+        "processor_count": nproc,
+        "processor_vcpus": nproc,
+        "processor_cores": nproc,
+        "memtotal_mb": mem_kb / 1024,
+        "memfree_mb": g("memfree").parse::<u64>().unwrap_or(0) / 1024,
+        "user_id": g("user"),
+        "user_uid": g("uid").parse::<u64>().unwrap_or(0),
+        "user_gid": g("gid").parse::<u64>().unwrap_or(0),
+        "user_dir": g("home"),
+        "all_ipv4_addresses": v4,
+        "all_ipv6_addresses": v6,
+        "default_ipv4": v4.first().map(|a| json!({"address": a})).unwrap_or(json!({})),
+        "default_ipv6": v6.first().map(|a| json!({"address": a})).unwrap_or(json!({})),
+        "virtualization_type": g("virt"),
+        "virtualization_role": if g("virt").is_empty() { "" } else { "guest" },
+        "date_time": {"epoch": g("epoch")},
+        "service_mgr": "systemd",
+    });
+    Ok(facts.as_object().cloned().unwrap_or_default())
+}

@@ -1,0 +1,434 @@
+//! One host's walk through a play: sections, blocks with rescue/always, includes, handlers
+//! and meta tasks. Before each task it waits for the coordinator.
+
+use std::collections::BTreeSet;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use serde_json::{json, Map, Value};
+use std::future::Future;
+use std::pin::Pin;
+
+use super::coordinator::{CoordHandle, Go, Key};
+use super::play::PlayCtx;
+use super::task::{self, record, TaskOutcome};
+use super::vars::{context, task_vars};
+use crate::output::Status;
+use crate::playbook::{parse::parse_task_file, Inherited, Item, Task};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flow {
+    Continue,
+    /// The host failed (and nothing rescued it yet).
+    Failed,
+    /// The host is out of this play: unreachable, end_host, end_play, or aborted.
+    Stop,
+}
+
+pub struct HostRun {
+    p: Arc<PlayCtx>,
+    host: String,
+    coord: CoordHandle,
+    notified: BTreeSet<usize>,
+    started: bool,
+    /// ansible_failed_task / ansible_failed_result while in a rescue section.
+    extra: Map<String, Value>,
+}
+
+fn tag_selected(p: &PlayCtx, tags: &[String]) -> bool {
+    let opts = &p.shared.opts;
+    let has = |t: &str| tags.iter().any(|x| x == t);
+    if has("never") && !opts.tags.iter().any(|t| tags.contains(t)) {
+        return false;
+    }
+    if opts.skip_tags.iter().any(|t| {
+        has(t) || (t == "tagged" && !tags.is_empty()) || (t == "untagged" && tags.is_empty())
+    }) {
+        return false;
+    }
+    if opts.tags.is_empty() || opts.tags.iter().any(|t| t == "all") || has("always") {
+        return true;
+    }
+    opts.tags.iter().any(|t| {
+        has(t) || (t == "tagged" && !tags.is_empty()) || (t == "untagged" && tags.is_empty())
+    })
+}
+
+impl HostRun {
+    pub fn new(p: Arc<PlayCtx>, host: String, coord: CoordHandle) -> HostRun {
+        let started =
+            p.shared.opts.start_at_task.is_none() || p.shared.start_found.load(Ordering::SeqCst);
+        HostRun {
+            p,
+            host,
+            coord,
+            notified: BTreeSet::new(),
+            started,
+            extra: Map::new(),
+        }
+    }
+
+    pub async fn run(mut self) {
+        let play = self.p.play.clone();
+        let mut flow = Flow::Continue;
+        if play.gather_facts && self.started {
+            flow = self.gather(vec![0]).await;
+        }
+        if flow == Flow::Continue {
+            for (s, section) in play.sections.iter().enumerate() {
+                let key = vec![s as u32 + 1];
+                flow = self.walk(section.clone(), key.clone()).await;
+                if flow == Flow::Stop {
+                    break;
+                }
+                if flow == Flow::Continue || play.force_handlers {
+                    let f = self.flush(key.clone()).await;
+                    if f != Flow::Continue {
+                        flow = f;
+                    }
+                }
+                if flow != Flow::Continue {
+                    break;
+                }
+            }
+        }
+        self.coord.done();
+    }
+
+    async fn gather(&mut self, key: Key) -> Flow {
+        let Go::Run { .. } = self
+            .coord
+            .ask(key, Some(("Gathering Facts".into(), false)), false)
+            .await
+        else {
+            return Flow::Stop;
+        };
+        let out = task::gather_facts(&self.p, &self.host).await;
+        self.finish_simple(out, None).await
+    }
+
+    /// Counts and reports an outcome that has no task behind it (facts).
+    async fn finish_simple(&mut self, out: TaskOutcome, task: Option<&Task>) -> Flow {
+        record(&self.p, &self.host, &out, task);
+        match out.status {
+            Status::Unreachable => Flow::Stop,
+            Status::Failed if !out.ignored => {
+                self.mark_failed(task);
+                Flow::Failed
+            }
+            _ => Flow::Continue,
+        }
+    }
+
+    fn mark_failed(&self, task: Option<&Task>) {
+        self.p.shared.with_host(&self.host, |s| s.failed = true);
+        self.p.failed_in_batch.fetch_add(1, Ordering::SeqCst);
+        let fatal = task
+            .and_then(|t| t.inh.any_errors_fatal)
+            .unwrap_or(self.p.play.any_errors_fatal);
+        if fatal {
+            self.p.fatal.store(true, Ordering::SeqCst);
+        }
+    }
+
+    fn walk(
+        &mut self,
+        items: Vec<Item>,
+        prefix: Key,
+    ) -> Pin<Box<dyn Future<Output = Flow> + Send + '_>> {
+        Box::pin(async move {
+            for (i, item) in items.into_iter().enumerate() {
+                let mut key = prefix.clone();
+                key.push(i as u32);
+                let flow = match item {
+                    Item::Task(t) => self.step(t, key).await,
+                    Item::Block(b) => {
+                        let mut k0 = key.clone();
+                        k0.extend([0, 0]);
+                        let mut flow = self
+                            .walk(b.block.clone(), k0[..k0.len() - 1].to_vec())
+                            .await;
+                        if flow == Flow::Failed && !b.rescue.is_empty() {
+                            self.p.shared.with_host(&self.host, |s| s.failed = false);
+                            self.p.failed_in_batch.fetch_sub(1, Ordering::SeqCst);
+                            self.p.shared.stats(&self.host, |s| {
+                                s.failed = s.failed.saturating_sub(1);
+                                s.rescued += 1;
+                            });
+                            let mut k = key.clone();
+                            k.push(1);
+                            flow = self.walk(b.rescue.clone(), k).await;
+                            self.extra.clear();
+                        }
+                        if flow != Flow::Stop && !b.always.is_empty() {
+                            let was_failed = flow == Flow::Failed;
+                            if was_failed {
+                                // always runs for a failed host; it stays failed afterwards.
+                                self.p.shared.with_host(&self.host, |s| s.failed = false);
+                            }
+                            let mut k = key.clone();
+                            k.push(2);
+                            let a = self.walk(b.always.clone(), k).await;
+                            if was_failed {
+                                self.p.shared.with_host(&self.host, |s| s.failed = true);
+                            }
+                            if a != Flow::Continue {
+                                flow = a;
+                            }
+                        }
+                        flow
+                    }
+                };
+                if flow != Flow::Continue {
+                    return flow;
+                }
+            }
+            Flow::Continue
+        })
+    }
+
+    fn vars_for(&self, inh: &Inherited, extra: &Map<String, Value>) -> Map<String, Value> {
+        let mut e = self.extra.clone();
+        crate::inventory::merge(&mut e, extra);
+        task_vars(&self.p, &self.host, inh, &e)
+    }
+
+    async fn step(&mut self, t: Arc<Task>, key: Key) -> Flow {
+        if !self.started {
+            let want = self.p.shared.opts.start_at_task.clone().unwrap_or_default();
+            if t.name.as_deref() == Some(want.as_str())
+                || t.display_name() == want
+                || self.p.shared.start_found.load(Ordering::SeqCst)
+            {
+                self.started = true;
+                self.p.shared.start_found.store(true, Ordering::SeqCst);
+            } else {
+                return Flow::Continue;
+            }
+        }
+        if !tag_selected(&self.p, &t.inh.tags)
+            && t.action != "include_tasks"
+            && t.action != "include_role"
+        {
+            return Flow::Continue;
+        }
+        if self.p.ended.load(Ordering::SeqCst) {
+            return Flow::Stop;
+        }
+        match t.action.as_str() {
+            "meta" => return self.meta(&t, key).await,
+            "include_tasks" | "include_role" => return self.include(&t, key).await,
+            _ => {}
+        }
+        let run_once = match &t.inh.run_once {
+            Some(v) => modules::spec::to_bool(v).unwrap_or(false),
+            None => false,
+        };
+        let Go::Run { leader, follower } = self
+            .coord
+            .ask(key, Some((t.display_name(), false)), run_once)
+            .await
+        else {
+            return Flow::Stop;
+        };
+        let out = match follower {
+            Some(mut rx) => {
+                let shared = rx
+                    .wait_for(|v| v.is_some())
+                    .await
+                    .ok()
+                    .and_then(|v| v.clone());
+                let Some(o) = shared else { return Flow::Stop };
+                // Followers take the leader's result silently, as Ansible does.
+                task::register(&self.p, &self.host, &t, &o);
+                return Flow::Continue;
+            }
+            None => {
+                let vars = self.vars_for(&t.inh, &Map::new());
+                task::run(&self.p, &self.host, &t, vars).await
+            }
+        };
+        if let Some(tx) = leader {
+            let _ = tx.send(Some(out.clone()));
+        }
+        self.after_task(&t, out).await
+    }
+
+    async fn after_task(&mut self, t: &Task, out: TaskOutcome) -> Flow {
+        task::register(&self.p, &self.host, t, &out);
+        if out.changed && !out.failed_now() {
+            self.notify(t);
+        }
+        if out.status == Status::Failed && !out.ignored {
+            self.extra.insert(
+                "ansible_failed_task".into(),
+                json!({"name": t.display_name(), "action": t.action}),
+            );
+            self.extra.insert(
+                "ansible_failed_result".into(),
+                Value::Object(out.result.clone()),
+            );
+        }
+        let unreachable = out.status == Status::Unreachable && !t.ignore_unreachable;
+        let flow = self.finish_simple(out, Some(t)).await;
+        if unreachable {
+            self.p
+                .shared
+                .with_host(&self.host, |s| s.unreachable = true);
+            return Flow::Stop;
+        }
+        flow
+    }
+
+    fn notify(&mut self, t: &Task) {
+        for n in &t.notify {
+            for (i, h) in self.p.play.handlers.iter().enumerate() {
+                if h.name.as_deref() == Some(n.as_str())
+                    || h.display_name() == *n
+                    || h.listen.iter().any(|l| l == n)
+                {
+                    self.notified.insert(i);
+                }
+            }
+        }
+    }
+
+    async fn flush(&mut self, prefix: Key) -> Flow {
+        let handlers = self.p.play.handlers.clone();
+        let mut i = 0;
+        while i < handlers.len() {
+            if self.notified.remove(&i) {
+                let h = handlers[i].clone();
+                let mut key = prefix.clone();
+                key.extend([1, i as u32]);
+                let Go::Run { .. } = self
+                    .coord
+                    .ask(key, Some((h.display_name(), true)), false)
+                    .await
+                else {
+                    return Flow::Stop;
+                };
+                let vars = self.vars_for(&h.inh, &Map::new());
+                let out = task::run(&self.p, &self.host, &h, vars).await;
+                let flow = self.after_task(&h, out).await;
+                if flow != Flow::Continue {
+                    return flow;
+                }
+                // A handler may notify one defined earlier: start over.
+                if self.notified.iter().any(|n| *n < i) {
+                    i = 0;
+                    continue;
+                }
+            }
+            i += 1;
+        }
+        Flow::Continue
+    }
+
+    async fn meta(&mut self, t: &Arc<Task>, key: Key) -> Flow {
+        let what = t
+            .args
+            .get("_raw_params")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .trim()
+            .to_string();
+        let vars = self.vars_for(&t.inh, &Map::new());
+        let ctx = context(&self.p, vars);
+        let when_ok = t.inh.when.iter().try_fold(true, |acc, c| {
+            self.p.shared.templar.condition(c, &ctx).map(|b| acc && b)
+        });
+        let Ok(true) = when_ok else {
+            return Flow::Continue;
+        };
+        match what.as_str() {
+            "flush_handlers" => {
+                let Go::Run { .. } = self.coord.ask(key.clone(), None, false).await else {
+                    return Flow::Stop;
+                };
+                self.flush(key).await
+            }
+            "end_play" | "end_batch" => {
+                self.p.ended.store(true, Ordering::SeqCst);
+                Flow::Stop
+            }
+            "end_host" => Flow::Stop,
+            "clear_facts" => {
+                self.p.shared.with_host(&self.host, |s| s.facts.clear());
+                Flow::Continue
+            }
+            "clear_host_errors" => {
+                self.p.shared.with_host(&self.host, |s| s.failed = false);
+                Flow::Continue
+            }
+            _ => Flow::Continue,
+        }
+    }
+
+    /// include_tasks / include_role: decided per host at run time, possibly in a loop.
+    async fn include(&mut self, t: &Arc<Task>, key: Key) -> Flow {
+        let Go::Run { .. } = self
+            .coord
+            .ask(key.clone(), Some((t.display_name(), false)), false)
+            .await
+        else {
+            return Flow::Stop;
+        };
+        let vars = self.vars_for(&t.inh, &Map::new());
+        let plan = task::plan_include(&self.p, t, vars);
+        let runs = match plan {
+            Ok(r) => r,
+            Err(out) => return self.after_task(t, *out).await,
+        };
+        for (n, (target, item_vars)) in runs.into_iter().enumerate() {
+            let mut inh = t.inh.clone();
+            inh.when.clear();
+            crate::inventory::merge(&mut inh.vars, &item_vars);
+            let items = if t.action == "include_role" {
+                let mut parser = crate::playbook::parse::Parser::new(self.p.play.dir.clone());
+                let items = parser.expand_role(&target, Map::new(), &inh, &t.pos, &mut vec![]);
+                if !parser.errors.is_empty() {
+                    let msg = parser
+                        .errors
+                        .iter()
+                        .map(|d| d.to_string())
+                        .collect::<Vec<_>>()
+                        .join("\n");
+                    return self.after_task(t, TaskOutcome::failed(msg)).await;
+                }
+                self.p.shared.printer.included(&target, &self.host);
+                items
+            } else {
+                let base = t
+                    .pos
+                    .path()
+                    .parent()
+                    .map(|p| p.to_path_buf())
+                    .unwrap_or_default();
+                let path = base.join(&target);
+                let path = if path.is_file() {
+                    path
+                } else {
+                    self.p.play.dir.join(&target)
+                };
+                match parse_task_file(&path, &inh, &self.p.play.dir) {
+                    Ok(items) => {
+                        self.p
+                            .shared
+                            .printer
+                            .included(&path.display().to_string(), &self.host);
+                        items
+                    }
+                    Err(d) => return self.after_task(t, TaskOutcome::failed(d.to_string())).await,
+                }
+            };
+            let mut k = key.clone();
+            k.push(n as u32);
+            let flow = self.walk(items, k).await;
+            if flow != Flow::Continue {
+                return flow;
+            }
+        }
+        Flow::Continue
+    }
+}

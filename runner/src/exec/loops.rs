@@ -1,0 +1,185 @@
+//! Loop items for `loop` and the `with_*` forms.
+
+use serde_json::{json, Value};
+
+use super::play::PlayCtx;
+use crate::playbook::Task;
+
+fn describe(v: &Value) -> String {
+    match v {
+        Value::String(s) => format!("'{s}'"),
+        other => other.to_string(),
+    }
+}
+
+pub fn items(p: &PlayCtx, t: &Task, ctx: &minijinja::Value) -> Result<Vec<Value>, String> {
+    let raw = t.loop_.clone().unwrap_or(Value::Null);
+    let v = p
+        .shared
+        .templar
+        .render_value(&raw, ctx)
+        .map_err(|e| format!("{e} (in the loop of this task)"))?;
+    let list = |v: Value| -> Result<Vec<Value>, String> {
+        match v {
+            Value::Array(a) => Ok(a),
+            Value::Null => Ok(vec![]),
+            other => Err(format!(
+                "'{}' needs a list, got {}; if you meant one item, write it as a list ([...])",
+                t.loop_kind,
+                describe(&other)
+            )),
+        }
+    };
+    Ok(match t.loop_kind.as_str() {
+        "loop" | "with_list" => list(v)?,
+        "with_items" => match v {
+            Value::Array(a) => a
+                .into_iter()
+                .flat_map(|x| {
+                    if let Value::Array(inner) = x {
+                        inner
+                    } else {
+                        vec![x]
+                    }
+                })
+                .collect(),
+            Value::Null => vec![],
+            other => vec![other],
+        },
+        "with_dict" => match v {
+            Value::Object(m) => m
+                .into_iter()
+                .map(|(k, v)| json!({"key": k, "value": v}))
+                .collect(),
+            other => {
+                return Err(format!(
+                    "with_dict needs a mapping, got {}",
+                    describe(&other)
+                ))
+            }
+        },
+        "with_indexed_items" => list(v)?
+            .into_iter()
+            .enumerate()
+            .map(|(i, x)| json!([i, x]))
+            .collect(),
+        "with_together" => {
+            let lists: Vec<Vec<Value>> = list(v)?
+                .into_iter()
+                .map(|l| if let Value::Array(a) = l { a } else { vec![l] })
+                .collect();
+            let n = lists.iter().map(Vec::len).max().unwrap_or(0);
+            (0..n)
+                .map(|i| {
+                    Value::Array(
+                        lists
+                            .iter()
+                            .map(|l| l.get(i).cloned().unwrap_or(Value::Null))
+                            .collect(),
+                    )
+                })
+                .collect()
+        }
+        "with_nested" => {
+            let lists: Vec<Vec<Value>> = list(v)?
+                .into_iter()
+                .map(|l| if let Value::Array(a) = l { a } else { vec![l] })
+                .collect();
+            let mut acc: Vec<Vec<Value>> = vec![vec![]];
+            for l in lists {
+                acc = acc
+                    .into_iter()
+                    .flat_map(|prefix| {
+                        l.iter().map(move |x| {
+                            let mut p = prefix.clone();
+                            p.push(x.clone());
+                            p
+                        })
+                    })
+                    .collect();
+            }
+            acc.into_iter().map(Value::Array).collect()
+        }
+        "with_sequence" => {
+            let spec = match v {
+                Value::String(s) => s,
+                other => other.to_string(),
+            };
+            let expr = format!(
+                "query('sequence', {})",
+                serde_json::to_string(&spec).unwrap_or_default()
+            );
+            let r = p.shared.templar.eval_expr(&expr, ctx).map_err(|e| e.0)?;
+            crate::template::to_json(&r)
+                .map_err(|e| e.to_string())
+                .and_then(list)?
+        }
+        "with_fileglob" => {
+            let mut out = vec![];
+            for pat in list(if v.is_string() {
+                Value::Array(vec![v])
+            } else {
+                v
+            })? {
+                let pat = pat.as_str().unwrap_or_default().to_string();
+                let path = if pat.starts_with('/') {
+                    std::path::PathBuf::from(&pat)
+                } else {
+                    p.play.dir.join("files").join(&pat)
+                };
+                let dir = path.parent().map(|d| d.to_path_buf()).unwrap_or_default();
+                let name = path
+                    .file_name()
+                    .and_then(|n| n.to_str())
+                    .unwrap_or("*")
+                    .to_string();
+                let re = regex::Regex::new(&format!(
+                    "^{}$",
+                    regex::escape(&name)
+                        .replace(r"\*", ".*")
+                        .replace(r"\?", ".")
+                ))
+                .map_err(|e| e.to_string())?;
+                let mut found: Vec<String> = std::fs::read_dir(&dir)
+                    .map(|rd| {
+                        rd.filter_map(|e| e.ok())
+                            .filter(|e| {
+                                e.path().is_file() && re.is_match(&e.file_name().to_string_lossy())
+                            })
+                            .map(|e| e.path().display().to_string())
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                found.sort();
+                out.extend(found.into_iter().map(Value::String));
+            }
+            out
+        }
+        "with_lines" => {
+            let cmd = v.as_str().unwrap_or_default().to_string();
+            let o = std::process::Command::new("sh")
+                .arg("-c")
+                .arg(&cmd)
+                .output()
+                .map_err(|e| e.to_string())?;
+            String::from_utf8_lossy(&o.stdout)
+                .lines()
+                .map(|l| Value::String(l.to_string()))
+                .collect()
+        }
+        "with_inventory_hostnames" => {
+            let pat = v.as_str().unwrap_or("all").to_string();
+            let inv = p.shared.inventory.read().map_err(|e| e.to_string())?;
+            inv.select(&pat)
+                .map_err(|e| e.to_string())?
+                .into_iter()
+                .map(Value::String)
+                .collect()
+        }
+        other => {
+            return Err(format!(
+                "'{other}' is not supported; use loop with a filter instead"
+            ))
+        }
+    })
+}

@@ -1,0 +1,157 @@
+//! The engine: runs parsed playbooks against the inventory and reports.
+
+mod controller;
+mod coordinator;
+mod facts;
+mod host;
+mod loops;
+mod play;
+mod state;
+mod task;
+mod vars;
+
+use std::path::Path;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex, RwLock};
+
+pub use state::RunOptions;
+use state::Shared;
+
+use crate::diag::Diagnostic;
+use crate::inventory::{DirVars, Inventory};
+use crate::output::Printer;
+use crate::playbook::Playbook;
+use crate::template::Templar;
+
+/// Exit codes, as ansible-playbook's: a failed host is 2, an unreachable one 4.
+pub mod exit {
+    pub const OK: i32 = 0;
+    pub const ERROR: i32 = 1;
+    pub const HOST_FAILED: i32 = 2;
+    pub const HOST_UNREACHABLE: i32 = 4;
+    /// Bad playbook, inventory or command line: nothing ran.
+    pub const BAD_INPUT: i32 = 5;
+    pub const INTERRUPTED: i32 = 99;
+}
+
+/// Hosts a play targets after `--limit`, minus hosts that already failed.
+pub fn play_hosts(
+    inv: &Inventory,
+    pattern: &str,
+    limit: Option<&str>,
+) -> Result<Vec<String>, Diagnostic> {
+    let mut hosts = inv
+        .select(pattern)
+        .map_err(|e| Diagnostic::plain(e.to_string()))?;
+    if let Some(l) = limit {
+        let allowed = inv
+            .select(l)
+            .map_err(|e| Diagnostic::plain(e.to_string()))?;
+        hosts.retain(|h| allowed.contains(h));
+    }
+    Ok(hosts)
+}
+
+pub async fn run(
+    opts: RunOptions,
+    inventory: Inventory,
+    playbooks: Vec<Playbook>,
+    printer: Arc<Printer>,
+    inventory_dir: serde_json::Value,
+) -> i32 {
+    let forks = opts.forks.max(1);
+    let shared = Arc::new(Shared {
+        templar: Templar::new(),
+        printer: printer.clone(),
+        inventory: RwLock::new(inventory),
+        hosts: Mutex::new(Default::default()),
+        recap: Mutex::new(Default::default()),
+        conns: Mutex::new(Default::default()),
+        forks: Arc::new(tokio::sync::Semaphore::new(forks)),
+        start_found: Default::default(),
+        run_failed: Default::default(),
+        opts,
+    });
+    let mut stopped = false;
+    'books: for pb in &playbooks {
+        let mut pb_vars = DirVars::default();
+        if let Err(d) = pb_vars.load(pb.path.parent().unwrap_or(Path::new("."))) {
+            eprint!("{d}");
+            return exit::BAD_INPUT;
+        }
+        for play in &pb.plays {
+            let hosts = {
+                let inv = shared.inventory.read().expect("inventory lock");
+                match play_hosts(&inv, &play.hosts, shared.opts.limit.as_deref()) {
+                    Ok(h) => h,
+                    Err(d) => {
+                        eprint!("{d}");
+                        return exit::BAD_INPUT;
+                    }
+                }
+            };
+            let hosts: Vec<String> = {
+                let st = shared.hosts.lock().expect("host state lock");
+                hosts
+                    .into_iter()
+                    .filter(|h| st.get(h).is_none_or(|s| !s.failed && !s.unreachable))
+                    .collect()
+            };
+            match play::run_play(
+                shared.clone(),
+                Arc::new(play.clone()),
+                pb_vars.clone(),
+                hosts,
+                inventory_dir.clone(),
+            )
+            .await
+            {
+                Ok(true) => {}
+                Ok(false) => {
+                    stopped = true;
+                    break 'books;
+                }
+                Err(d) => {
+                    eprint!("{d}");
+                    return exit::BAD_INPUT;
+                }
+            }
+        }
+    }
+    let recap = shared.recap.lock().expect("recap lock");
+    printer.recap(&recap);
+    let failed_hosts: Vec<String> = {
+        let st = shared.hosts.lock().expect("host state lock");
+        let mut v: Vec<String> = st
+            .iter()
+            .filter(|(_, s)| s.failed || s.unreachable)
+            .map(|(h, _)| h.clone())
+            .collect();
+        v.sort();
+        v
+    };
+    if !failed_hosts.is_empty() && shared.opts.retry_files {
+        if let Some(pb) = playbooks.last() {
+            let retry = pb.path.with_extension("retry");
+            let body: String = failed_hosts.iter().map(|h| format!("{h}\n")).collect();
+            match std::fs::write(&retry, body) {
+                Ok(()) => printer.write(&format!(
+                    "\tto retry, use: --limit @{}\n\n",
+                    retry.display()
+                )),
+                Err(e) => printer.warn(&format!("could not write {}: {e}", retry.display())),
+            }
+        }
+    }
+    if recap.any_unreachable() {
+        exit::HOST_UNREACHABLE
+    } else if recap.any_failed()
+        || shared.run_failed.load(Ordering::SeqCst)
+        || stopped
+        || !failed_hosts.is_empty()
+    {
+        exit::HOST_FAILED
+    } else {
+        exit::OK
+    }
+}

@@ -1,0 +1,241 @@
+//! One play: select its hosts, split them into `serial` batches, and run each batch with a
+//! coordinator and one walker per host.
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use serde_json::{Map, Value};
+
+use super::coordinator::{coordinate, CoordHandle};
+use super::host::HostRun;
+use super::state::Shared;
+use crate::diag::Diagnostic;
+use crate::inventory::DirVars;
+use crate::playbook::Play;
+
+pub struct PlayCtx {
+    pub shared: Arc<Shared>,
+    pub play: Arc<Play>,
+    pub pb_vars: DirVars,
+    pub vars_files: Map<String, Value>,
+    pub groups: Value,
+    pub all_hosts: Vec<String>,
+    pub batch: Vec<String>,
+    pub inventory_dir: Value,
+    /// A host failed on a task with any_errors_fatal.
+    pub fatal: AtomicBool,
+    pub failed_in_batch: AtomicUsize,
+    pub ended: AtomicBool,
+}
+
+impl PlayCtx {
+    pub fn active_hosts(&self) -> Vec<String> {
+        let st = self.shared.hosts.lock().expect("host state lock");
+        self.batch
+            .iter()
+            .filter(|h| st.get(*h).is_none_or(|s| !s.failed && !s.unreachable))
+            .cloned()
+            .collect()
+    }
+}
+
+/// Batch sizes for `serial` (numbers, percentages, or a list of them; the last repeats).
+pub fn batches(hosts: &[String], serial: &[Value]) -> Vec<Vec<String>> {
+    if serial.is_empty() {
+        return vec![hosts.to_vec()];
+    }
+    let n = hosts.len();
+    let size = |v: &Value| -> usize {
+        let s = match v {
+            Value::Number(x) => x.as_f64().unwrap_or(0.0).to_string(),
+            Value::String(s) => s.clone(),
+            _ => "0".into(),
+        };
+        let k = match s.trim().strip_suffix('%') {
+            Some(p) => ((p.trim().parse::<f64>().unwrap_or(100.0) / 100.0) * n as f64) as usize,
+            None => s.trim().parse::<f64>().unwrap_or(0.0) as usize,
+        };
+        if k == 0 {
+            if s.trim().ends_with('%') {
+                1
+            } else {
+                n
+            }
+        } else {
+            k
+        }
+    };
+    let mut out = vec![];
+    let mut i = 0;
+    let mut idx = 0;
+    while i < n {
+        let k = size(&serial[idx.min(serial.len() - 1)]).max(1);
+        out.push(hosts[i..(i + k).min(n)].to_vec());
+        i += k;
+        idx += 1;
+    }
+    out
+}
+
+pub fn load_vars_files(play: &Play, shared: &Shared) -> Result<Map<String, Value>, Diagnostic> {
+    let mut out = Map::new();
+    let ctx = crate::template::from_json(&Value::Object({
+        let mut m = play.vars.clone();
+        crate::inventory::merge(&mut m, &shared.opts.extra_vars);
+        m
+    }));
+    for f in &play.vars_files {
+        let candidates: Vec<Value> = match f {
+            Value::Array(a) => a.clone(),
+            other => vec![other.clone()],
+        };
+        let mut loaded = false;
+        for c in &candidates {
+            let name = shared
+                .templar
+                .render_value(c, &ctx)
+                .map_err(|e| Diagnostic::at(&play.pos, format!("vars_files: {e}")))?;
+            let name = name.as_str().unwrap_or_default().to_string();
+            let path = play.dir.join(&name);
+            if path.is_file() {
+                crate::inventory::merge(&mut out, &crate::inventory::dirvars_file(&path)?);
+                loaded = true;
+                break;
+            }
+        }
+        if !loaded {
+            return Err(Diagnostic::at(
+                &play.pos,
+                format!("vars_files: could not find {}", Value::Array(candidates)),
+            )
+            .help(format!("paths are relative to {}", play.dir.display())));
+        }
+    }
+    Ok(out)
+}
+
+/// Runs a play; returns false when the run must stop (a batch was aborted).
+pub async fn run_play(
+    shared: Arc<Shared>,
+    play: Arc<Play>,
+    pb_vars: DirVars,
+    hosts: Vec<String>,
+    inventory_dir: Value,
+) -> Result<bool, Diagnostic> {
+    shared.printer.play(&play.name);
+    if hosts.is_empty() {
+        shared.printer.write("skipping: no hosts matched\n");
+        return Ok(true);
+    }
+    let vars_files = load_vars_files(&play, &shared)?;
+    let groups = {
+        let inv = shared.inventory.read().expect("inventory lock");
+        let mut g = Map::new();
+        for name in inv.groups.keys() {
+            g.insert(name.clone(), Value::from(inv.group_hosts(name)));
+        }
+        Value::Object(g)
+    };
+    for batch in batches(&hosts, &play.serial) {
+        let ctx = Arc::new(PlayCtx {
+            shared: shared.clone(),
+            play: play.clone(),
+            pb_vars: pb_vars.clone(),
+            vars_files: vars_files.clone(),
+            groups: groups.clone(),
+            all_hosts: hosts.clone(),
+            batch: batch.clone(),
+            inventory_dir: inventory_dir.clone(),
+            fatal: AtomicBool::new(false),
+            failed_in_batch: AtomicUsize::new(0),
+            ended: AtomicBool::new(false),
+        });
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        let mut handles = vec![];
+        for (i, h) in batch.iter().enumerate() {
+            let run = HostRun::new(
+                ctx.clone(),
+                h.clone(),
+                CoordHandle {
+                    tx: tx.clone(),
+                    host: i,
+                },
+            );
+            handles.push(tokio::spawn(run.run()));
+        }
+        drop(tx);
+        let abort_ctx = ctx.clone();
+        let size = batch.len();
+        let max_fail = play.max_fail_percentage;
+        let should_abort = move || {
+            if abort_ctx.fatal.load(Ordering::SeqCst) || abort_ctx.ended.load(Ordering::SeqCst) {
+                return true;
+            }
+            match max_fail {
+                Some(pct) => {
+                    abort_ctx.failed_in_batch.load(Ordering::SeqCst) as f64 * 100.0 / size as f64
+                        > pct
+                }
+                None => false,
+            }
+        };
+        coordinate(
+            rx,
+            batch.len(),
+            play.strategy == "free",
+            shared.printer.clone(),
+            should_abort.clone(),
+        )
+        .await;
+        for h in handles {
+            let _ = h.await;
+        }
+        if ctx.ended.load(Ordering::SeqCst) {
+            return Ok(true);
+        }
+        let failed = ctx.failed_in_batch.load(Ordering::SeqCst);
+        if ctx.fatal.load(Ordering::SeqCst) || (max_fail.is_some() && should_abort()) {
+            shared.run_failed.store(true, Ordering::SeqCst);
+            let why = if ctx.fatal.load(Ordering::SeqCst) {
+                "any_errors_fatal"
+            } else {
+                "max_fail_percentage"
+            };
+            shared.printer.write(&format!(
+                "\nNO MORE HOSTS LEFT ({why}: {failed} of {size} hosts failed) ***\n"
+            ));
+            return Ok(false);
+        }
+        if failed == size && !play.serial.is_empty() {
+            // Ansible stops a rolling update when a whole batch failed.
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::batches;
+    use serde_json::json;
+
+    #[test]
+    fn serial_batches() {
+        let h: Vec<String> = (1..=5).map(|i| format!("h{i}")).collect();
+        assert_eq!(
+            batches(&h, &[json!(2)])
+                .iter()
+                .map(Vec::len)
+                .collect::<Vec<_>>(),
+            [2, 2, 1]
+        );
+        assert_eq!(
+            batches(&h, &[json!(1), json!("50%")])
+                .iter()
+                .map(Vec::len)
+                .collect::<Vec<_>>(),
+            [1, 2, 2]
+        );
+        assert_eq!(batches(&h, &[]).len(), 1);
+    }
+}

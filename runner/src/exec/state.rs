@@ -1,0 +1,73 @@
+//! What lives for the whole run: options, inventory, per-host state, connections, stats.
+
+use std::collections::HashMap;
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Mutex, RwLock};
+
+use modules::Connection;
+use serde_json::{Map, Value};
+
+use crate::inventory::Inventory;
+use crate::output::{Printer, Recap};
+use crate::template::Templar;
+
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    pub check: bool,
+    pub diff: bool,
+    pub forks: usize,
+    pub limit: Option<String>,
+    pub extra_vars: Map<String, Value>,
+    pub tags: Vec<String>,
+    pub skip_tags: Vec<String>,
+    pub start_at_task: Option<String>,
+    pub connection: Option<String>,
+    pub become_: bool,
+    pub become_user: Option<String>,
+    pub become_method: Option<String>,
+    pub become_password: Option<String>,
+    pub retry_files: bool,
+}
+
+/// Facts and variables a host accumulates across plays.
+#[derive(Debug, Default, Clone)]
+pub struct HostState {
+    pub facts: Map<String, Value>,
+    /// set_fact and registered results.
+    pub vars: Map<String, Value>,
+    pub failed: bool,
+    pub unreachable: bool,
+}
+
+pub struct Shared {
+    pub opts: RunOptions,
+    pub templar: Arc<Templar>,
+    pub printer: Arc<Printer>,
+    pub inventory: RwLock<Inventory>,
+    pub hosts: Mutex<HashMap<String, HostState>>,
+    pub recap: Mutex<Recap>,
+    pub conns: Mutex<HashMap<String, Arc<dyn Connection>>>,
+    pub forks: Arc<tokio::sync::Semaphore>,
+    pub start_found: AtomicBool,
+    /// A play was aborted by any_errors_fatal or max_fail_percentage.
+    pub run_failed: AtomicBool,
+}
+
+impl Shared {
+    pub fn host_state(&self, host: &str) -> HostState {
+        self.hosts
+            .lock()
+            .map(|h| h.get(host).cloned().unwrap_or_default())
+            .unwrap_or_default()
+    }
+
+    pub fn with_host<R>(&self, host: &str, f: impl FnOnce(&mut HostState) -> R) -> R {
+        let mut g = self.hosts.lock().expect("host state lock");
+        f(g.entry(host.to_string()).or_default())
+    }
+
+    pub fn stats<R>(&self, host: &str, f: impl FnOnce(&mut crate::output::HostStats) -> R) -> R {
+        let mut g = self.recap.lock().expect("recap lock");
+        f(g.entry(host))
+    }
+}

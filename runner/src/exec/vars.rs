@@ -1,0 +1,225 @@
+//! Variables of a host for a task, layered in Ansible's precedence order (lowest first):
+//! role defaults, inventory (group then host, see inventory::host_vars), facts, play vars,
+//! vars_files, role vars, block and task vars, set_fact/register, role params, extra vars;
+//! then the magic variables (inventory_hostname, groups, hostvars, ...).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use minijinja::value::{Enumerator, Object, ObjectRepr};
+use minijinja::Value as JValue;
+use serde_json::{Map, Value};
+
+use super::play::PlayCtx;
+use super::state::Shared;
+use crate::inventory::{merge, DirVars};
+use crate::playbook::Inherited;
+use crate::template::{LazyVars, OMIT};
+
+/// Inventory vars, facts and set_facts of a host: what `hostvars[host]` shows.
+pub fn host_level(shared: &Shared, pb_vars: &DirVars, host: &str) -> Map<String, Value> {
+    let mut v = shared
+        .inventory
+        .read()
+        .map(|i| i.host_vars(host, pb_vars))
+        .unwrap_or_default();
+    let st = shared.host_state(host);
+    inject_facts(&mut v, &st.facts);
+    merge(&mut v, &st.vars);
+    v.insert("inventory_hostname".into(), Value::String(host.to_string()));
+    v.insert(
+        "inventory_hostname_short".into(),
+        Value::String(host.split('.').next().unwrap_or(host).to_string()),
+    );
+    v
+}
+
+fn inject_facts(v: &mut Map<String, Value>, facts: &Map<String, Value>) {
+    if facts.is_empty() {
+        return;
+    }
+    for (k, f) in facts {
+        v.insert(format!("ansible_{k}"), f.clone());
+    }
+    v.insert("ansible_facts".into(), Value::Object(facts.clone()));
+}
+
+/// All variables for `host` running a task with keywords `inh`, plus `extra` (loop vars).
+pub fn task_vars(
+    p: &PlayCtx,
+    host: &str,
+    inh: &Inherited,
+    extra: &Map<String, Value>,
+) -> Map<String, Value> {
+    let shared = &p.shared;
+    let mut v = Map::new();
+    for r in &p.play.roles {
+        merge(&mut v, &r.defaults);
+    }
+    if let Some(r) = &inh.role {
+        merge(&mut v, &r.defaults);
+    }
+    merge(
+        &mut v,
+        &shared
+            .inventory
+            .read()
+            .map(|i| i.host_vars(host, &p.pb_vars))
+            .unwrap_or_default(),
+    );
+    let st = shared.host_state(host);
+    inject_facts(&mut v, &st.facts);
+    merge(&mut v, &p.play.vars);
+    merge(&mut v, &p.vars_files);
+    if let Some(r) = &inh.role {
+        merge(&mut v, &r.vars);
+    }
+    merge(&mut v, &inh.vars);
+    merge(&mut v, &st.vars);
+    if let Some(r) = &inh.role {
+        merge(&mut v, &r.params);
+        v.insert("role_name".into(), Value::String(r.name.clone()));
+        v.insert(
+            "role_path".into(),
+            Value::String(r.path.display().to_string()),
+        );
+    }
+    merge(&mut v, &shared.opts.extra_vars);
+    merge(&mut v, extra);
+    let magic = [
+        ("inventory_hostname", Value::String(host.to_string())),
+        (
+            "inventory_hostname_short",
+            Value::String(host.split('.').next().unwrap_or(host).to_string()),
+        ),
+        (
+            "group_names",
+            Value::from(
+                shared
+                    .inventory
+                    .read()
+                    .map(|i| i.group_names(host))
+                    .unwrap_or_default(),
+            ),
+        ),
+        ("groups", p.groups.clone()),
+        ("play_hosts", Value::from(p.active_hosts())),
+        ("ansible_play_hosts", Value::from(p.active_hosts())),
+        ("ansible_play_hosts_all", Value::from(p.all_hosts.clone())),
+        ("ansible_play_batch", Value::from(p.batch.clone())),
+        ("ansible_play_name", Value::String(p.play.name.clone())),
+        ("ansible_check_mode", Value::Bool(shared.opts.check)),
+        ("ansible_diff_mode", Value::Bool(shared.opts.diff)),
+        (
+            "ansible_run_tags",
+            Value::from(if shared.opts.tags.is_empty() {
+                vec!["all".to_string()]
+            } else {
+                shared.opts.tags.clone()
+            }),
+        ),
+        (
+            "ansible_skip_tags",
+            Value::from(shared.opts.skip_tags.clone()),
+        ),
+        (
+            "ansible_version",
+            serde_json::json!({"full": "2.19.0", "major": 2, "minor": 19, "revision": 0, "string": "2.19.0 (timonel)"}),
+        ),
+        (
+            "timonel_version",
+            Value::String(env!("CARGO_PKG_VERSION").into()),
+        ),
+        (
+            "playbook_dir",
+            Value::String(p.play.dir.display().to_string()),
+        ),
+        ("inventory_dir", p.inventory_dir.clone()),
+        ("omit", Value::String(OMIT.into())),
+    ];
+    for (k, m) in magic {
+        v.insert(k.to_string(), m);
+    }
+    v
+}
+
+/// The Jinja context for a variable map, with `hostvars` and `vars` attached.
+pub fn context(p: &Arc<PlayCtx>, vars: Map<String, Value>) -> JValue {
+    let vars = Arc::new(vars);
+    let mut extra = HashMap::new();
+    extra.insert(
+        "hostvars".to_string(),
+        JValue::from_object(HostVars { p: p.clone() }),
+    );
+    let lazy = LazyVars::new(vars.clone(), p.shared.templar.clone(), extra.clone());
+    let mut with_vars = extra;
+    with_vars.insert("vars".to_string(), lazy.value());
+    LazyVars::new(vars, p.shared.templar.clone(), with_vars).value()
+}
+
+/// `hostvars`: every host's variables, built when first looked up.
+#[derive(Debug)]
+struct HostVars {
+    p: Arc<PlayCtx>,
+}
+
+impl std::fmt::Debug for PlayCtx {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PlayCtx")
+    }
+}
+
+impl Object for HostVars {
+    fn repr(self: &Arc<Self>) -> ObjectRepr {
+        ObjectRepr::Map
+    }
+
+    fn get_value(self: &Arc<Self>, key: &JValue) -> Option<JValue> {
+        let host = key.as_str()?;
+        let known = self
+            .p
+            .shared
+            .inventory
+            .read()
+            .ok()?
+            .hosts
+            .contains_key(host)
+            || self.p.all_hosts.iter().any(|h| h == host);
+        if !known {
+            return None;
+        }
+        let mut v = host_level(&self.p.shared, &self.p.pb_vars, host);
+        merge(&mut v, &self.p.play.vars);
+        Some(LazyVars::new(Arc::new(v), self.p.shared.templar.clone(), HashMap::new()).value())
+    }
+
+    fn enumerate(self: &Arc<Self>) -> Enumerator {
+        let hosts: Vec<JValue> = self
+            .p
+            .shared
+            .inventory
+            .read()
+            .map(|i| i.hosts.keys().map(|h| JValue::from(h.as_str())).collect())
+            .unwrap_or_default();
+        Enumerator::Values(hosts)
+    }
+}
+
+/// Drops arguments whose value is `omit`.
+pub fn strip_omit(v: Value) -> Value {
+    match v {
+        Value::Object(m) => Value::Object(
+            m.into_iter()
+                .filter(|(_, x)| x.as_str() != Some(OMIT))
+                .map(|(k, x)| (k, strip_omit(x)))
+                .collect(),
+        ),
+        Value::Array(a) => Value::Array(
+            a.into_iter()
+                .filter(|x| x.as_str() != Some(OMIT))
+                .map(strip_omit)
+                .collect(),
+        ),
+        other => other,
+    }
+}

@@ -1,0 +1,264 @@
+//! Ansible-compatible inventories: hosts, groups, their variables, and host patterns.
+
+mod dirvars;
+mod ini;
+mod patterns;
+mod ranges;
+mod yaml_inv;
+
+use std::path::{Path, PathBuf};
+
+use indexmap::IndexMap;
+use serde_json::{Map, Value};
+
+pub use dirvars::{load_vars_file as dirvars_file, DirVars};
+pub use patterns::PatternError;
+
+use crate::diag::Diagnostic;
+
+#[derive(Debug, Default, Clone)]
+pub struct Group {
+    pub hosts: Vec<String>,
+    pub children: Vec<String>,
+    pub vars: Map<String, Value>,
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct HostEntry {
+    pub vars: Map<String, Value>,
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct Inventory {
+    pub hosts: IndexMap<String, HostEntry>,
+    pub groups: IndexMap<String, Group>,
+    /// group_vars/ and host_vars/ found next to the inventory sources.
+    pub dir_vars: DirVars,
+}
+
+impl Inventory {
+    pub fn new() -> Inventory {
+        let mut inv = Inventory::default();
+        inv.groups.insert("all".into(), Group::default());
+        inv.groups.insert("ungrouped".into(), Group::default());
+        inv
+    }
+
+    /// Loads every `-i` source (files, directories, or `host1,host2,` lists).
+    pub fn load(sources: &[String]) -> Result<Inventory, Diagnostic> {
+        let mut inv = Inventory::new();
+        for s in sources {
+            let p = Path::new(s);
+            if !p.exists() && s.contains(',') {
+                for h in s.split(',').map(str::trim).filter(|h| !h.is_empty()) {
+                    inv.add_host(h, "ungrouped");
+                }
+                continue;
+            }
+            if p.is_dir() {
+                let mut entries: Vec<PathBuf> = std::fs::read_dir(p)
+                    .map_err(|e| {
+                        Diagnostic::plain(format!("cannot read inventory directory {s}: {e}"))
+                    })?
+                    .filter_map(|e| e.ok().map(|e| e.path()))
+                    .filter(|e| e.is_file() && !ignored(e))
+                    .collect();
+                entries.sort();
+                for e in entries {
+                    inv.load_file(&e)?;
+                }
+                inv.dir_vars.load(p)?;
+            } else if p.is_file() {
+                inv.load_file(p)?;
+                inv.dir_vars.load(p.parent().unwrap_or(Path::new(".")))?;
+            } else {
+                return Err(Diagnostic::plain(format!("inventory source '{s}' does not exist"))
+                    .help("pass an inventory file or directory with -i, or a comma-separated host list like 'web1,web2,'"));
+            }
+        }
+        inv.finish();
+        Ok(inv)
+    }
+
+    fn load_file(&mut self, p: &Path) -> Result<(), Diagnostic> {
+        let text = std::fs::read_to_string(p).map_err(|e| {
+            Diagnostic::plain(format!("cannot read inventory {}: {e}", p.display()))
+        })?;
+        let ext = p.extension().and_then(|e| e.to_str()).unwrap_or("");
+        let looks_yaml = matches!(ext, "yml" | "yaml" | "json")
+            || text
+                .lines()
+                .map(str::trim)
+                .find(|l| !l.is_empty() && !l.starts_with('#'))
+                .is_some_and(|l| l.ends_with(':') || l == "---");
+        if looks_yaml {
+            yaml_inv::parse(self, p)
+        } else {
+            ini::parse(self, p, &text)
+        }
+    }
+
+    pub fn add_host(&mut self, name: &str, group: &str) {
+        self.hosts.entry(name.to_string()).or_default();
+        let g = self.groups.entry(group.to_string()).or_default();
+        if !g.hosts.iter().any(|h| h == name) {
+            g.hosts.push(name.to_string());
+        }
+    }
+
+    pub fn add_child(&mut self, parent: &str, child: &str) {
+        self.groups.entry(child.to_string()).or_default();
+        let g = self.groups.entry(parent.to_string()).or_default();
+        if !g.children.iter().any(|c| c == child) {
+            g.children.push(child.to_string());
+        }
+    }
+
+    /// Hosts that belong to no group but `all` go to `ungrouped`; every group hangs under `all`.
+    fn finish(&mut self) {
+        let names: Vec<String> = self.groups.keys().cloned().collect();
+        let children: std::collections::HashSet<String> = self
+            .groups
+            .values()
+            .flat_map(|g| g.children.iter().cloned())
+            .collect();
+        for n in &names {
+            if n != "all" && !children.contains(n) {
+                self.add_child("all", n);
+            }
+        }
+        let grouped: std::collections::HashSet<String> = self
+            .groups
+            .iter()
+            .filter(|(n, _)| *n != "all" && *n != "ungrouped")
+            .flat_map(|(_, g)| g.hosts.iter().cloned())
+            .collect();
+        let all_hosts: Vec<String> = self.hosts.keys().cloned().collect();
+        for h in all_hosts {
+            if !grouped.contains(&h) {
+                self.add_host(&h, "ungrouped");
+            }
+        }
+        if let Some(u) = self.groups.get_mut("ungrouped") {
+            u.hosts.retain(|h| !grouped.contains(h));
+        }
+    }
+
+    /// All hosts of a group, including those of its child groups, in inventory order.
+    pub fn group_hosts(&self, group: &str) -> Vec<String> {
+        if group == "all" {
+            return self.hosts.keys().cloned().collect();
+        }
+        let mut seen = std::collections::HashSet::new();
+        let mut out = Vec::new();
+        let mut stack = vec![group.to_string()];
+        let mut visited = std::collections::HashSet::new();
+        while let Some(g) = stack.pop() {
+            if !visited.insert(g.clone()) {
+                continue;
+            }
+            if let Some(grp) = self.groups.get(&g) {
+                for h in &grp.hosts {
+                    if seen.insert(h.clone()) {
+                        out.push(h.clone());
+                    }
+                }
+                stack.extend(grp.children.iter().rev().cloned());
+            }
+        }
+        let order: std::collections::HashMap<&String, usize> =
+            self.hosts.keys().enumerate().map(|(i, h)| (h, i)).collect();
+        out.sort_by_key(|h| order.get(h).copied().unwrap_or(usize::MAX));
+        out
+    }
+
+    /// The groups a host is in (transitively), each with its depth below `all`,
+    /// sorted the way Ansible applies group variables: shallow first, then by name.
+    pub fn host_groups(&self, host: &str) -> Vec<(String, usize)> {
+        let mut depth: IndexMap<String, usize> = IndexMap::new();
+        let mut frontier = vec![("all".to_string(), 0usize)];
+        while let Some((g, d)) = frontier.pop() {
+            let cur = depth.get(&g).copied();
+            if cur.is_some_and(|c| c >= d) {
+                continue;
+            }
+            depth.insert(g.clone(), d);
+            if let Some(grp) = self.groups.get(&g) {
+                for c in &grp.children {
+                    frontier.push((c.clone(), d + 1));
+                }
+            }
+        }
+        let mut out: Vec<(String, usize)> = depth
+            .into_iter()
+            .filter(|(g, _)| g == "all" || self.group_hosts(g).iter().any(|h| h == host))
+            .collect();
+        out.sort_by(|a, b| a.1.cmp(&b.1).then(a.0.cmp(&b.0)));
+        out
+    }
+
+    /// `group_names`: the host's groups except `all`, sorted.
+    pub fn group_names(&self, host: &str) -> Vec<String> {
+        let mut g: Vec<String> = self
+            .host_groups(host)
+            .into_iter()
+            .map(|(g, _)| g)
+            .filter(|g| g != "all")
+            .collect();
+        g.sort();
+        g
+    }
+
+    /// Inventory variables of a host in Ansible's precedence order (lowest first), with the
+    /// playbook's own group_vars/host_vars layered in where Ansible puts them.
+    pub fn host_vars(&self, host: &str, playbook: &DirVars) -> Map<String, Value> {
+        let groups = self.host_groups(host);
+        let mut out = Map::new();
+        for (g, _) in &groups {
+            if let Some(grp) = self.groups.get(g) {
+                merge(&mut out, &grp.vars);
+            }
+        }
+        for dv in [&self.dir_vars, playbook] {
+            if let Some(v) = dv.groups.get("all") {
+                merge(&mut out, v);
+            }
+        }
+        for dv in [&self.dir_vars, playbook] {
+            for (g, _) in groups.iter().filter(|(g, _)| g != "all") {
+                if let Some(v) = dv.groups.get(g) {
+                    merge(&mut out, v);
+                }
+            }
+        }
+        if let Some(h) = self.hosts.get(host) {
+            merge(&mut out, &h.vars);
+        }
+        for dv in [&self.dir_vars, playbook] {
+            if let Some(v) = dv.hosts.get(host) {
+                merge(&mut out, v);
+            }
+        }
+        out
+    }
+
+    pub fn select(&self, pattern: &str) -> Result<Vec<String>, PatternError> {
+        patterns::select(self, pattern)
+    }
+}
+
+pub fn merge(into: &mut Map<String, Value>, from: &Map<String, Value>) {
+    for (k, v) in from {
+        into.insert(k.clone(), v.clone());
+    }
+}
+
+fn ignored(p: &Path) -> bool {
+    let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    name.starts_with('.')
+        || [
+            ".retry", "~", ".orig", ".bak", ".pyc", ".cfg", ".md", ".txt",
+        ]
+        .iter()
+        .any(|s| name.ends_with(s))
+}

@@ -1,0 +1,315 @@
+//! Everything the user sees. The engine emits events; this layer draws them as Ansible-style
+//! lines (or collects them for `--output json`).
+
+mod diff;
+mod recap;
+
+use std::io::{IsTerminal, Write};
+use std::sync::Mutex;
+
+use serde_json::{json, Map, Value};
+
+use modules::FileDiff;
+pub use recap::{HostStats, Recap};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    Ok,
+    Changed,
+    Failed,
+    Skipped,
+    Unreachable,
+}
+
+impl Status {
+    fn label(self) -> &'static str {
+        match self {
+            Status::Ok => "ok",
+            Status::Changed => "changed",
+            Status::Failed => "failed",
+            Status::Skipped => "skipping",
+            Status::Unreachable => "unreachable",
+        }
+    }
+}
+
+/// One host's result for a task (or one loop item).
+pub struct HostLine<'a> {
+    pub host: &'a str,
+    pub delegated: Option<&'a str>,
+    pub status: Status,
+    pub item_label: Option<String>,
+    pub result: &'a Map<String, Value>,
+    pub diffs: &'a [FileDiff],
+    pub ignored: bool,
+    pub where_: Option<String>,
+    pub no_log: bool,
+    /// debug results are always shown, like Ansible does.
+    pub show_result: bool,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Text,
+    Json,
+}
+
+pub struct Printer {
+    color: bool,
+    pub verbosity: u8,
+    mode: Mode,
+    out: Mutex<Box<dyn Write + Send>>,
+    json_plays: Mutex<Vec<Value>>,
+}
+
+const RED: &str = "\x1b[0;31m";
+const GREEN: &str = "\x1b[0;32m";
+const YELLOW: &str = "\x1b[0;33m";
+const CYAN: &str = "\x1b[0;36m";
+const RESET: &str = "\x1b[0m";
+
+impl Printer {
+    pub fn new(verbosity: u8, mode: Mode) -> Printer {
+        let color = std::io::stdout().is_terminal()
+            && std::env::var_os("NO_COLOR").is_none()
+            && std::env::var("TERM").map(|t| t != "dumb").unwrap_or(true);
+        let color = color
+            || std::env::var_os("FORCE_COLOR").is_some()
+            || std::env::var("ANSIBLE_FORCE_COLOR").is_ok_and(|v| v == "1" || v == "true");
+        Printer {
+            color,
+            verbosity,
+            mode,
+            out: Mutex::new(Box::new(std::io::stdout())),
+            json_plays: Mutex::new(vec![]),
+        }
+    }
+
+    fn paint(&self, color: &str, s: &str) -> String {
+        if self.color {
+            format!("{color}{s}{RESET}")
+        } else {
+            s.to_string()
+        }
+    }
+
+    pub fn write(&self, s: &str) {
+        if self.mode == Mode::Json {
+            return;
+        }
+        if let Ok(mut o) = self.out.lock() {
+            let _ = o.write_all(s.as_bytes());
+            let _ = o.flush();
+        }
+    }
+
+    fn banner(&self, s: &str) {
+        let stars = 79usize.saturating_sub(s.chars().count()).max(3);
+        self.write(&format!("\n{} {}\n", s, "*".repeat(stars)));
+    }
+
+    pub fn play(&self, name: &str) {
+        self.banner(&format!("PLAY [{name}]"));
+        if let Ok(mut p) = self.json_plays.lock() {
+            p.push(json!({"play": {"name": name}, "tasks": []}));
+        }
+    }
+
+    pub fn task(&self, name: &str, handler: bool) {
+        self.banner(&format!(
+            "{} [{name}]",
+            if handler { "RUNNING HANDLER" } else { "TASK" }
+        ));
+        if let Ok(mut p) = self.json_plays.lock() {
+            if let Some(Value::Array(tasks)) = p.last_mut().and_then(|pl| pl.get_mut("tasks")) {
+                tasks.push(json!({"task": {"name": name}, "hosts": {}}));
+            }
+        }
+    }
+
+    pub fn warn(&self, msg: &str) {
+        let line = self.paint("\x1b[1;35m", &format!("[WARNING]: {msg}"));
+        eprintln!("{line}");
+    }
+
+    pub fn included(&self, file: &str, host: &str) {
+        self.write(&format!(
+            "{}\n",
+            self.paint(CYAN, &format!("included: {file} for {host}"))
+        ));
+    }
+
+    pub fn host(&self, l: HostLine<'_>) {
+        self.record_json(&l);
+        let (color, mut head) = match l.status {
+            Status::Ok => (GREEN, "ok".to_string()),
+            Status::Changed => (YELLOW, "changed".to_string()),
+            Status::Skipped => (CYAN, "skipping".to_string()),
+            Status::Failed if l.item_label.is_some() => (RED, "failed".to_string()),
+            Status::Failed => (RED, "fatal".to_string()),
+            Status::Unreachable => (RED, "fatal".to_string()),
+        };
+        head.push_str(&format!(": [{}", l.host));
+        if let Some(d) = l.delegated.filter(|d| *d != l.host) {
+            head.push_str(&format!(" -> {d}"));
+        }
+        head.push(']');
+        let mut text = String::new();
+        for d in l.diffs {
+            text.push_str(&diff::render(d, self.color));
+        }
+        let shown = if l.no_log {
+            json!({"censored": "the output has been hidden due to the fact that 'no_log: true' was specified for this result", "changed": l.result.get("changed").cloned().unwrap_or(Value::Bool(false))})
+        } else {
+            let mut m = clean_for_display(l.result);
+            m.remove("failed");
+            m.remove("check_mode");
+            if l.show_result {
+                m.remove("changed");
+            }
+            Value::Object(m)
+        };
+        let line = match l.status {
+            Status::Failed | Status::Unreachable => {
+                let tag = if l.status == Status::Unreachable {
+                    "UNREACHABLE!"
+                } else {
+                    "FAILED!"
+                };
+                let item = l
+                    .item_label
+                    .as_ref()
+                    .map(|i| format!(" (item={i})"))
+                    .unwrap_or_default();
+                let sep = if l.item_label.is_some() { "" } else { ":" };
+                format!("{head}{sep}{item} {tag} => {}", compact(&shown))
+            }
+            _ => {
+                let mut s = head;
+                if let Some(i) = &l.item_label {
+                    s.push_str(&format!(" => (item={i})"));
+                }
+                if l.show_result || self.verbosity > 0 {
+                    s.push_str(&format!(" => {}", pretty(&shown)));
+                }
+                s
+            }
+        };
+        text.push_str(&self.paint(color, &line));
+        text.push('\n');
+        if matches!(l.status, Status::Failed) {
+            if let Some(w) = &l.where_ {
+                text.push_str(&self.paint(RED, &format!("  task defined at {w}")));
+                text.push('\n');
+            }
+        }
+        if l.ignored {
+            text.push_str(&self.paint(CYAN, "...ignoring"));
+            text.push('\n');
+        }
+        self.write(&text);
+    }
+
+    fn record_json(&self, l: &HostLine<'_>) {
+        if self.mode != Mode::Json {
+            return;
+        }
+        if let Ok(mut p) = self.json_plays.lock() {
+            if let Some(Value::Array(tasks)) = p.last_mut().and_then(|pl| pl.get_mut("tasks")) {
+                if let Some(Value::Object(hosts)) =
+                    tasks.last_mut().and_then(|t| t.get_mut("hosts"))
+                {
+                    let mut r = l.result.clone();
+                    r.insert("status".into(), Value::String(l.status.label().into()));
+                    if l.ignored {
+                        r.insert("ignored".into(), Value::Bool(true));
+                    }
+                    match hosts.get_mut(l.host) {
+                        Some(Value::Array(items)) => items.push(Value::Object(r)),
+                        _ if l.item_label.is_some() => {
+                            hosts.insert(l.host.to_string(), Value::Array(vec![Value::Object(r)]));
+                        }
+                        _ => {
+                            hosts.insert(l.host.to_string(), Value::Object(r));
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    pub fn recap(&self, recap: &Recap) {
+        if self.mode == Mode::Json {
+            let plays = self
+                .json_plays
+                .lock()
+                .map(|p| p.clone())
+                .unwrap_or_default();
+            let out = json!({"plays": plays, "stats": recap.to_json()});
+            println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
+            return;
+        }
+        self.banner("PLAY RECAP");
+        let mut s = String::new();
+        for (host, st) in recap.hosts() {
+            s.push_str(&recap::line(host, st, self.color));
+            s.push('\n');
+        }
+        self.write(&s);
+        self.write("\n");
+    }
+}
+
+/// Internal keys are not shown to the user.
+fn clean_for_display(r: &Map<String, Value>) -> Map<String, Value> {
+    r.iter()
+        .filter(|(k, _)| !k.starts_with("_ansible") && *k != "diff")
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
+}
+
+/// JSON the way Ansible prints it on one line: `{"a": 1, "b": [1, 2]}`.
+struct PyFormatter;
+
+impl serde_json::ser::Formatter for PyFormatter {
+    fn begin_array_value<W: ?Sized + Write>(
+        &mut self,
+        w: &mut W,
+        first: bool,
+    ) -> std::io::Result<()> {
+        if first {
+            Ok(())
+        } else {
+            w.write_all(b", ")
+        }
+    }
+    fn begin_object_key<W: ?Sized + Write>(
+        &mut self,
+        w: &mut W,
+        first: bool,
+    ) -> std::io::Result<()> {
+        if first {
+            Ok(())
+        } else {
+            w.write_all(b", ")
+        }
+    }
+    fn begin_object_value<W: ?Sized + Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        w.write_all(b": ")
+    }
+}
+
+fn compact(v: &Value) -> String {
+    let mut buf = Vec::new();
+    let mut ser = serde_json::Serializer::with_formatter(&mut buf, PyFormatter);
+    let _ = serde::Serialize::serialize(v, &mut ser);
+    String::from_utf8_lossy(&buf).into_owned()
+}
+
+fn pretty(v: &Value) -> String {
+    let mut buf = Vec::new();
+    let fmt = serde_json::ser::PrettyFormatter::with_indent(b"    ");
+    let mut ser = serde_json::Serializer::with_formatter(&mut buf, fmt);
+    let _ = serde::Serialize::serialize(v, &mut ser);
+    String::from_utf8_lossy(&buf).into_owned()
+}

@@ -1,0 +1,8 @@
+//! Playbooks: the model, and the parser that validates everything before anything runs.
+pub mod freeform;
+pub mod keywords;
+pub mod model;
+pub mod parse;
+mod roles;
+
+pub use model::*;

@@ -1,0 +1,120 @@
+//! The parsed playbook: plays, blocks, tasks and roles, with positions for error messages.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use serde_json::{Map, Value};
+
+use crate::diag::Pos;
+
+#[derive(Debug, Clone, Default)]
+pub struct BecomeKw {
+    pub become_: Option<Value>,
+    pub user: Option<String>,
+    pub method: Option<String>,
+}
+
+/// Keywords a task inherits from its play, role and enclosing blocks.
+#[derive(Debug, Clone, Default)]
+pub struct Inherited {
+    pub when: Vec<Value>,
+    pub tags: Vec<String>,
+    pub become_: BecomeKw,
+    /// Block vars, outermost first.
+    pub vars: Map<String, Value>,
+    pub environment: Vec<Value>,
+    pub ignore_errors: Option<Value>,
+    pub check_mode: Option<Value>,
+    pub diff: Option<Value>,
+    pub no_log: Option<Value>,
+    pub delegate_to: Option<String>,
+    pub run_once: Option<Value>,
+    pub any_errors_fatal: Option<bool>,
+    pub role: Option<Arc<Role>>,
+}
+
+#[derive(Debug)]
+pub struct Role {
+    pub name: String,
+    pub path: PathBuf,
+    pub defaults: Map<String, Value>,
+    pub vars: Map<String, Value>,
+    /// Parameters given where the role is listed (`- role: x` + vars).
+    pub params: Map<String, Value>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Task {
+    pub name: Option<String>,
+    pub action: String,
+    pub args: Map<String, Value>,
+    pub pos: Pos,
+    pub inh: Inherited,
+    pub register: Option<String>,
+    pub loop_: Option<Value>,
+    /// `loop`, or the `with_*` lookup it came from (which shapes the items).
+    pub loop_kind: String,
+    pub loop_var: String,
+    pub index_var: Option<String>,
+    pub loop_label: Option<Value>,
+    pub loop_pause: Option<f64>,
+    pub changed_when: Option<Vec<Value>>,
+    pub failed_when: Option<Vec<Value>>,
+    pub until: Option<Vec<Value>>,
+    pub retries: Option<Value>,
+    pub delay: Option<Value>,
+    pub notify: Vec<String>,
+    pub listen: Vec<String>,
+    pub ignore_unreachable: bool,
+}
+
+impl Task {
+    /// What the output shows between TASK [...]: the name, or the action.
+    pub fn display_name(&self) -> String {
+        let base = self.name.clone().unwrap_or_else(|| self.action.clone());
+        match &self.inh.role {
+            Some(r) => format!("{} : {}", r.name, base),
+            None => base,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Block {
+    pub block: Vec<Item>,
+    pub rescue: Vec<Item>,
+    pub always: Vec<Item>,
+}
+
+#[derive(Debug, Clone)]
+pub enum Item {
+    Task(Arc<Task>),
+    Block(Arc<Block>),
+}
+
+#[derive(Debug, Clone)]
+pub struct Play {
+    pub name: String,
+    pub hosts: String,
+    pub pos: Pos,
+    pub vars: Map<String, Value>,
+    pub vars_files: Vec<Value>,
+    pub gather_facts: bool,
+    pub serial: Vec<Value>,
+    pub strategy: String,
+    pub any_errors_fatal: bool,
+    pub max_fail_percentage: Option<f64>,
+    pub force_handlers: bool,
+    /// pre_tasks, roles, tasks, post_tasks; handlers are flushed after each.
+    pub sections: Vec<Vec<Item>>,
+    pub handlers: Vec<Arc<Task>>,
+    pub roles: Vec<Arc<Role>>,
+    pub dir: PathBuf,
+    pub inh: Inherited,
+}
+
+#[derive(Debug, Clone)]
+pub struct Playbook {
+    pub path: PathBuf,
+    pub plays: Vec<Play>,
+}

@@ -1,0 +1,180 @@
+//! Roles: finding them, their defaults/vars/handlers, and `meta/main.yml` dependencies,
+//! run depth-first in listed order, each once per play; a dependency cycle is an error.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde_json::{Map, Value};
+
+use super::model::{Inherited, Item, Role};
+use super::parse::{flatten_tasks, to_string_list, Parser};
+use crate::diag::{Diagnostic, Pos};
+use crate::yaml::{load_file, Node};
+
+fn main_file(dir: &Path) -> Option<PathBuf> {
+    ["main.yml", "main.yaml", "main"]
+        .iter()
+        .map(|f| dir.join(f))
+        .find(|p| p.is_file())
+}
+
+impl Parser {
+    fn find_role(&self, name: &str) -> Option<PathBuf> {
+        let mut bases = vec![self.play_dir.join("roles"), self.play_dir.clone()];
+        if let Ok(cwd) = std::env::current_dir() {
+            bases.push(cwd.join("roles"));
+        }
+        if let Ok(rp) = std::env::var("ANSIBLE_ROLES_PATH") {
+            bases.extend(rp.split(':').map(PathBuf::from));
+        }
+        bases.push(self.play_dir.join("../roles"));
+        bases.into_iter().map(|b| b.join(name)).find(|p| p.is_dir())
+    }
+
+    /// A `roles:` entry: `- name`, `- role: name` with parameters, when, tags, become.
+    pub fn role_entry(
+        &mut self,
+        entry: &Node,
+        inh: &Inherited,
+        chain: &mut Vec<String>,
+    ) -> Vec<Item> {
+        let (name, params, kw_node) = match entry.scalar_text() {
+            Some(n) if entry.as_map().is_none() => (n, Map::new(), None),
+            _ => {
+                let Some(n) = entry
+                    .get("role")
+                    .or_else(|| entry.get("name"))
+                    .and_then(Node::scalar_text)
+                else {
+                    self.err(Diagnostic::at(
+                        &entry.pos,
+                        "a role entry needs 'role: <name>'",
+                    ));
+                    return vec![];
+                };
+                let mut params = Map::new();
+                for (k, v) in entry.as_map().unwrap_or(&[]) {
+                    let key = k.scalar_text().unwrap_or_default();
+                    if ![
+                        "role",
+                        "name",
+                        "when",
+                        "tags",
+                        "become",
+                        "become_user",
+                        "become_method",
+                        "vars",
+                        "environment",
+                        "ignore_errors",
+                        "delegate_to",
+                        "no_log",
+                    ]
+                    .contains(&key.as_str())
+                    {
+                        params.insert(key, v.to_json());
+                    } else if key == "vars" {
+                        if let Value::Object(m) = v.to_json() {
+                            crate::inventory::merge(&mut params, &m);
+                        }
+                    }
+                }
+                (n, params, Some(entry))
+            }
+        };
+        let mut r_inh = inh.clone();
+        if let Some(n) = kw_node {
+            for (k, v) in n.as_map().unwrap_or(&[]) {
+                match k.as_str().unwrap_or("") {
+                    "when" => r_inh.when.push(v.to_json()),
+                    "tags" => r_inh.tags.extend(to_string_list(v)),
+                    "become" => r_inh.become_.become_ = Some(v.to_json()),
+                    "become_user" => r_inh.become_.user = v.scalar_text(),
+                    _ => {}
+                }
+            }
+        }
+        self.expand_role(&name, params, &r_inh, &entry.pos, chain)
+    }
+
+    pub fn expand_role(
+        &mut self,
+        name: &str,
+        params: Map<String, Value>,
+        inh: &Inherited,
+        pos: &Pos,
+        chain: &mut Vec<String>,
+    ) -> Vec<Item> {
+        if let Some(i) = chain.iter().position(|c| c == name) {
+            let mut cycle: Vec<String> = chain[i..].to_vec();
+            cycle.push(name.to_string());
+            self.err(
+                Diagnostic::at(
+                    pos,
+                    format!("role dependency cycle: {}", cycle.join(" -> ")),
+                )
+                .help("remove one of these dependencies from meta/main.yml"),
+            );
+            return vec![];
+        }
+        let Some(path) = self.find_role(name) else {
+            self.err(
+                Diagnostic::at(pos, format!("role '{name}' not found")).help(format!(
+                    "looked in {}/roles/, ./roles/ and ANSIBLE_ROLES_PATH",
+                    self.play_dir.display()
+                )),
+            );
+            return vec![];
+        };
+        let key = (name.to_string(), Value::Object(params.clone()).to_string());
+        if self.roles_seen.contains(&key) {
+            return vec![];
+        }
+        chain.push(name.to_string());
+        let mut items = vec![];
+        if let Some(meta) = main_file(&path.join("meta")) {
+            match load_file(&meta) {
+                Ok((_, docs)) => {
+                    if let Some(deps) = docs
+                        .first()
+                        .and_then(|d| d.get("dependencies"))
+                        .and_then(|d| d.as_seq())
+                    {
+                        for dep in deps {
+                            items.extend(self.role_entry(dep, inh, chain));
+                        }
+                    }
+                }
+                Err(e) => self.err(e),
+            }
+        }
+        chain.pop();
+        self.roles_seen.push(key);
+        let load_vars = |p: &mut Parser, sub: &str| -> Map<String, Value> {
+            match main_file(&path.join(sub)) {
+                Some(f) => crate::inventory::dirvars_file(&f).unwrap_or_else(|e| {
+                    p.err(e);
+                    Map::new()
+                }),
+                None => Map::new(),
+            }
+        };
+        let role = Arc::new(Role {
+            name: name.to_string(),
+            path: path.clone(),
+            defaults: load_vars(self, "defaults"),
+            vars: load_vars(self, "vars"),
+            params,
+        });
+        self.play_roles.push(role.clone());
+        let mut r_inh = inh.clone();
+        r_inh.role = Some(role);
+        if let Some(h) = main_file(&path.join("handlers")) {
+            let hs = self.task_file(&h, &r_inh, Some(pos));
+            flatten_tasks(&hs, &mut self.role_handlers);
+        }
+        if let Some(t) = main_file(&path.join("tasks")) {
+            items.extend(self.task_file(&t, &r_inh, Some(pos)));
+        }
+        items
+    }
+}

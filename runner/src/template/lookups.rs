@@ -1,0 +1,165 @@
+//! `lookup(...)` and `query(...)`: env, file, pipe, template, vars, items/list, first_found.
+
+use minijinja::value::{Kwargs, Rest};
+use minijinja::{Environment, Error, ErrorKind, State, Value};
+
+fn err(msg: impl Into<String>) -> Error {
+    Error::new(ErrorKind::InvalidOperation, msg.into())
+}
+
+fn text(v: &Value) -> String {
+    v.as_str()
+        .map(str::to_string)
+        .unwrap_or_else(|| v.to_string())
+}
+
+/// Controller paths are relative to the role, then the playbook directory.
+fn resolve(state: &State, name: &str, sub: &str) -> std::path::PathBuf {
+    let p = std::path::Path::new(name);
+    if p.is_absolute() {
+        return p.to_path_buf();
+    }
+    let mut bases = vec![];
+    if let Some(r) = state
+        .lookup("role_path")
+        .and_then(|v| v.as_str().map(str::to_string))
+    {
+        bases.push(std::path::Path::new(&r).join(sub));
+        bases.push(std::path::PathBuf::from(&r));
+    }
+    if let Some(d) = state
+        .lookup("playbook_dir")
+        .and_then(|v| v.as_str().map(str::to_string))
+    {
+        bases.push(std::path::Path::new(&d).join(sub));
+        bases.push(std::path::PathBuf::from(&d));
+    }
+    bases
+        .into_iter()
+        .map(|b| b.join(p))
+        .find(|c| c.exists())
+        .unwrap_or_else(|| p.to_path_buf())
+}
+
+fn run(state: &State, name: &str, terms: &[Value], kw: &Kwargs) -> Result<Vec<Value>, Error> {
+    let mut out = vec![];
+    let terms: Vec<Value> = terms
+        .iter()
+        .flat_map(|t| {
+            if t.as_str().is_none() && t.try_iter().is_ok() {
+                t.try_iter()
+                    .map(|i| i.collect::<Vec<_>>())
+                    .unwrap_or_default()
+            } else {
+                vec![t.clone()]
+            }
+        })
+        .collect();
+    match name {
+        "env" => {
+            let default = kw.get::<Option<Value>>("default")?;
+            for t in &terms {
+                out.push(match std::env::var(text(t)) {
+                    Ok(v) => Value::from(v),
+                    Err(_) => default.clone().unwrap_or(Value::from("")),
+                });
+            }
+        }
+        "file" => {
+            for t in &terms {
+                let p = resolve(state, &text(t), "files");
+                let s = std::fs::read_to_string(&p).map_err(|e| err(format!("lookup('file'): cannot read {}: {e}", p.display())))?;
+                let strip = kw.get::<Option<bool>>("rstrip")?.unwrap_or(true);
+                out.push(Value::from(if strip { s.trim_end().to_string() } else { s }));
+            }
+        }
+        "pipe" => {
+            for t in &terms {
+                let o = std::process::Command::new("sh").arg("-c").arg(text(t)).output().map_err(|e| err(format!("lookup('pipe'): {e}")))?;
+                if !o.status.success() {
+                    return Err(err(format!("lookup('pipe'): command '{}' failed: {}", text(t), String::from_utf8_lossy(&o.stderr).trim())));
+                }
+                out.push(Value::from(String::from_utf8_lossy(&o.stdout).trim_end().to_string()));
+            }
+        }
+        "template" => {
+            for t in &terms {
+                let p = resolve(state, &text(t), "templates");
+                let s = std::fs::read_to_string(&p).map_err(|e| err(format!("lookup('template'): cannot read {}: {e}", p.display())))?;
+                let tmpl = state.env().template_from_str(&s)?;
+                out.push(Value::from(tmpl.render(state.lookup("vars").unwrap_or_default())?));
+            }
+        }
+        "vars" => {
+            let default = kw.get::<Option<Value>>("default")?;
+            for t in &terms {
+                match state.lookup(&text(t)).filter(|v| !v.is_undefined()) {
+                    Some(v) => out.push(v),
+                    None => match &default {
+                        Some(d) => out.push(d.clone()),
+                        None => return Err(Error::new(ErrorKind::UndefinedError, format!("lookup('vars'): '{}' is undefined", text(t)))),
+                    },
+                }
+            }
+        }
+        "items" | "list" | "flattened" => out.extend(terms),
+        "first_found" => {
+            for t in &terms {
+                let p = resolve(state, &text(t), "files");
+                if p.exists() {
+                    out.push(Value::from(p.display().to_string()));
+                    break;
+                }
+            }
+            if out.is_empty() && !kw.get::<Option<bool>>("skip")?.unwrap_or(false) {
+                return Err(err("lookup('first_found'): none of the files was found"));
+            }
+        }
+        "sequence" => {
+            let spec = terms.first().map(text).unwrap_or_default();
+            let (mut start, mut end, mut stride, mut format) = (1i64, 0i64, 1i64, "%d".to_string());
+            for part in spec.split_whitespace() {
+                if let Some((k, v)) = part.split_once('=') {
+                    match k {
+                        "start" => start = v.parse().unwrap_or(1),
+                        "end" => end = v.parse().unwrap_or(0),
+                        "count" => end = start + v.parse::<i64>().unwrap_or(0) - 1,
+                        "stride" => stride = v.parse().unwrap_or(1),
+                        "format" => format = v.to_string(),
+                        _ => {}
+                    }
+                }
+            }
+            let mut i = start;
+            while (stride > 0 && i <= end) || (stride < 0 && i >= end) {
+                out.push(Value::from(format.replace("%d", &i.to_string()).replace("%02d", &format!("{i:02}"))));
+                i += stride;
+            }
+        }
+        other => return Err(err(format!("unknown lookup plugin '{other}' (env, file, pipe, template, vars, items, list, first_found, sequence)"))),
+    }
+    Ok(out)
+}
+
+fn lookup(state: &State, name: String, terms: Rest<Value>, kw: Kwargs) -> Result<Value, Error> {
+    let wantlist = kw.get::<Option<bool>>("wantlist")?.unwrap_or(false);
+    let res = run(state, &name, &terms, &kw)?;
+    if wantlist || name == "items" || name == "list" {
+        return Ok(Value::from(res));
+    }
+    Ok(match res.len() {
+        0 => Value::from(""),
+        1 => res.into_iter().next().unwrap_or_default(),
+        _ => Value::from(res.iter().map(text).collect::<Vec<_>>().join(",")),
+    })
+}
+
+fn query(state: &State, name: String, terms: Rest<Value>, kw: Kwargs) -> Result<Value, Error> {
+    Ok(Value::from(run(state, &name, &terms, &kw)?))
+}
+
+pub fn register(env: &mut Environment<'static>) {
+    env.add_function("lookup", lookup);
+    env.add_function("query", query);
+    env.add_function("q", query);
+}

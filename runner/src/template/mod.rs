@@ -1,0 +1,287 @@
+//! Jinja templating with Ansible's semantics: lazily templated variables, native types for
+//! whole-expression strings (`"{{ items }}"` is a list), `x | default(...)` on undefined
+//! chains, and undefined variables reported by name.
+
+mod filters;
+mod lazy;
+mod lookups;
+mod tests;
+pub mod yaml_out;
+
+use std::sync::Arc;
+
+use minijinja::value::Serde;
+use minijinja::{Environment, ErrorKind, UndefinedBehavior, Value};
+use serde_json::{Map, Value as Json};
+
+pub use lazy::LazyVars;
+
+/// Marker Ansible's `omit` variable holds: an argument equal to it is dropped.
+pub const OMIT: &str = "__omit_place_holder__timonel";
+
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{0}")]
+pub struct TemplateError(pub String);
+
+/// The shared Jinja environment.
+pub struct Templar {
+    env: Environment<'static>,
+}
+
+fn strict_formatter(
+    out: &mut minijinja::Output,
+    state: &mut minijinja::State,
+    v: &Value,
+) -> Result<(), minijinja::Error> {
+    if v.is_undefined() {
+        return Err(minijinja::Error::new(
+            ErrorKind::UndefinedError,
+            "undefined value printed",
+        ));
+    }
+    if v.is_none() {
+        return out.write_str("None").map_err(minijinja::Error::from);
+    }
+    if let Some(b) = bool::try_from(v.clone())
+        .ok()
+        .filter(|_| v.kind() == minijinja::value::ValueKind::Bool)
+    {
+        return out
+            .write_str(if b { "True" } else { "False" })
+            .map_err(minijinja::Error::from);
+    }
+    minijinja::escape_formatter(out, state, v)
+}
+
+impl Templar {
+    pub fn new() -> Arc<Templar> {
+        let mut env = Environment::new();
+        env.set_undefined_behavior(UndefinedBehavior::Chainable);
+        // Ansible's Jinja settings: blocks eat their newline, files keep their last one.
+        env.set_syntax(
+            minijinja::syntax::SyntaxConfig::builder()
+                .trim_blocks(true)
+                .keep_trailing_newline(true)
+                .build()
+                .expect("default delimiters are valid"),
+        );
+        env.set_formatter(strict_formatter);
+        env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
+        env.set_recursion_limit(200);
+        filters::register(&mut env);
+        tests::register(&mut env);
+        lookups::register(&mut env);
+        Arc::new(Templar { env })
+    }
+
+    /// Renders every string in a JSON value.
+    pub fn render_value(&self, v: &Json, ctx: &Value) -> Result<Json, TemplateError> {
+        match v {
+            Json::String(s) => self.render_string(s, ctx),
+            Json::Array(a) => a
+                .iter()
+                .map(|x| self.render_value(x, ctx))
+                .collect::<Result<Vec<_>, _>>()
+                .map(Json::Array),
+            Json::Object(m) => {
+                let mut out = Map::new();
+                for (k, x) in m {
+                    let k = if is_template(k) {
+                        json_text(&self.render_string(k, ctx)?)
+                    } else {
+                        k.clone()
+                    };
+                    out.insert(k, self.render_value(x, ctx)?);
+                }
+                Ok(Json::Object(out))
+            }
+            other => Ok(other.clone()),
+        }
+    }
+
+    pub fn render_string(&self, s: &str, ctx: &Value) -> Result<Json, TemplateError> {
+        if !is_template(s) {
+            return Ok(Json::String(s.to_string()));
+        }
+        if let Some(expr) = single_expression(s) {
+            return self.eval_expr(expr, ctx).and_then(|v| {
+                if v.is_undefined() {
+                    Err(self.undefined_error(s, ctx))
+                } else {
+                    to_json(&v).map_err(|e| TemplateError(format!("{e} in '{s}'")))
+                }
+            });
+        }
+        self.render_text(s, ctx).map(Json::String)
+    }
+
+    /// Renders a template to text (the template module, multi-part strings).
+    pub fn render_text(&self, s: &str, ctx: &Value) -> Result<String, TemplateError> {
+        self.env
+            .render_str(s, ctx.clone())
+            .map_err(|e| self.explain(e, s, ctx))
+    }
+
+    pub fn eval_expr(&self, expr: &str, ctx: &Value) -> Result<Value, TemplateError> {
+        let compiled = self
+            .env
+            .compile_expression(expr)
+            .map_err(|e| TemplateError(format!("template error in '{expr}': {}", detail(&e))))?;
+        compiled
+            .eval(ctx.clone())
+            .map_err(|e| self.explain(e, &format!("{{{{ {expr} }}}}"), ctx))
+    }
+
+    /// A `when`/`changed_when`/`failed_when`/`until` condition.
+    pub fn condition(&self, cond: &Json, ctx: &Value) -> Result<bool, TemplateError> {
+        match cond {
+            Json::Bool(b) => Ok(*b),
+            Json::Null => Ok(false),
+            Json::Number(n) => Ok(n.as_f64() != Some(0.0)),
+            Json::String(s) => {
+                let text = s.trim();
+                let v = if is_template(text) {
+                    match self.render_string(text, ctx)? {
+                        Json::String(r) => {
+                            return Ok(modules::spec::to_bool(&Json::String(r.clone()))
+                                .unwrap_or_else(|| {
+                                    self.eval_expr(&r, ctx)
+                                        .map(|v| v.is_true())
+                                        .unwrap_or(!r.is_empty())
+                                }))
+                        }
+                        other => {
+                            return Ok(modules::spec::to_bool(&other)
+                                .unwrap_or(!matches!(other, Json::Array(ref a) if a.is_empty())))
+                        }
+                    }
+                } else {
+                    self.eval_expr(text, ctx)?
+                };
+                if v.is_undefined() {
+                    return Err(self.undefined_error(&format!("{{{{ {text} }}}}"), ctx));
+                }
+                if let Some(s) = v.as_str() {
+                    return Ok(modules::spec::to_bool(&Json::String(s.to_string()))
+                        .unwrap_or(!s.is_empty()));
+                }
+                Ok(v.is_true())
+            }
+            other => Ok(!matches!(other, Json::Array(a) if a.is_empty())),
+        }
+    }
+
+    fn undefined_error(&self, src: &str, ctx: &Value) -> TemplateError {
+        let names = self.undefined_names(src, ctx);
+        if names.is_empty() {
+            match missing_attribute(src, ctx) {
+                Some((obj, attr)) => {
+                    TemplateError(format!("'{obj}' has no attribute '{attr}' in '{src}'"))
+                }
+                None => TemplateError(format!("an undefined attribute or key is used in '{src}'")),
+            }
+        } else {
+            TemplateError(format!(
+                "undefined variable {} in '{src}'",
+                names
+                    .iter()
+                    .map(|n| format!("'{n}'"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+        }
+    }
+
+    fn undefined_names(&self, src: &str, ctx: &Value) -> Vec<String> {
+        let mut names: Vec<String> = match self.env.template_from_str(src) {
+            Ok(t) => t.undeclared_variables(false).into_iter().collect(),
+            Err(_) => vec![],
+        };
+        names.retain(|n| {
+            ctx.get_attr(n).map(|v| v.is_undefined()).unwrap_or(true)
+                && self.env.globals().all(|(g, _)| g != n.as_str())
+        });
+        names.sort();
+        names
+    }
+
+    fn explain(&self, e: minijinja::Error, src: &str, ctx: &Value) -> TemplateError {
+        if e.kind() == ErrorKind::UndefinedError {
+            return self.undefined_error(src, ctx);
+        }
+        TemplateError(format!(
+            "template error in '{}': {}",
+            src.trim(),
+            detail(&e)
+        ))
+    }
+}
+
+/// The first `a.b.c` chain in `src` that stops resolving, as (`a.b`, `c`).
+fn missing_attribute(src: &str, ctx: &Value) -> Option<(String, String)> {
+    let re = regex::Regex::new(r"\b([A-Za-z_][A-Za-z0-9_]*)((?:\.[A-Za-z_][A-Za-z0-9_]*)+)")
+        .expect("static pattern");
+    for c in re.captures_iter(src) {
+        let mut cur = ctx.get_attr(&c[1]).ok()?;
+        if cur.is_undefined() {
+            continue;
+        }
+        let mut path = c[1].to_string();
+        for part in c[2].split('.').filter(|p| !p.is_empty()) {
+            let next = cur.get_attr(part).unwrap_or(Value::UNDEFINED);
+            if next.is_undefined() {
+                return Some((path, part.to_string()));
+            }
+            path.push('.');
+            path.push_str(part);
+            cur = next;
+        }
+    }
+    None
+}
+
+fn detail(e: &minijinja::Error) -> String {
+    let mut s = e
+        .detail()
+        .map(str::to_string)
+        .unwrap_or_else(|| e.kind().to_string());
+    if let Some(l) = e.line().filter(|l| *l > 1) {
+        s.push_str(&format!(" (template line {l})"));
+    }
+    let mut src = std::error::Error::source(e);
+    while let Some(inner) = src {
+        s.push_str(&format!(": {inner}"));
+        src = inner.source();
+    }
+    s
+}
+
+pub fn is_template(s: &str) -> bool {
+    s.contains("{{") || s.contains("{%") || s.contains("{#")
+}
+
+/// `"{{ expr }}"` and nothing else: evaluated to a native value, as Ansible does.
+fn single_expression(s: &str) -> Option<&str> {
+    // Only the whole string: "{{ x }}\n" is text, as in Ansible.
+    let inner = s.strip_prefix("{{")?.strip_suffix("}}")?;
+    if inner.contains("{{") || inner.contains("}}") || inner.contains("{%") {
+        return None;
+    }
+    Some(inner.trim())
+}
+
+pub fn to_json(v: &Value) -> Result<Json, minijinja::Error> {
+    serde_json::to_value(v)
+        .map_err(|e| minijinja::Error::new(ErrorKind::InvalidOperation, e.to_string()))
+}
+
+pub fn from_json(v: &Json) -> Value {
+    Value::from(Serde(v))
+}
+
+fn json_text(v: &Json) -> String {
+    match v {
+        Json::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
