@@ -8,6 +8,7 @@ mod exec;
 mod inventory;
 mod output;
 mod playbook;
+mod pyfmt;
 mod template;
 mod yaml;
 

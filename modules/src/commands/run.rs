@@ -81,7 +81,16 @@ pub async fn run(
         .with("stderr", stderr)
         .with("start", started)
         .with("end", chrono_now())
-        .with("delta", format!("{:.6}s", delta.as_secs_f64()));
+        .with(
+            "delta",
+            format!(
+                "{}:{:02}:{:02}.{:06}",
+                delta.as_secs() / 3600,
+                delta.as_secs() / 60 % 60,
+                delta.as_secs() % 60,
+                delta.subsec_micros()
+            ),
+        );
     if out.rc != 0 {
         r.failed = true;
         r.msg = Some("non-zero return code".into());

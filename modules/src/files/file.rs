@@ -92,7 +92,14 @@ impl Module for File {
                 }
             }
             "directory" => match &st {
-                None => cmds = format!("mkdir -p -- {p} && {}", attrs.commands(&p)),
+                // Like Ansible, every directory created gets the requested attributes.
+                None => {
+                    cmds = format!(
+                        "p={p}; d=\"$p\"; new=''; while [ ! -e \"$d\" ]; do new=\"$d\n$new\"; d=$(dirname -- \"$d\"); done; \
+                         mkdir -p -- \"$p\" || exit 1; printf '%b' \"$new\" | while IFS= read -r m; do [ -n \"$m\" ] || continue; {}done",
+                        attrs.commands("\"$m\"")
+                    )
+                }
                 Some(s)
                     if s.kind == FileKind::Directory
                         || (s.kind == FileKind::Link

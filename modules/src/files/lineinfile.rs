@@ -114,9 +114,14 @@ fn edit(text: &str, args: &Args) -> Result<(String, &'static str), String> {
     let hit = if first { found.first() } else { found.last() }.copied();
     if let Some(i) = hit {
         let new_line = match (&regexp, args.bool("backrefs")) {
-            (Some(re), true) => re
-                .replace(strip_nl(&lines[i]), python_replacement(line).as_str())
-                .into_owned(),
+            // Like Python's match.expand: the line becomes the template with groups filled in.
+            (Some(re), true) => {
+                let mut out = String::new();
+                if let Some(c) = re.captures(strip_nl(&lines[i])) {
+                    c.expand(&python_replacement(line), &mut out);
+                }
+                out
+            }
             _ => line.to_string(),
         };
         if strip_nl(&lines[i]) == new_line {

@@ -365,6 +365,12 @@ impl HostRun {
         }
     }
 
+    /// Ansible reports an include as "included" and counts it as ok.
+    fn included(&self, what: &str) {
+        self.p.shared.printer.included(what, &self.host);
+        self.p.shared.stats(&self.host, |s| s.ok += 1);
+    }
+
     /// include_tasks / include_role: decided per host at run time, possibly in a loop.
     async fn include(&mut self, t: &Arc<Task>, key: Key) -> Flow {
         let Go::Run { .. } = self
@@ -396,7 +402,7 @@ impl HostRun {
                         .join("\n");
                     return self.after_task(t, TaskOutcome::failed(msg)).await;
                 }
-                self.p.shared.printer.included(&target, &self.host);
+                self.included(&target);
                 items
             } else {
                 let base = t
@@ -413,10 +419,8 @@ impl HostRun {
                 };
                 match parse_task_file(&path, &inh, &self.p.play.dir) {
                     Ok(items) => {
-                        self.p
-                            .shared
-                            .printer
-                            .included(&path.display().to_string(), &self.host);
+                        let shown = path.canonicalize().unwrap_or(path.clone());
+                        self.included(&shown.display().to_string());
                         items
                     }
                     Err(d) => return self.after_task(t, TaskOutcome::failed(d.to_string())).await,

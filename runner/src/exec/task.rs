@@ -91,8 +91,12 @@ pub fn record(p: &PlayCtx, host: &str, out: &TaskOutcome, task: Option<&Task>) {
         Status::Skipped => s.skipped += 1,
         Status::Unreachable => s.unreachable += 1,
         Status::Failed if out.ignored => {
+            // Ansible counts an ignored failure as ok, and as changed if it changed.
             s.ok += 1;
             s.ignored += 1;
+            if out.result.get("changed") == Some(&Value::Bool(true)) {
+                s.changed += 1;
+            }
         }
         Status::Failed => s.failed += 1,
     });
@@ -417,13 +421,10 @@ async fn execute(p: &Arc<PlayCtx>, host: &str, t: &Task, vars: &Map<String, Valu
         if check {
             result.insert("check_mode".into(), Value::Bool(true));
         }
-        // changed_when / failed_when see the result under the register name and bare.
+        // changed_when / failed_when see the result under the register name.
         let mut cvars = vars.clone();
         if let Some(r) = &t.register {
             cvars.insert(r.clone(), Value::Object(result.clone()));
-        }
-        for (k, v) in &result {
-            cvars.entry(k.clone()).or_insert(v.clone());
         }
         let cctx = context(p, cvars);
         if let Some(conds) = &t.changed_when {

@@ -75,8 +75,11 @@ pub fn parse(inv: &mut Inventory, path: &Path, text: &str) -> Result<(), Diagnos
             continue;
         }
         if line.starts_with('[') {
-            let Some(name) = line.strip_prefix('[').and_then(|l| l.split(']').next()) else {
-                return Err(Diagnostic::at(&pos, "unterminated section header"));
+            let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) else {
+                return Err(
+                    Diagnostic::at(&pos, format!("unterminated section header '{line}'"))
+                        .help("write it as [group], [group:vars] or [group:children]"),
+                );
             };
             let (g, kind) = match name.split_once(':') {
                 Some((g, "vars")) => (g, Sect::Vars),

@@ -21,7 +21,7 @@ pub struct Parser {
 }
 
 pub fn parse_playbook(path: &Path) -> Result<Playbook, Diagnostics> {
-    let mut p = Parser::new(path.parent().unwrap_or(Path::new(".")).to_path_buf());
+    let mut p = Parser::new(dir_of(path));
     let plays = p.playbook_file(path, &mut vec![])?;
     if p.errors.is_empty() {
         Ok(Playbook {
@@ -45,6 +45,14 @@ pub fn parse_task_file(
         Ok(items)
     } else {
         Err(Diagnostics(p.errors))
+    }
+}
+
+/// The directory of a file, "." for a bare file name.
+pub fn dir_of(path: &Path) -> PathBuf {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
     }
 }
 
@@ -115,7 +123,7 @@ impl Parser {
             .help("start each play with '- hosts: ...'")
             .into());
         };
-        let dir = path.parent().unwrap_or(Path::new(".")).to_path_buf();
+        let dir = dir_of(path);
         let mut plays = vec![];
         for e in entries {
             if let Some(imp) = e.get("import_playbook") {

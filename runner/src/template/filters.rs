@@ -38,9 +38,7 @@ fn to_json_f(v: Value, kw: Kwargs) -> Result<Value, Error> {
     let _ = kw.get::<Option<bool>>("sort_keys")?;
     let _ = kw.get::<Option<bool>>("ensure_ascii")?;
     kw.assert_all_used()?;
-    Ok(Value::from(
-        serde_json::to_string(&json(&v)?).map_err(|e| err(e.to_string()))?,
-    ))
+    Ok(Value::from(crate::pyfmt::json(&json(&v)?)))
 }
 
 fn to_nice_json(v: Value, kw: Kwargs) -> Result<Value, Error> {
@@ -374,13 +372,18 @@ fn checksum(v: Value) -> Result<Value, Error> {
     hash(v, Some("sha1".into()))
 }
 
+/// Python's shlex.quote, which Ansible's `quote` is.
 fn quote(v: Value) -> Value {
     let s = text(&v);
-    Value::from(if s.is_empty() {
-        "''".to_string()
-    } else {
-        modules::connection::sh_quote(&s)
-    })
+    if s.is_empty() {
+        return Value::from("''");
+    }
+    if s.chars()
+        .all(|c| c.is_ascii_alphanumeric() || "@%+=:,./-_".contains(c))
+    {
+        return Value::from(s);
+    }
+    Value::from(format!("'{}'", s.replace('\'', "'\"'\"'")))
 }
 
 fn flatten(v: Value, levels: Option<usize>) -> Result<Value, Error> {
@@ -458,6 +461,22 @@ fn zip_f(v: Value, others: Rest<Value>) -> Result<Value, Error> {
     Ok(from_json(&Json::Array(out)))
 }
 
+/// `key | extract(container, morekeys)`: container[key][morekey...].
+fn extract(key: Value, container: Value, more: Option<Value>) -> Result<Value, Error> {
+    let mut v = container.get_item(&key)?;
+    if let Some(more) = more {
+        let keys: Vec<Value> = if more.kind() == ValueKind::Seq {
+            more.try_iter()?.collect()
+        } else {
+            vec![more]
+        };
+        for k in keys {
+            v = v.get_item(&k)?;
+        }
+    }
+    Ok(v)
+}
+
 fn to_string_f(v: Value) -> Value {
     Value::from(text(&v))
 }
@@ -523,5 +542,6 @@ pub fn register(env: &mut Environment<'static>) {
     });
     env.add_filter("zip", zip_f);
     env.add_filter("string", to_string_f);
+    env.add_filter("extract", extract);
     env.add_filter("comment", comment);
 }

@@ -10,7 +10,7 @@ pub mod yaml_out;
 
 use std::sync::Arc;
 
-use minijinja::value::Serde;
+use minijinja::value::{Serde, ValueKind};
 use minijinja::{Environment, ErrorKind, UndefinedBehavior, Value};
 use serde_json::{Map, Value as Json};
 
@@ -50,6 +50,13 @@ fn strict_formatter(
             .write_str(if b { "True" } else { "False" })
             .map_err(minijinja::Error::from);
     }
+    // Lists and dicts print as Python's repr, as they do in Ansible.
+    if matches!(v.kind(), ValueKind::Seq | ValueKind::Map) {
+        let j = to_json(v)?;
+        return out
+            .write_str(&crate::pyfmt::repr(&j))
+            .map_err(minijinja::Error::from);
+    }
     minijinja::escape_formatter(out, state, v)
 }
 
@@ -66,7 +73,7 @@ impl Templar {
                 .expect("default delimiters are valid"),
         );
         env.set_formatter(strict_formatter);
-        env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
+        env.set_unknown_method_callback(python_methods);
         env.set_recursion_limit(200);
         filters::register(&mut env);
         tests::register(&mut env);
@@ -215,6 +222,29 @@ impl Templar {
             detail(&e)
         ))
     }
+}
+
+/// Python methods playbooks call on values: minijinja-contrib's set plus `list.index`.
+fn python_methods(
+    state: &mut minijinja::State,
+    value: &Value,
+    method: &str,
+    args: &[Value],
+) -> Result<Value, minijinja::Error> {
+    if value.kind() == ValueKind::Seq && method == "index" {
+        let needle = args.first().cloned().unwrap_or_default();
+        return value
+            .try_iter()?
+            .position(|v| v == needle)
+            .map(Value::from)
+            .ok_or_else(|| {
+                minijinja::Error::new(
+                    ErrorKind::InvalidOperation,
+                    format!("{needle} is not in list"),
+                )
+            });
+    }
+    minijinja_contrib::pycompat::unknown_method_callback(state, value, method, args)
 }
 
 /// The first `a.b.c` chain in `src` that stops resolving, as (`a.b`, `c`).

@@ -1,0 +1,191 @@
+//! Every kind of bad input gets a clear error naming the file, line and fix; no panics,
+//! and nothing runs when the playbook itself is wrong (exit code 5).
+
+use crate::support::Lab;
+
+fn bad(playbook: &str) -> (Lab, crate::support::Out) {
+    let lab = Lab::new();
+    lab.write("bad.yml", playbook);
+    let out = lab.play("bad.yml", &[]);
+    (lab, out)
+}
+
+#[test]
+fn malformed_yaml_names_file_line_and_column() {
+    let (_, out) =
+        bad("- hosts: localhost\n  tasks:\n    - name: x\n      debug: msg=hi\n     - name: y\n");
+    out.assert_code(5)
+        .assert_error(&["YAML syntax error", "bad.yml:5:", "help:"]);
+}
+
+#[test]
+fn unknown_module_suggests_the_closest() {
+    let (lab, out) = bad("- hosts: localhost\n  gather_facts: no\n  tasks:\n    - file: path={{ root }}/ran state=touch\n    - copyy:\n        dest: /tmp/x\n");
+    out.assert_code(5).assert_error(&[
+        "unknown module 'copyy' (did you mean 'copy'?)",
+        "bad.yml:5:7",
+        "^",
+        "nothing was run",
+    ]);
+    assert!(!lab.exists("ran"), "a task ran before validation finished");
+}
+
+#[test]
+fn unknown_task_and_play_keywords() {
+    let (_, out) = bad(
+        "- hosts: localhost\n  gather_fact: no\n  tasks:\n    - debug: msg=x\n      regster: r\n",
+    );
+    out.assert_code(5).assert_error(&[
+        "unknown play keyword 'gather_fact' (did you mean 'gather_facts'?)",
+        "bad.yml:2:3",
+        "unknown task keyword 'regster' (did you mean 'register'?)",
+        "bad.yml:5:7",
+        "2 errors found",
+    ]);
+}
+
+#[test]
+fn wrong_argument_types_and_unknown_arguments() {
+    let (_, out) = bad("- hosts: localhost\n  tasks:\n    - lineinfile:\n        path: /tmp/x\n        create: perhaps\n        lien: x\n    - file: {path: /tmp/y, state: folder}\n    - copy: {dest: /tmp/z, mode: 0999}\n");
+    out.assert_code(5).assert_error(&[
+        "argument 'create' must be a boolean, got string 'perhaps'",
+        "bad.yml:5:9",
+        "unsupported argument 'lien' for module 'lineinfile' (did you mean 'line'?)",
+        "argument 'state' must be one of file, directory, link, hard, absent, touch, got 'folder'",
+        "invalid mode",
+        "timonel doc lineinfile",
+    ]);
+}
+
+#[test]
+fn missing_required_arguments_and_conflicts() {
+    let (_, out) = bad("- hosts: localhost\n  tasks:\n    - copy: {content: x}\n    - copy: {dest: /x, src: a, content: b}\n");
+    out.assert_code(5).assert_error(&[
+        "missing required argument 'dest' for module 'copy'",
+        "bad.yml:3:7",
+        "mutually exclusive: src, content",
+    ]);
+}
+
+#[test]
+fn duplicate_keys_are_errors() {
+    let (_, out) = bad(
+        "- hosts: localhost\n  tasks:\n    - name: a\n      debug: msg=1\n      debug: msg=2\n",
+    );
+    out.assert_code(5).assert_error(&[
+        "duplicate key 'debug' (first defined on line 4)",
+        "bad.yml:5:7",
+    ]);
+}
+
+#[test]
+fn structural_mistakes() {
+    let (_, out) = bad("hosts: localhost\n");
+    out.assert_code(5)
+        .assert_error(&["a playbook must be a list of plays", "bad.yml:1:1"]);
+    let (_, out) = bad("- hosts: localhost\n  tasks:\n    - name: no module here\n");
+    out.assert_code(5)
+        .assert_error(&["this task has no module", "bad.yml:3:7"]);
+    let (_, out) = bad("- tasks: []\n");
+    out.assert_code(5)
+        .assert_error(&["this play has no 'hosts'"]);
+    let (_, out) = bad("- hosts: localhost\n  tasks:\n    - include_role: {name: nope}\n    - import_tasks: missing.yml\n");
+    out.assert_code(5)
+        .assert_error(&["task file", "missing.yml does not exist", "bad.yml:4:7"]);
+}
+
+#[test]
+fn role_dependency_cycle_is_named() {
+    let lab = Lab::new();
+    lab.write("roles/a/meta/main.yml", "dependencies: [b]\n");
+    lab.write("roles/b/meta/main.yml", "dependencies: [c]\n");
+    lab.write("roles/c/meta/main.yml", "dependencies: [a]\n");
+    lab.write("roles/a/tasks/main.yml", "- debug: msg=a\n");
+    lab.write("p.yml", "- hosts: localhost\n  roles: [a]\n");
+    lab.run(&["run", "p.yml"])
+        .assert_code(5)
+        .assert_error(&["role dependency cycle: a -> b -> c -> a"]);
+    lab.write("q.yml", "- hosts: localhost\n  roles: [missing]\n");
+    lab.run(&["run", "q.yml"])
+        .assert_code(5)
+        .assert_error(&["role 'missing' not found", "q.yml:2:11"]);
+}
+
+#[test]
+fn undefined_variable_fails_the_task_with_its_name() {
+    let (lab, out) = bad("- hosts: localhost\n  gather_facts: no\n  tasks:\n    - copy:\n        content: '{{ greeting }} {{ name }}'\n        dest: '{{ root }}/x'\n      vars: {greeting: hi}\n");
+    out.assert_code(2);
+    assert!(
+        out.stdout.contains("undefined variable 'name'"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("task defined at bad.yml:4:7"),
+        "{}",
+        out.stdout
+    );
+    assert!(!lab.exists("x"));
+    let (_, out) = bad(
+        "- hosts: localhost\n  gather_facts: no\n  tasks:\n    - debug: msg=x\n      when: flag\n",
+    );
+    out.assert_code(2);
+    assert!(
+        out.stdout.contains("undefined variable 'flag'"),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn unreachable_host_exits_4_and_the_others_finish() {
+    let lab = Lab::new();
+    lab.write(
+        "hosts",
+        "good ansible_connection=local\nfar ansible_host=192.0.2.1\n",
+    );
+    lab.write("p.yml", "- hosts: all\n  gather_facts: no\n  tasks:\n    - file: path={{ root }}/{{ inventory_hostname }} state=touch\n    - file: path={{ root }}/{{ inventory_hostname }}-2 state=touch\n");
+    let out = lab.run(&[
+        "run",
+        "p.yml",
+        "-i",
+        "hosts",
+        "-e",
+        &format!("root={}", lab.root().display()),
+    ]);
+    out.assert_code(4);
+    assert!(
+        out.stdout.contains("fatal: [far]: UNREACHABLE!"),
+        "{}",
+        out.stdout
+    );
+    assert!(lab.exists("good-2"));
+    assert_eq!(out.recap("far").unreachable, 1);
+    assert_eq!(out.recap("good").ok, 2);
+}
+
+#[test]
+fn bad_inventory_and_command_line() {
+    let lab = Lab::new();
+    lab.write("p.yml", "- hosts: all\n  tasks: []\n");
+    lab.write("inv", "[web\nh1\n");
+    lab.run(&["run", "p.yml", "-i", "inv"])
+        .assert_code(5)
+        .assert_error(&["inv:1:"]);
+    lab.write("inv2", "[web]\nh[3:1]\n");
+    lab.run(&["run", "p.yml", "-i", "inv2"])
+        .assert_code(5)
+        .assert_error(&["ends before it starts", "inv2:2:"]);
+    lab.run(&["run", "p.yml", "-i", "nope"])
+        .assert_code(5)
+        .assert_error(&["inventory source 'nope' does not exist"]);
+    lab.run(&["run", "missing.yml"])
+        .assert_code(5)
+        .assert_error(&["missing.yml could not be found"]);
+    lab.run(&["run", "p.yml", "--frobnicate"])
+        .assert_code(5)
+        .assert_error(&["--frobnicate"]);
+    lab.run(&["run", "p.yml", "-e", "novalue"])
+        .assert_code(5)
+        .assert_error(&["expected KEY=VALUE"]);
+}
