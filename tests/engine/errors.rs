@@ -189,3 +189,24 @@ fn bad_inventory_and_command_line() {
         .assert_code(5)
         .assert_error(&["expected KEY=VALUE"]);
 }
+
+#[test]
+fn notify_of_a_missing_handler_is_found_before_running() {
+    let (_, out) = bad("- hosts: localhost\n  tasks:\n    - command: 'true'\n      notify: restrat nginx\n  handlers:\n    - name: restart nginx\n      command: 'true'\n");
+    out.assert_code(5).assert_error(&[
+        "notifies 'restrat nginx', but no handler has that name",
+        "did you mean 'restart nginx'?",
+        "bad.yml:3:7",
+    ]);
+}
+
+#[test]
+fn templated_hosts_pattern_and_its_errors() {
+    let lab = Lab::new();
+    lab.write("p.yml", "- hosts: '{{ target }}'\n  gather_facts: no\n  tasks:\n    - file: path={{ root }}/{{ inventory_hostname }} state=touch\n");
+    lab.play("p.yml", &["-e", "target=localhost"]).assert_ok();
+    assert!(lab.exists("localhost"));
+    lab.play("p.yml", &[])
+        .assert_code(5)
+        .assert_error(&["hosts: undefined variable 'target'", "p.yml:1:3"]);
+}

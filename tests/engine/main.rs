@@ -10,4 +10,5 @@ mod errors;
 mod files;
 mod flow;
 mod inventory;
+mod modules;
 mod templating;

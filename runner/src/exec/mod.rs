@@ -80,9 +80,16 @@ pub async fn run(
             return exit::BAD_INPUT;
         }
         for play in &pb.plays {
+            let pattern = match play::host_pattern(&shared, play) {
+                Ok(p) => p,
+                Err(d) => {
+                    eprint!("{d}");
+                    return exit::BAD_INPUT;
+                }
+            };
             let hosts = {
                 let inv = shared.inventory.read().expect("inventory lock");
-                match play_hosts(&inv, &play.hosts, shared.opts.limit.as_deref()) {
+                match play_hosts(&inv, &pattern, shared.opts.limit.as_deref()) {
                     Ok(h) => h,
                     Err(d) => {
                         eprint!("{d}");

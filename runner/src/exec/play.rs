@@ -114,6 +114,27 @@ pub fn load_vars_files(play: &Play, shared: &Shared) -> Result<Map<String, Value
     Ok(out)
 }
 
+/// The play's `hosts:`, templated with play and extra vars (`hosts: "{{ target }}"`).
+pub fn host_pattern(shared: &Shared, play: &Play) -> Result<String, Diagnostic> {
+    if !crate::template::is_template(&play.hosts) {
+        return Ok(play.hosts.clone());
+    }
+    let mut vars = play.vars.clone();
+    crate::inventory::merge(&mut vars, &shared.opts.extra_vars);
+    let ctx = crate::template::from_json(&Value::Object(vars));
+    match shared.templar.render_string(&play.hosts, &ctx) {
+        Ok(Value::String(s)) => Ok(s),
+        Ok(Value::Array(a)) => Ok(a
+            .iter()
+            .filter_map(Value::as_str)
+            .collect::<Vec<_>>()
+            .join(",")),
+        Ok(other) => Ok(other.to_string()),
+        Err(e) => Err(Diagnostic::at(&play.pos, format!("hosts: {e}"))
+            .help("hosts can use play vars and extra vars (-e)")),
+    }
+}
+
 /// Runs a play; returns false when the run must stop (a batch was aborted).
 pub async fn run_play(
     shared: Arc<Shared>,

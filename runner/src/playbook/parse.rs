@@ -288,6 +288,7 @@ impl Parser {
         let mut handlers = vec![];
         flatten_tasks(&self.items_of(node, "handlers", &inh, dir), &mut handlers);
         handlers.append(&mut self.role_handlers);
+        self.check_notify(&sections, &handlers);
         let gather = node
             .get("gather_facts")
             .map(|g| modules::spec::to_bool(&g.to_json()).unwrap_or(true))
@@ -330,6 +331,39 @@ impl Parser {
             dir: dir.to_path_buf(),
             inh,
         })
+    }
+
+    /// A notify that names no handler is a typo Ansible only reports when the task changes;
+    /// here it is found before anything runs.
+    fn check_notify(&mut self, sections: &[Vec<Item>], handlers: &[Arc<Task>]) {
+        let mut tasks = vec![];
+        for s in sections {
+            flatten_tasks(s, &mut tasks);
+        }
+        tasks.extend(handlers.iter().cloned());
+        let names: Vec<String> = handlers
+            .iter()
+            .flat_map(|h| {
+                h.name
+                    .iter()
+                    .cloned()
+                    .chain(std::iter::once(h.display_name()))
+                    .chain(h.listen.iter().cloned())
+            })
+            .collect();
+        for t in tasks {
+            for n in t.notify.iter().filter(|n| !n.contains("{{")) {
+                if !names.contains(n) {
+                    let hint = suggest(n, names.iter().map(String::as_str))
+                        .map(|s| format!(" (did you mean '{s}'?)"))
+                        .unwrap_or_default();
+                    self.err(
+                        Diagnostic::at(&t.pos, format!("this task notifies '{n}', but no handler has that name or listens to it{hint}"))
+                            .help("handlers are matched by their name or a 'listen' topic"),
+                    );
+                }
+            }
+        }
     }
 
     fn items_of(&mut self, node: &Node, key: &str, inh: &Inherited, dir: &Path) -> Vec<Item> {

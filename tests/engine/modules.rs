@@ -1,0 +1,184 @@
+//! The control and transfer modules, and task keywords not covered elsewhere.
+
+use crate::support::{recap, Lab};
+
+#[test]
+fn fetch_and_slurp_bring_files_back_to_the_controller() {
+    let lab = Lab::new();
+    lab.write("remote/admin.conf", "apiVersion: v1\n");
+    lab.write(
+        "f.yml",
+        r#"
+- hosts: localhost
+  gather_facts: no
+  tasks:
+    - fetch: {src: "{{ root }}/remote/admin.conf", dest: "{{ root }}/fetched"}
+    - fetch: {src: "{{ root }}/remote/admin.conf", dest: "{{ root }}/kubeconfig", flat: yes}
+    - slurp: {src: "{{ root }}/remote/admin.conf"}
+      register: s
+    - copy: {content: "{{ s.content | b64decode }}", dest: "{{ root }}/decoded"}
+    - fetch: {src: "{{ root }}/remote/missing", dest: "{{ root }}/x", fail_on_missing: no}
+"#,
+    );
+    let out = lab.play("f.yml", &[]);
+    out.assert_ok();
+    let nested = format!(
+        "fetched/localhost{}/remote/admin.conf",
+        lab.root().display()
+    );
+    assert_eq!(lab.read(&nested), "apiVersion: v1\n");
+    assert_eq!(lab.read("kubeconfig"), "apiVersion: v1\n");
+    assert_eq!(lab.read("decoded"), "apiVersion: v1\n");
+    assert_eq!(lab.play("f.yml", &[]).recap("localhost").changed, 0);
+}
+
+#[test]
+fn wait_for_a_port_and_a_path() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let open = listener.local_addr().unwrap().port();
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let lab = Lab::new();
+    lab.write(
+        "w.yml",
+        r#"
+- hosts: localhost
+  gather_facts: no
+  tasks:
+    - wait_for: {port: "{{ open }}", timeout: 5}
+    - wait_for: {port: "{{ closed }}", state: stopped, timeout: 5}
+    - shell: (sleep 1; touch {{ root }}/ready) > /dev/null 2>&1 &
+    - wait_for: {path: "{{ root }}/ready", timeout: 10}
+    - wait_for: {port: "{{ closed }}", timeout: 1, msg: "API server not up"}
+"#,
+    );
+    let out = lab.play(
+        "w.yml",
+        &[
+            "-e",
+            &format!("open={open}"),
+            "-e",
+            &format!("closed={closed}"),
+        ],
+    );
+    drop(listener);
+    out.assert_code(2);
+    assert!(out.stdout.contains("API server not up"), "{}", out.stdout);
+    assert_eq!(out.recap("localhost"), recap(4, 1, 1, 0));
+}
+
+#[test]
+fn no_log_hides_results_and_environment_reaches_commands() {
+    let lab = Lab::new();
+    lab.write(
+        "n.yml",
+        r#"
+- hosts: localhost
+  gather_facts: no
+  environment:
+    FROM_PLAY: play
+  tasks:
+    - shell: echo "$FROM_PLAY $FROM_TASK s3cr3t"
+      environment: {FROM_TASK: task}
+      register: e
+      no_log: true
+    - shell: echo "{{ e.stdout }}" > {{ root }}/env
+    - command: "false"
+      no_log: true
+      ignore_errors: true
+"#,
+    );
+    let out = lab.play("n.yml", &["-v"]);
+    out.assert_ok();
+    assert_eq!(lab.read("env"), "play task s3cr3t\n");
+    // With -v every result is printed, except those of no_log tasks.
+    let sections: Vec<&str> = out.stdout.split("TASK [").collect();
+    assert!(
+        sections[1].contains("censored") && !sections[1].contains("s3cr3t"),
+        "{}",
+        out.stdout
+    );
+    assert!(sections[2].contains("s3cr3t"), "{}", out.stdout);
+    assert!(
+        sections[3].contains("censored") && sections[3].contains("...ignoring"),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn debug_assert_fail_ping_pause_and_per_task_check_mode() {
+    let lab = Lab::new();
+    lab.write(
+        "d.yml",
+        r#"
+- hosts: localhost
+  gather_facts: no
+  vars:
+    cluster: {name: prod}
+  tasks:
+    - debug: var=cluster.name
+    - ping:
+    - pause: {seconds: 1}
+    - copy: {content: x, dest: "{{ root }}/previewed"}
+      check_mode: yes
+    - assert:
+        that: cluster.name == 'dev'
+        fail_msg: "wrong cluster {{ cluster.name }}"
+      ignore_errors: yes
+    - fail: msg="stop here"
+"#,
+    );
+    let started = std::time::Instant::now();
+    let out = lab.play("d.yml", &[]);
+    assert!(started.elapsed() >= std::time::Duration::from_secs(1));
+    out.assert_code(2);
+    assert!(
+        out.stdout.contains("\"cluster.name\": \"prod\""),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains("wrong cluster prod"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("\"msg\": \"stop here\""),
+        "{}",
+        out.stdout
+    );
+    assert!(!lab.exists("previewed"));
+    let r = out.recap("localhost");
+    assert_eq!(
+        (r.ok, r.changed, r.failed, r.ignored),
+        (5, 1, 1, 1),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn free_strategy_lets_fast_hosts_run_ahead() {
+    let lab = Lab::new();
+    lab.write(
+        "hosts",
+        "slow ansible_connection=local\nfast ansible_connection=local\n",
+    );
+    lab.write("f.yml", r#"
+- hosts: all
+  gather_facts: no
+  strategy: free
+  tasks:
+    - shell: "{{ 'sleep 1' if inventory_hostname == 'slow' else 'true' }}; echo one {{ inventory_hostname }} >> {{ root }}/log"
+    - shell: echo two {{ inventory_hostname }} >> {{ root }}/log
+"#);
+    lab.run(&[
+        "run",
+        "f.yml",
+        "-i",
+        "hosts",
+        "-e",
+        &format!("root={}", lab.root().display()),
+    ])
+    .assert_ok();
+    assert_eq!(lab.read("log"), "one fast\ntwo fast\none slow\ntwo slow\n");
+}
