@@ -91,13 +91,17 @@ pub trait Module: Send + Sync {
 
     async fn plan(&self, ctx: &ModuleContext<'_>, args: &Args) -> ModResult<Plan>;
 
+    /// Makes the change `plan` found. Modules whose plan is always final (they only read,
+    /// or act on the run itself) keep this default.
     async fn apply(
         &self,
-        ctx: &ModuleContext<'_>,
-        args: &Args,
+        _ctx: &ModuleContext<'_>,
+        _args: &Args,
         preview: ModuleResult,
-        work: Box<dyn Any + Send>,
-    ) -> ModResult<ModuleResult>;
+        _work: Box<dyn Any + Send>,
+    ) -> ModResult<ModuleResult> {
+        Ok(preview)
+    }
 }
 
 /// Downcasts the work a module's own `plan` produced.

@@ -217,6 +217,39 @@ pub fn suggest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) ->
 }
 
 impl ModuleSpec {
+    pub const fn new(
+        name: &'static str,
+        description: &'static str,
+        args: &'static [ArgSpec],
+    ) -> ModuleSpec {
+        ModuleSpec {
+            name,
+            description,
+            args,
+            free_form: None,
+            required_one_of: &[],
+            mutually_exclusive: &[],
+            open: false,
+        }
+    }
+    pub const fn free_form(mut self, arg: &'static str) -> Self {
+        self.free_form = Some(arg);
+        self
+    }
+    pub const fn one_of(mut self, groups: &'static [&'static [&'static str]]) -> Self {
+        self.required_one_of = groups;
+        self
+    }
+    pub const fn exclusive(mut self, groups: &'static [&'static [&'static str]]) -> Self {
+        self.mutually_exclusive = groups;
+        self
+    }
+    /// Accepts any argument name (set_fact).
+    pub const fn open(mut self) -> Self {
+        self.open = true;
+        self
+    }
+
     pub fn find_arg(&self, name: &str) -> Option<&ArgSpec> {
         self.args
             .iter()

@@ -145,14 +145,7 @@ fn unreachable_host_exits_4_and_the_others_finish() {
         "good ansible_connection=local\nfar ansible_host=192.0.2.1\n",
     );
     lab.write("p.yml", "- hosts: all\n  gather_facts: no\n  tasks:\n    - file: path={{ root }}/{{ inventory_hostname }} state=touch\n    - file: path={{ root }}/{{ inventory_hostname }}-2 state=touch\n");
-    let out = lab.run(&[
-        "run",
-        "p.yml",
-        "-i",
-        "hosts",
-        "-e",
-        &format!("root={}", lab.root().display()),
-    ]);
+    let out = lab.play("p.yml", &["-i", "hosts"]);
     out.assert_code(4);
     assert!(
         out.stdout.contains("fatal: [far]: UNREACHABLE!"),

@@ -275,14 +275,7 @@ fn run_once_delegate_to_and_set_fact_across_hosts() {
         dest: "{{ root }}/{{ inventory_hostname }}"
 "#,
     );
-    let out = lab.run(&[
-        "run",
-        "o.yml",
-        "-i",
-        "hosts",
-        "-e",
-        &format!("root={}", lab.root().display()),
-    ]);
+    let out = lab.play("o.yml", &["-i", "hosts"]);
     out.assert_ok();
     assert_eq!(lab.read("once"), "w1\n");
     assert_eq!(lab.read("delegated").lines().count(), 3);
@@ -314,15 +307,7 @@ fn serial_rolls_through_batches_in_order() {
     - shell: echo end {{ inventory_hostname }} >> {{ root }}/log
 "#,
     );
-    lab.run(&[
-        "run",
-        "s.yml",
-        "-i",
-        "hosts",
-        "-e",
-        &format!("root={}", lab.root().display()),
-    ])
-    .assert_ok();
+    lab.play("s.yml", &["-i", "hosts"]).assert_ok();
     assert_eq!(
         lab.read("log"),
         "start h1\nend h1\nstart h2\nend h2\nstart h3\nend h3\n"
@@ -349,14 +334,7 @@ fn linear_strategy_keeps_hosts_in_step_and_failed_hosts_drop_out() {
   tasks:
     - shell: echo second-play {{ inventory_hostname }} >> {{ root }}/log
 "#);
-    let out = lab.run(&[
-        "run",
-        "s.yml",
-        "-i",
-        "hosts",
-        "-e",
-        &format!("root={}", lab.root().display()),
-    ]);
+    let out = lab.play("s.yml", &["-i", "hosts"]);
     out.assert_code(2);
     let log = lab.read("log");
     let lines: Vec<&str> = log.lines().collect();
@@ -372,18 +350,10 @@ fn linear_strategy_keeps_hosts_in_step_and_failed_hosts_drop_out() {
     assert_eq!(out.recap("b"), recap(1, 1, 1, 0));
     assert_eq!(lab.read("s.retry"), "b\n");
     // --limit @retry re-runs only the failed host.
-    let again = lab.run(&[
-        "run",
+    let again = lab.play(
         "s.yml",
-        "-i",
-        "hosts",
-        "-e",
-        &format!("root={}", lab.root().display()),
-        "--limit",
-        "@s.retry",
-        "-e",
-        "unused=1",
-    ]);
+        &["-i", "hosts", "--limit", "@s.retry", "-e", "unused=1"],
+    );
     assert!(
         again.stdout.contains("[b]") && !again.stdout.contains("[a]"),
         "{}",
@@ -411,14 +381,7 @@ fn any_errors_fatal_and_max_fail_percentage_stop_the_play() {
     - file: path={{ root }}/next-play state=touch
 "#,
     );
-    let out = lab.run(&[
-        "run",
-        "f.yml",
-        "-i",
-        "hosts",
-        "-e",
-        &format!("root={}", lab.root().display()),
-    ]);
+    let out = lab.play("f.yml", &["-i", "hosts"]);
     out.assert_code(2);
     assert!(
         !lab.exists("fatal-b") && !lab.exists("next-play"),
@@ -437,14 +400,7 @@ fn any_errors_fatal_and_max_fail_percentage_stop_the_play() {
     - file: path={{ root }}/max-{{ inventory_hostname }} state=touch
 "#,
     );
-    let out = lab.run(&[
-        "run",
-        "m.yml",
-        "-i",
-        "hosts",
-        "-e",
-        &format!("root={}", lab.root().display()),
-    ]);
+    let out = lab.play("m.yml", &["-i", "hosts"]);
     out.assert_code(2);
     assert!(!lab.exists("max-c"), "{}", out.stdout);
 }

@@ -34,10 +34,10 @@ const COMMON: [ArgSpec; 7] = [
     .default("true"),
 ];
 
-static COMMAND: ModuleSpec = ModuleSpec {
-    name: "command",
-    description: "Run a command without a shell (no pipes, redirects or variables).",
-    args: &[
+static COMMAND: ModuleSpec = ModuleSpec::new(
+    "command",
+    "Run a command without a shell (no pipes, redirects or variables).",
+    &[
         COMMON[0],
         COMMON[1],
         COMMON[2],
@@ -51,16 +51,15 @@ static COMMAND: ModuleSpec = ModuleSpec {
             "The command as a list of words, instead of free form.",
         ),
     ],
-    free_form: Some("_raw_params"),
-    required_one_of: &[&["_raw_params", "argv"]],
-    mutually_exclusive: &[&["_raw_params", "argv"]],
-    open: false,
-};
+)
+.free_form("_raw_params")
+.one_of(&[&["_raw_params", "argv"]])
+.exclusive(&[&["_raw_params", "argv"]]);
 
-static SHELL: ModuleSpec = ModuleSpec {
-    name: "shell",
-    description: "Run a command line through the shell (pipes, redirects and variables work).",
-    args: &[
+static SHELL: ModuleSpec = ModuleSpec::new(
+    "shell",
+    "Run a command line through the shell (pipes, redirects and variables work).",
+    &[
         COMMON[0],
         COMMON[1],
         COMMON[2],
@@ -70,24 +69,19 @@ static SHELL: ModuleSpec = ModuleSpec {
         COMMON[6],
         arg("executable", Path, "Shell to use instead of /bin/sh."),
     ],
-    free_form: Some("_raw_params"),
-    required_one_of: &[&["_raw_params"]],
-    mutually_exclusive: &[],
-    open: false,
-};
+)
+.free_form("_raw_params")
+.one_of(&[&["_raw_params"]]);
 
-static RAW: ModuleSpec = ModuleSpec {
-    name: "raw",
-    description: "Run a command line as is, with no creates/removes guards.",
-    args: &[
+static RAW: ModuleSpec = ModuleSpec::new(
+    "raw",
+    "Run a command line as is, with no creates/removes guards.",
+    &[
         arg("_raw_params", Str, "The command line (free form).").required(),
         arg("executable", Path, "Shell to use instead of /bin/sh."),
     ],
-    free_form: Some("_raw_params"),
-    required_one_of: &[],
-    mutually_exclusive: &[],
-    open: false,
-};
+)
+.free_form("_raw_params");
 
 impl CommandModule {
     fn script(&self, args: &Args) -> ModResult<(String, Value)> {

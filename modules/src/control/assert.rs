@@ -6,10 +6,10 @@ use crate::{Args, ModResult, Module, ModuleContext, ModuleError, ModuleResult, P
 
 pub struct Assert;
 
-static SPEC: ModuleSpec = ModuleSpec {
-    name: "assert",
-    description: "Fail unless every condition in 'that' is true.",
-    args: &[
+static SPEC: ModuleSpec = ModuleSpec::new(
+    "assert",
+    "Fail unless every condition in 'that' is true.",
+    &[
         arg(
             "that",
             List,
@@ -20,11 +20,7 @@ static SPEC: ModuleSpec = ModuleSpec {
         arg("success_msg", Raw, "Message when all assertions pass."),
         arg("quiet", Bool, "Print less.").default("false"),
     ],
-    free_form: None,
-    required_one_of: &[],
-    mutually_exclusive: &[],
-    open: false,
-};
+);
 
 #[async_trait]
 impl Module for Assert {
@@ -67,15 +63,5 @@ impl Module for Assert {
             .map(str::to_string)
             .unwrap_or_else(|| msg.to_string());
         Ok(Plan::Done(ModuleResult::ok().with_msg(msg)))
-    }
-
-    async fn apply(
-        &self,
-        _: &ModuleContext<'_>,
-        _: &Args,
-        p: ModuleResult,
-        _: Box<dyn std::any::Any + Send>,
-    ) -> ModResult<ModuleResult> {
-        Ok(p)
     }
 }

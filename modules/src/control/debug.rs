@@ -6,19 +6,16 @@ use crate::{Args, ModResult, Module, ModuleContext, ModuleError, ModuleResult, P
 
 pub struct Debug;
 
-static SPEC: ModuleSpec = ModuleSpec {
-    name: "debug",
-    description: "Print a message or a variable's value.",
-    args: &[
+static SPEC: ModuleSpec = ModuleSpec::new(
+    "debug",
+    "Print a message or a variable's value.",
+    &[
         arg("msg", Raw, "Message to print.").default("\"Hello world!\""),
         arg("var", Str, "Variable (or expression) whose value to print."),
         arg("verbosity", Int, "Only print with at least this many -v.").default("0"),
     ],
-    free_form: None,
-    required_one_of: &[],
-    mutually_exclusive: &[&["msg", "var"]],
-    open: false,
-};
+)
+.exclusive(&[&["msg", "var"]]);
 
 #[async_trait]
 impl Module for Debug {
@@ -34,15 +31,5 @@ impl Module for Debug {
             ModuleResult::ok().with("msg", args.get("msg").cloned().unwrap_or(Value::Null))
         };
         Ok(Plan::Done(r))
-    }
-
-    async fn apply(
-        &self,
-        _: &ModuleContext<'_>,
-        _: &Args,
-        p: ModuleResult,
-        _: Box<dyn std::any::Any + Send>,
-    ) -> ModResult<ModuleResult> {
-        Ok(p)
     }
 }

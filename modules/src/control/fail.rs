@@ -5,15 +5,11 @@ use crate::{Args, ModResult, Module, ModuleContext, ModuleResult, Plan};
 
 pub struct Fail;
 
-static SPEC: ModuleSpec = ModuleSpec {
-    name: "fail",
-    description: "Fail the task with a message.",
-    args: &[arg("msg", Raw, "The failure message.").default("\"Failed as requested from task\"")],
-    free_form: None,
-    required_one_of: &[],
-    mutually_exclusive: &[],
-    open: false,
-};
+static SPEC: ModuleSpec = ModuleSpec::new(
+    "fail",
+    "Fail the task with a message.",
+    &[arg("msg", Raw, "The failure message.").default("\"Failed as requested from task\"")],
+);
 
 #[async_trait]
 impl Module for Fail {
@@ -28,15 +24,5 @@ impl Module for Fail {
             None => "Failed as requested from task".into(),
         };
         Ok(Plan::Done(ModuleResult::failed(msg)))
-    }
-
-    async fn apply(
-        &self,
-        _: &ModuleContext<'_>,
-        _: &Args,
-        p: ModuleResult,
-        _: Box<dyn std::any::Any + Send>,
-    ) -> ModResult<ModuleResult> {
-        Ok(p)
     }
 }

@@ -5,10 +5,10 @@ use crate::{Args, ModResult, Module, ModuleContext, ModuleResult, Plan};
 
 pub struct Pause;
 
-static SPEC: ModuleSpec = ModuleSpec {
-    name: "pause",
-    description: "Wait for a number of seconds or minutes.",
-    args: &[
+static SPEC: ModuleSpec = ModuleSpec::new(
+    "pause",
+    "Wait for a number of seconds or minutes.",
+    &[
         arg("seconds", Float, "Seconds to wait."),
         arg("minutes", Float, "Minutes to wait."),
         arg(
@@ -18,11 +18,8 @@ static SPEC: ModuleSpec = ModuleSpec {
         ),
         arg("echo", Bool, "Accepted for compatibility.").default("true"),
     ],
-    free_form: None,
-    required_one_of: &[],
-    mutually_exclusive: &[&["seconds", "minutes"]],
-    open: false,
-};
+)
+.exclusive(&[&["seconds", "minutes"]]);
 
 #[async_trait]
 impl Module for Pause {
@@ -45,15 +42,5 @@ impl Module for Pause {
             r = r.with("user_input", "").with_msg(p);
         }
         Ok(Plan::Done(r))
-    }
-
-    async fn apply(
-        &self,
-        _: &ModuleContext<'_>,
-        _: &Args,
-        p: ModuleResult,
-        _: Box<dyn std::any::Any + Send>,
-    ) -> ModResult<ModuleResult> {
-        Ok(p)
     }
 }

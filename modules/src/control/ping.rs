@@ -5,20 +5,16 @@ use crate::{Args, ModResult, Module, ModuleContext, ModuleError, ModuleResult, P
 
 pub struct Ping;
 
-static SPEC: ModuleSpec = ModuleSpec {
-    name: "ping",
-    description: "Check that the host answers and can run a shell; returns 'pong'.",
-    args: &[arg(
+static SPEC: ModuleSpec = ModuleSpec::new(
+    "ping",
+    "Check that the host answers and can run a shell; returns 'pong'.",
+    &[arg(
         "data",
         Str,
         "What to return; 'crash' makes the module fail.",
     )
     .default("\"pong\"")],
-    free_form: None,
-    required_one_of: &[],
-    mutually_exclusive: &[],
-    open: false,
-};
+);
 
 #[async_trait]
 impl Module for Ping {
@@ -33,15 +29,5 @@ impl Module for Ping {
         }
         ctx.host.exec_ok("true").await?;
         Ok(Plan::Done(ModuleResult::ok().with("ping", data)))
-    }
-
-    async fn apply(
-        &self,
-        _: &ModuleContext<'_>,
-        _: &Args,
-        p: ModuleResult,
-        _: Box<dyn std::any::Any + Send>,
-    ) -> ModResult<ModuleResult> {
-        Ok(p)
     }
 }

@@ -5,20 +5,17 @@ use crate::{Args, ModResult, Module, ModuleContext, ModuleResult, Plan};
 
 pub struct SetFact;
 
-static SPEC: ModuleSpec = ModuleSpec {
-    name: "set_fact",
-    description: "Set host variables (facts) for the rest of the run: any key: value pairs.",
-    args: &[arg(
+static SPEC: ModuleSpec = ModuleSpec::new(
+    "set_fact",
+    "Set host variables (facts) for the rest of the run: any key: value pairs.",
+    &[arg(
         "cacheable",
         Bool,
         "Accepted for compatibility; facts are kept for the run.",
     )
     .default("false")],
-    free_form: None,
-    required_one_of: &[],
-    mutually_exclusive: &[],
-    open: true,
-};
+)
+.open();
 
 #[async_trait]
 impl Module for SetFact {
@@ -36,15 +33,5 @@ impl Module for SetFact {
         );
         r.facts = Some(facts);
         Ok(Plan::Done(r))
-    }
-
-    async fn apply(
-        &self,
-        _: &ModuleContext<'_>,
-        _: &Args,
-        p: ModuleResult,
-        _: Box<dyn std::any::Any + Send>,
-    ) -> ModResult<ModuleResult> {
-        Ok(p)
     }
 }

@@ -8,10 +8,10 @@ use crate::{Args, ModResult, Module, ModuleContext, ModuleResult, Plan};
 
 pub struct WaitFor;
 
-static SPEC: ModuleSpec = ModuleSpec {
-    name: "wait_for",
-    description: "Wait, on the host, for a TCP port to open or close or a path to appear or go.",
-    args: &[
+static SPEC: ModuleSpec = ModuleSpec::new(
+    "wait_for",
+    "Wait, on the host, for a TCP port to open or close or a path to appear or go.",
+    &[
         arg("host", Str, "Address to connect to, as seen from the host.").default("\"127.0.0.1\""),
         arg("port", Int, "TCP port to wait for."),
         arg("path", Path, "File to wait for."),
@@ -38,11 +38,8 @@ static SPEC: ModuleSpec = ModuleSpec {
         .default("5"),
         arg("msg", Str, "Message on timeout."),
     ],
-    free_form: None,
-    required_one_of: &[],
-    mutually_exclusive: &[&["port", "path"]],
-    open: false,
-};
+)
+.exclusive(&[&["port", "path"]]);
 
 /// A probe that exits 0 when the condition holds. TCP connects use bash's /dev/tcp when
 /// bash exists, else listening sockets from /proc/net/tcp (enough for local ports).
@@ -115,15 +112,5 @@ impl Module for WaitFor {
             }
             tokio::time::sleep(sleep).await;
         }
-    }
-
-    async fn apply(
-        &self,
-        _: &ModuleContext<'_>,
-        _: &Args,
-        p: ModuleResult,
-        _: Box<dyn std::any::Any + Send>,
-    ) -> ModResult<ModuleResult> {
-        Ok(p)
     }
 }

@@ -7,10 +7,10 @@ use crate::{Args, ModResult, Module, ModuleContext, ModuleResult, Plan};
 
 pub struct BlockInFile;
 
-static SPEC: ModuleSpec = ModuleSpec {
-    name: "blockinfile",
-    description: "Insert, update or remove a block of lines between marker lines.",
-    args: &[
+static SPEC: ModuleSpec = ModuleSpec::new(
+    "blockinfile",
+    "Insert, update or remove a block of lines between marker lines.",
+    &[
         arg("path", Path, "File to edit.")
             .required()
             .aliases(&["dest", "destfile", "name"]),
@@ -54,11 +54,8 @@ static SPEC: ModuleSpec = ModuleSpec {
         ATTR_ARGS[1],
         ATTR_ARGS[2],
     ],
-    free_form: None,
-    required_one_of: &[],
-    mutually_exclusive: &[&["insertafter", "insertbefore"]],
-    open: false,
-};
+)
+.exclusive(&[&["insertafter", "insertbefore"]]);
 
 fn edit(text: &str, args: &Args) -> Result<(String, &'static str), String> {
     let marker = args

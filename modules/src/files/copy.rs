@@ -7,10 +7,10 @@ use crate::{Args, FileSource, ModResult, Module, ModuleContext, ModuleError, Mod
 
 pub struct Copy;
 
-static SPEC: ModuleSpec = ModuleSpec {
-    name: "copy",
-    description: "Copy a file from the controller, or given content, to a path on the host.",
-    args: &[
+static SPEC: ModuleSpec = ModuleSpec::new(
+    "copy",
+    "Copy a file from the controller, or given content, to a path on the host.",
+    &[
         arg(
             "dest",
             Path,
@@ -45,11 +45,9 @@ static SPEC: ModuleSpec = ModuleSpec {
         ATTR_ARGS[1],
         ATTR_ARGS[2],
     ],
-    free_form: None,
-    required_one_of: &[&["src", "content"]],
-    mutually_exclusive: &[&["src", "content"]],
-    open: false,
-};
+)
+.one_of(&[&["src", "content"]])
+.exclusive(&[&["src", "content"]]);
 
 #[async_trait]
 impl Module for Copy {

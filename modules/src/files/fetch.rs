@@ -8,11 +8,10 @@ use crate::{take_work, Args, ModResult, Module, ModuleContext, ModuleError, Modu
 
 pub struct Fetch;
 
-static SPEC: ModuleSpec = ModuleSpec {
-    name: "fetch",
-    description:
-        "Copy a file from the host to the controller (dest/<host>/<src path>, or dest with flat).",
-    args: &[
+static SPEC: ModuleSpec = ModuleSpec::new(
+    "fetch",
+    "Copy a file from the host to the controller (dest/<host>/<src path>, or dest with flat).",
+    &[
         arg("src", Path, "File on the host.").required(),
         arg(
             "dest",
@@ -28,11 +27,7 @@ static SPEC: ModuleSpec = ModuleSpec {
         .default("false"),
         arg("fail_on_missing", Bool, "Fail when src does not exist.").default("true"),
     ],
-    free_form: None,
-    required_one_of: &[],
-    mutually_exclusive: &[],
-    open: false,
-};
+);
 
 #[async_trait]
 impl Module for Fetch {

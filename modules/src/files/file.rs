@@ -9,10 +9,10 @@ use crate::{
 
 pub struct File;
 
-static SPEC: ModuleSpec = ModuleSpec {
-    name: "file",
-    description: "Manage files, directories, links and their attributes.",
-    args: &[
+static SPEC: ModuleSpec = ModuleSpec::new(
+    "file",
+    "Manage files, directories, links and their attributes.",
+    &[
         arg("path", Path, "Path to manage.")
             .required()
             .aliases(&["dest", "name"]),
@@ -40,11 +40,7 @@ static SPEC: ModuleSpec = ModuleSpec {
         ATTR_ARGS[1],
         ATTR_ARGS[2],
     ],
-    free_form: None,
-    required_one_of: &[],
-    mutually_exclusive: &[],
-    open: false,
-};
+);
 
 fn kind_name(st: Option<&FileStat>) -> &'static str {
     match st.map(|s| &s.kind) {

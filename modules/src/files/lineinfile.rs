@@ -7,10 +7,10 @@ use crate::{Args, ModResult, Module, ModuleContext, ModuleResult, Plan};
 
 pub struct LineInFile;
 
-static SPEC: ModuleSpec = ModuleSpec {
-    name: "lineinfile",
-    description: "Ensure a line is in a file (or absent), replacing the line a regexp matches.",
-    args: &[
+static SPEC: ModuleSpec = ModuleSpec::new(
+    "lineinfile",
+    "Ensure a line is in a file (or absent), replacing the line a regexp matches.",
+    &[
         arg("path", Path, "File to edit.")
             .required()
             .aliases(&["dest", "destfile", "name"]),
@@ -62,14 +62,11 @@ static SPEC: ModuleSpec = ModuleSpec {
         ATTR_ARGS[1],
         ATTR_ARGS[2],
     ],
-    free_form: None,
-    required_one_of: &[],
-    mutually_exclusive: &[
-        &["insertafter", "insertbefore"],
-        &["regexp", "search_string"],
-    ],
-    open: false,
-};
+)
+.exclusive(&[
+    &["insertafter", "insertbefore"],
+    &["regexp", "search_string"],
+]);
 
 fn strip_nl(l: &str) -> &str {
     l.trim_end_matches('\n').trim_end_matches('\r')

@@ -7,10 +7,10 @@ use crate::{Args, ModResult, Module, ModuleContext, ModuleResult, Plan};
 
 pub struct Replace;
 
-static SPEC: ModuleSpec = ModuleSpec {
-    name: "replace",
-    description: "Replace every match of a regular expression in a file.",
-    args: &[
+static SPEC: ModuleSpec = ModuleSpec::new(
+    "replace",
+    "Replace every match of a regular expression in a file.",
+    &[
         arg("path", Path, "File to edit.")
             .required()
             .aliases(&["dest", "destfile", "name"]),
@@ -46,11 +46,7 @@ static SPEC: ModuleSpec = ModuleSpec {
         ATTR_ARGS[1],
         ATTR_ARGS[2],
     ],
-    free_form: None,
-    required_one_of: &[],
-    mutually_exclusive: &[],
-    open: false,
-};
+);
 
 fn edit(text: &str, args: &Args) -> Result<(String, &'static str), String> {
     let re = compile(

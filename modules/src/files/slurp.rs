@@ -6,17 +6,13 @@ use crate::{Args, ModResult, Module, ModuleContext, ModuleError, ModuleResult, P
 
 pub struct Slurp;
 
-static SPEC: ModuleSpec = ModuleSpec {
-    name: "slurp",
-    description: "Read a file from the host, returned base64-encoded in 'content'.",
-    args: &[arg("src", Path, "File to read.")
+static SPEC: ModuleSpec = ModuleSpec::new(
+    "slurp",
+    "Read a file from the host, returned base64-encoded in 'content'.",
+    &[arg("src", Path, "File to read.")
         .required()
         .aliases(&["path"])],
-    free_form: None,
-    required_one_of: &[],
-    mutually_exclusive: &[],
-    open: false,
-};
+);
 
 #[async_trait]
 impl Module for Slurp {
@@ -40,15 +36,5 @@ impl Module for Slurp {
                 .with("encoding", "base64")
                 .with("source", src),
         ))
-    }
-
-    async fn apply(
-        &self,
-        _: &ModuleContext<'_>,
-        _: &Args,
-        p: ModuleResult,
-        _: Box<dyn std::any::Any + Send>,
-    ) -> ModResult<ModuleResult> {
-        Ok(p)
     }
 }

@@ -7,10 +7,10 @@ use crate::{Args, ModResult, Module, ModuleContext, ModuleResult, Plan};
 
 pub struct Stat;
 
-static SPEC: ModuleSpec = ModuleSpec {
-    name: "stat",
-    description: "Report facts about a path (exists, isdir, mode, owner, checksum...).",
-    args: &[
+static SPEC: ModuleSpec = ModuleSpec::new(
+    "stat",
+    "Report facts about a path (exists, isdir, mode, owner, checksum...).",
+    &[
         arg("path", Path, "Path to examine.")
             .required()
             .aliases(&["dest", "name"]),
@@ -25,11 +25,7 @@ static SPEC: ModuleSpec = ModuleSpec {
             .default("\"sha1\"")
             .choices(&["sha1"]),
     ],
-    free_form: None,
-    required_one_of: &[],
-    mutually_exclusive: &[],
-    open: false,
-};
+);
 
 #[async_trait]
 impl Module for Stat {
@@ -67,15 +63,5 @@ impl Module for Stat {
             }
         };
         Ok(Plan::Done(ModuleResult::ok().with("stat", stat)))
-    }
-
-    async fn apply(
-        &self,
-        _: &ModuleContext<'_>,
-        _: &Args,
-        p: ModuleResult,
-        _: Box<dyn std::any::Any + Send>,
-    ) -> ModResult<ModuleResult> {
-        Ok(p)
     }
 }

@@ -6,10 +6,10 @@ use crate::{Args, FileSource, ModResult, Module, ModuleContext, ModuleError, Mod
 
 pub struct Template;
 
-static SPEC: ModuleSpec = ModuleSpec {
-    name: "template",
-    description: "Render a Jinja template from the controller to a path on the host.",
-    args: &[
+static SPEC: ModuleSpec = ModuleSpec::new(
+    "template",
+    "Render a Jinja template from the controller to a path on the host.",
+    &[
         arg(
             "src",
             Path,
@@ -31,11 +31,7 @@ static SPEC: ModuleSpec = ModuleSpec {
         ATTR_ARGS[1],
         ATTR_ARGS[2],
     ],
-    free_form: None,
-    required_one_of: &[],
-    mutually_exclusive: &[],
-    open: false,
-};
+);
 
 #[async_trait]
 impl Module for Template {
