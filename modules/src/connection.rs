@@ -68,7 +68,10 @@ pub fn become_command(cmd: &str, b: &Become) -> String {
     let inner = format!("sh -c {}", sh_quote(cmd));
     match b.method.as_str() {
         "su" => format!("su {} -c {}", sh_quote(&b.user), sh_quote(&inner)),
-        _ if b.password.is_some() => format!("sudo -S -p '' -u {} -- {}", sh_quote(&b.user), inner),
+        // -k: sudo always reads the password, so it never leaks into the command's stdin.
+        _ if b.password.is_some() => {
+            format!("sudo -k -S -p '' -u {} -- {}", sh_quote(&b.user), inner)
+        }
         _ => format!("sudo -n -u {} -- {}", sh_quote(&b.user), inner),
     }
 }

@@ -330,9 +330,27 @@ impl ModuleSpec {
                 raw.keys()
                     .any(|k| self.find_arg(k).is_some_and(|a| a.name == *g))
             }) {
+                let names: Vec<&str> = group
+                    .iter()
+                    .map(|g| {
+                        if *g == "_raw_params" {
+                            "a command line"
+                        } else {
+                            g
+                        }
+                    })
+                    .collect();
                 errs.push(ArgError {
                     arg: None,
-                    message: format!("module '{}' needs one of: {}", self.name, group.join(", ")),
+                    message: format!(
+                        "module '{}' needs {}",
+                        self.name,
+                        if names.len() == 1 {
+                            names[0].to_string()
+                        } else {
+                            format!("one of: {}", names.join(", "))
+                        }
+                    ),
                 });
             }
         }

@@ -17,7 +17,7 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Run playbooks.
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Show the inventory.
     Inventory(InventoryArgs),
     /// Describe modules and their arguments.
@@ -79,6 +79,15 @@ pub struct RunArgs {
     /// Connection type for every host (local, ssh).
     #[arg(short = 'c', long)]
     pub connection: Option<String>,
+    /// SSH password for every host (from TIMONEL_SSH_PASS, or asked).
+    #[arg(short = 'k', long)]
+    pub ask_pass: bool,
+    /// Remote user, unless the inventory sets ansible_user.
+    #[arg(short = 'u', long)]
+    pub user: Option<String>,
+    /// SSH connect timeout in seconds (default 10).
+    #[arg(short = 'T', long)]
+    pub timeout: Option<u64>,
     /// Run operations with become.
     #[arg(short = 'b', long = "become")]
     pub become_: bool,

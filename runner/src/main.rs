@@ -9,6 +9,7 @@ mod inventory;
 mod output;
 mod playbook;
 mod pyfmt;
+mod secret;
 mod template;
 mod yaml;
 
@@ -28,7 +29,7 @@ fn main() {
         }
     };
     let code = match cli.cmd {
-        cli::Command::Run(a) => commands::run::run(a),
+        cli::Command::Run(a) => commands::run::run(*a),
         cli::Command::Inventory(a) => commands::inventory::run(a),
         cli::Command::Doc(a) => commands::doc::run(a),
         cli::Command::Completions { shell } => {

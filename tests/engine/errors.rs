@@ -142,7 +142,7 @@ fn unreachable_host_exits_4_and_the_others_finish() {
     let lab = Lab::new();
     lab.write(
         "hosts",
-        "good ansible_connection=local\nfar ansible_host=192.0.2.1\n",
+        "good ansible_connection=local\nfar ansible_host=127.0.0.1 ansible_port=1\n",
     );
     lab.write("p.yml", "- hosts: all\n  gather_facts: no\n  tasks:\n    - file: path={{ root }}/{{ inventory_hostname }} state=touch\n    - file: path={{ root }}/{{ inventory_hostname }}-2 state=touch\n");
     let out = lab.play("p.yml", &["-i", "hosts"]);

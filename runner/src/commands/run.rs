@@ -65,19 +65,11 @@ fn limit_pattern(l: &str) -> Result<String, Diagnostic> {
     }
 }
 
-fn ask_become_pass() -> Option<String> {
-    if let Ok(p) = std::env::var("TIMONEL_BECOME_PASS") {
-        return Some(p);
-    }
-    eprint!("BECOME password: ");
-    let out = std::process::Command::new("sh")
-        .arg("-c")
-        .arg("stty -echo 2>/dev/null; IFS= read -r p; stty echo 2>/dev/null; printf %s \"$p\"")
-        .stdin(std::fs::File::open("/dev/tty").ok()?)
-        .output()
-        .ok()?;
-    eprintln!();
-    Some(String::from_utf8_lossy(&out.stdout).into_owned())
+/// A password from the environment variable, or asked on the terminal.
+fn ask(env: &str, label: &str) -> Option<String> {
+    std::env::var(env)
+        .ok()
+        .or_else(|| crate::secret::prompt(label))
 }
 
 fn list_tasks(pb: &Playbook) {
@@ -214,12 +206,23 @@ pub fn run(args: RunArgs) -> i32 {
         tags: args.tags,
         skip_tags: args.skip_tags,
         start_at_task: args.start_at_task,
-        connection: args.connection,
+        connect: crate::connection::ConnectOptions {
+            forced: args.connection,
+            ssh: crate::connection::SshDefaults {
+                password: if args.ask_pass {
+                    ask("TIMONEL_SSH_PASS", "SSH password: ")
+                } else {
+                    None
+                },
+                connect_timeout: args.timeout,
+                user: args.user,
+            },
+        },
         become_: args.become_,
         become_user: args.become_user,
         become_method: args.become_method,
         become_password: if args.ask_become_pass {
-            ask_become_pass()
+            ask("TIMONEL_BECOME_PASS", "BECOME password: ")
         } else {
             None
         },

@@ -2,6 +2,7 @@
 //! decides, per host, which transport implements it.
 
 mod local;
+pub mod ssh;
 
 use std::sync::Arc;
 
@@ -9,52 +10,7 @@ use modules::Connection;
 use serde_json::{Map, Value};
 
 pub use local::LocalConnection;
-
-/// How to reach a host, from its `ansible_*` variables.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Target {
-    pub kind: String,
-    pub address: String,
-    pub port: Option<u16>,
-    pub user: Option<String>,
-}
-
-impl Target {
-    pub fn from_vars(
-        host: &str,
-        vars: &Map<String, Value>,
-        implicit_local: bool,
-        forced: Option<&str>,
-    ) -> Target {
-        let s = |k: &str| {
-            vars.get(k).and_then(|v| match v {
-                Value::String(s) => Some(s.clone()),
-                Value::Number(n) => Some(n.to_string()),
-                _ => None,
-            })
-        };
-        let kind = forced
-            .map(str::to_string)
-            .or_else(|| s("ansible_connection"))
-            .unwrap_or_else(|| {
-                if implicit_local {
-                    "local".into()
-                } else {
-                    "ssh".into()
-                }
-            });
-        Target {
-            kind,
-            address: s("ansible_host")
-                .or_else(|| s("ansible_ssh_host"))
-                .unwrap_or_else(|| host.to_string()),
-            port: s("ansible_port")
-                .or_else(|| s("ansible_ssh_port"))
-                .and_then(|p| p.parse().ok()),
-            user: s("ansible_user").or_else(|| s("ansible_ssh_user")),
-        }
-    }
-}
+pub use ssh::{SshConnection, SshDefaults, SshSettings};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConnectError {
@@ -62,16 +18,44 @@ pub enum ConnectError {
     Unreachable(String),
 }
 
-/// Opens a connection. SSH arrives with the transport issue; until then an SSH host is
-/// reported unreachable with a message that says so.
-pub fn connect(t: &Target) -> Result<Arc<dyn Connection>, ConnectError> {
-    match t.kind.as_str() {
+/// What the command line adds to every connection.
+#[derive(Debug, Clone, Default)]
+pub struct ConnectOptions {
+    /// `-c`: one connection type for every host.
+    pub forced: Option<String>,
+    pub ssh: SshDefaults,
+}
+
+/// The connection for a host from its variables: `ansible_connection`, or local for the
+/// implicit localhost, or SSH. Nothing is contacted until the first command.
+pub fn connect(
+    name: &str,
+    vars: &Map<String, Value>,
+    implicit_local: bool,
+    opts: &ConnectOptions,
+) -> Result<Arc<dyn Connection>, ConnectError> {
+    let kind = opts
+        .forced
+        .clone()
+        .or_else(|| {
+            vars.get("ansible_connection")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        })
+        .unwrap_or_else(|| {
+            if implicit_local {
+                "local".into()
+            } else {
+                "ssh".into()
+            }
+        });
+    match kind.as_str() {
         "local" => Ok(Arc::new(LocalConnection)),
-        "ssh" | "paramiko" | "smart" => Err(ConnectError::Unreachable(format!(
-            "cannot connect to {}{} over SSH: this build of timonel has no SSH transport yet; use ansible_connection=local for this host",
-            t.address,
-            t.port.map(|p| format!(":{p}")).unwrap_or_default()
+        "ssh" | "paramiko" | "smart" | "ansible.builtin.ssh" => Ok(Arc::new(SshConnection::new(
+            SshSettings::resolve(name, vars, &opts.ssh),
         ))),
-        other => Err(ConnectError::Unreachable(format!("unknown connection type '{other}' (supported: local, ssh)"))),
+        other => Err(ConnectError::Unreachable(format!(
+            "unknown connection type '{other}' (supported: local, ssh)"
+        ))),
     }
 }

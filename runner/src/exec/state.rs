@@ -21,7 +21,7 @@ pub struct RunOptions {
     pub tags: Vec<String>,
     pub skip_tags: Vec<String>,
     pub start_at_task: Option<String>,
-    pub connection: Option<String>,
+    pub connect: crate::connection::ConnectOptions,
     pub become_: bool,
     pub become_user: Option<String>,
     pub become_method: Option<String>,

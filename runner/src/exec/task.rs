@@ -248,13 +248,8 @@ async fn connection(
         super::vars::host_level(&p.shared, &p.pb_vars, name)
     };
     let implicit = !in_inv && (name == "localhost" || name == "127.0.0.1" || name == "::1");
-    let target = crate::connection::Target::from_vars(
-        name,
-        &hv,
-        implicit,
-        p.shared.opts.connection.as_deref(),
-    );
-    let c = crate::connection::connect(&target).map_err(|e| e.to_string())?;
+    let c = crate::connection::connect(name, &hv, implicit, &p.shared.opts.connect)
+        .map_err(|e| e.to_string())?;
     p.shared
         .conns
         .lock()

@@ -596,6 +596,7 @@ impl Parser {
         };
         let short = modules::registry::short_name(&name).to_string();
         let module = modules::registry::find(&short);
+        let errors_before = self.errors.len();
         if node.get("action").is_none() && node.get("local_action").is_none() {
             match &value.value {
                 Yaml::Map(_) => args = value.to_json().as_object().cloned().unwrap_or_default(),
@@ -629,7 +630,8 @@ impl Parser {
                 _ => self.err(Diagnostic::at(&extra.pos, "'args' must be a mapping")),
             }
         }
-        if let Some(m) = module {
+        // Arguments that could not even be split are not validated further.
+        if let Some(m) = module.filter(|_| self.errors.len() == errors_before) {
             if let Err(errs) = m.spec().validate(&args, true) {
                 for e in errs {
                     let pos = e

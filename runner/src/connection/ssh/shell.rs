@@ -1,0 +1,183 @@
+//! One long-lived `sh` per channel, running commands one after another. Each command is
+//! framed by a random end marker on stdout and stderr, so its output, exit code and the end
+//! of its stderr are known without a new channel (and a new login shell) per command.
+//!
+//! ```text
+//! {
+//! base64 -d <<'M_IN' | ( eval 'cd DIR; export K=v; CMD' )     (stdin only when there is any)
+//! <stdin, base64>
+//! M_IN
+//! } ; r=$?; printf '\nM:%d\n' "$r"; printf '\nM\n' >&2
+//! ```
+
+use base64::Engine;
+use russh::client::Msg;
+use russh::{ChannelMsg, ChannelWriteHalf};
+use tokio::sync::mpsc;
+
+use modules::connection::sh_quote;
+use modules::{ExecOptions, ExecOutput};
+
+pub enum Chunk {
+    Out(Vec<u8>),
+    Err(Vec<u8>),
+    Closed,
+}
+
+pub struct Shell {
+    write: ChannelWriteHalf<Msg>,
+    rx: mpsc::UnboundedReceiver<Chunk>,
+    marker: String,
+    n: u64,
+}
+
+/// The shell broke (connection lost, sshd killed): the host is unreachable for now.
+#[derive(Debug)]
+pub struct Broken(pub String);
+
+impl Shell {
+    pub async fn open(handle: &russh::client::Handle<super::Client>) -> Result<Shell, Broken> {
+        let ch = handle
+            .channel_open_session()
+            .await
+            .map_err(|e| Broken(format!("cannot open a session channel: {e}")))?;
+        ch.exec(true, "sh")
+            .await
+            .map_err(|e| Broken(format!("cannot start the remote shell: {e}")))?;
+        let (mut read, write) = ch.split();
+        let (tx, rx) = mpsc::unbounded_channel();
+        // Read continuously so a large transfer can never stall the connection's window.
+        tokio::spawn(async move {
+            while let Some(msg) = read.wait().await {
+                let chunk = match msg {
+                    ChannelMsg::Data { data } => Chunk::Out(data.to_vec()),
+                    ChannelMsg::ExtendedData { data, ext: 1 } => Chunk::Err(data.to_vec()),
+                    ChannelMsg::Eof | ChannelMsg::Close | ChannelMsg::ExitStatus { .. } => break,
+                    _ => continue,
+                };
+                if tx.send(chunk).is_err() {
+                    return;
+                }
+            }
+            let _ = tx.send(Chunk::Closed);
+        });
+        let marker = format!("__TMNL{:016x}", rand::random::<u64>());
+        Ok(Shell {
+            write,
+            rx,
+            marker,
+            n: 0,
+        })
+    }
+
+    /// False once the connection under this idle shell is known to be gone.
+    pub fn is_alive(&mut self) -> bool {
+        loop {
+            match self.rx.try_recv() {
+                Ok(Chunk::Closed) | Err(mpsc::error::TryRecvError::Disconnected) => return false,
+                Ok(_) => continue,
+                Err(mpsc::error::TryRecvError::Empty) => return true,
+            }
+        }
+    }
+
+    fn script(&self, token: &str, cmd: &str, opts: &ExecOptions) -> Vec<u8> {
+        let mut body = String::new();
+        if let Some(d) = &opts.cwd {
+            body.push_str(&format!("cd {} || exit 1; ", sh_quote(d)));
+        }
+        for (k, v) in &opts.env {
+            body.push_str(&format!("export {}={}; ", k, sh_quote(v)));
+        }
+        let cmd = match &opts.become_ {
+            Some(b) => modules::connection::become_command(cmd, b),
+            None => cmd.to_string(),
+        };
+        body.push_str(&cmd);
+        let mut input = opts.stdin.clone().unwrap_or_default();
+        if let Some(p) = opts.become_.as_ref().and_then(|b| b.password.as_ref()) {
+            let mut with = format!("{p}\n").into_bytes();
+            with.append(&mut input);
+            input = with;
+        }
+        // The command is one quoted word for `eval` in a subshell: a syntax error or an `exit`
+        // in it ends only the subshell, never this shell.
+        let run = format!("( eval {} )", sh_quote(&body));
+        let mut s = String::from("{\n");
+        if opts.stdin.is_none() && opts.become_.as_ref().is_none_or(|b| b.password.is_none()) {
+            s.push_str(&format!("{run} </dev/null\n"));
+        } else {
+            let b64 = base64::engine::general_purpose::STANDARD.encode(&input);
+            s.push_str(&format!("base64 -d <<'{token}_IN' | {run}\n"));
+            for line in b64.as_bytes().chunks(76) {
+                s.push_str(std::str::from_utf8(line).unwrap_or(""));
+                s.push('\n');
+            }
+            s.push_str(&format!("{token}_IN\n"));
+        }
+        s.push_str(&format!(
+            "}} ; __r=$?; printf '\\n{token}:%d\\n' \"$__r\"; printf '\\n{token}\\n' >&2\n"
+        ));
+        s.into_bytes()
+    }
+
+    pub async fn exec(&mut self, cmd: &str, opts: &ExecOptions) -> Result<ExecOutput, Broken> {
+        self.n += 1;
+        let token = format!("{}_{}", self.marker, self.n);
+        let script = self.script(&token, cmd, opts);
+        self.write
+            .data(&script[..])
+            .await
+            .map_err(|e| Broken(format!("connection lost while sending a command: {e}")))?;
+        let out_end = format!("\n{token}:");
+        let err_end = format!("\n{token}\n");
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        let (mut rc, mut err_done) = (None, false);
+        // Only the newly arrived tail is searched, so large outputs stay linear.
+        let (mut out_scan, mut err_scan) = (0usize, 0usize);
+        while rc.is_none() || !err_done {
+            match self.rx.recv().await {
+                Some(Chunk::Out(d)) => out.extend_from_slice(&d),
+                Some(Chunk::Err(d)) => err.extend_from_slice(&d),
+                Some(Chunk::Closed) | None => {
+                    return Err(Broken(
+                        "the connection was closed while a command ran".into(),
+                    ))
+                }
+            }
+            if rc.is_none() {
+                if let Some(pos) = find(&out[out_scan..], out_end.as_bytes()).map(|p| p + out_scan)
+                {
+                    let tail = &out[pos + out_end.len()..];
+                    if let Some(nl) = tail.iter().position(|b| *b == b'\n') {
+                        rc = std::str::from_utf8(&tail[..nl])
+                            .ok()
+                            .and_then(|s| s.parse().ok())
+                            .or(Some(-1));
+                        out.truncate(pos);
+                    }
+                } else {
+                    out_scan = out.len().saturating_sub(out_end.len() + 12);
+                }
+            }
+            if !err_done {
+                if let Some(pos) = find(&err[err_scan..], err_end.as_bytes()).map(|p| p + err_scan)
+                {
+                    err.truncate(pos);
+                    err_done = true;
+                } else {
+                    err_scan = err.len().saturating_sub(err_end.len());
+                }
+            }
+        }
+        Ok(ExecOutput {
+            rc: rc.unwrap_or(-1),
+            stdout: out,
+            stderr: err,
+        })
+    }
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
