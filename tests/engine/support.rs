@@ -71,13 +71,21 @@ impl Lab {
     }
 
     pub fn run(&self, args: &[&str]) -> Out {
-        let out = Command::new(env!("CARGO_BIN_EXE_timonel"))
-            .args(args)
+        self.run_env(args, &[])
+    }
+
+    /// Runs with extra environment variables (HOME for a private ~/.ssh, passwords...).
+    pub fn run_env(&self, args: &[&str], env: &[(&str, &str)]) -> Out {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_timonel"));
+        cmd.args(args)
             .current_dir(self.root())
             .env("NO_COLOR", "1")
             .env_remove("ANSIBLE_INVENTORY")
-            .output()
-            .expect("run timonel");
+            .env_remove("SSH_AUTH_SOCK");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let out = cmd.output().expect("run timonel");
         Out {
             code: out.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
