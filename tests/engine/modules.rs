@@ -182,3 +182,32 @@ fn free_strategy_lets_fast_hosts_run_ahead() {
     .assert_ok();
     assert_eq!(lab.read("log"), "one fast\ntwo fast\none slow\ntwo slow\n");
 }
+
+#[test]
+fn throttle_limits_hosts_running_a_task_at_once() {
+    let lab = Lab::new();
+    lab.write(
+        "hosts",
+        "a ansible_connection=local\nb ansible_connection=local\nc ansible_connection=local\n",
+    );
+    // Each host records how many hosts are inside the task with it.
+    lab.write(
+        "t.yml",
+        r#"
+- hosts: all
+  gather_facts: no
+  tasks:
+    - shell: |
+        mkdir {{ root }}/in.{{ inventory_hostname }}
+        ls -d {{ root }}/in.* | wc -l >> {{ root }}/seen
+        sleep 0.3
+        rmdir {{ root }}/in.{{ inventory_hostname }}
+      throttle: 1
+"#,
+    );
+    lab.play("t.yml", &["-i", "hosts"]).assert_ok();
+    assert_eq!(
+        lab.read("seen").split_whitespace().collect::<Vec<_>>(),
+        ["1", "1", "1"]
+    );
+}

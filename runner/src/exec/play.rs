@@ -26,6 +26,8 @@ pub struct PlayCtx {
     pub fatal: AtomicBool,
     pub failed_in_batch: AtomicUsize,
     pub ended: AtomicBool,
+    /// `throttle:` limits, one per task definition (by position: included tasks are parsed per host).
+    pub throttles: std::sync::Mutex<std::collections::HashMap<String, Arc<tokio::sync::Semaphore>>>,
 }
 
 impl PlayCtx {
@@ -170,6 +172,7 @@ pub async fn run_play(
             fatal: AtomicBool::new(false),
             failed_in_batch: AtomicUsize::new(0),
             ended: AtomicBool::new(false),
+            throttles: Default::default(),
         });
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
         let mut handles = vec![];

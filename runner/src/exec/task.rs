@@ -513,6 +513,17 @@ fn keyword(p: &PlayCtx, v: &Option<Value>, vars: &Map<String, Value>, pp: &Arc<P
 }
 
 pub async fn run(p: &Arc<PlayCtx>, host: &str, t: &Task, vars: Map<String, Value>) -> TaskOutcome {
+    let throttle = t.throttle.map(|n| {
+        let key = t.pos.to_string();
+        let mut m = p.throttles.lock().expect("throttle lock");
+        m.entry(key)
+            .or_insert_with(|| Arc::new(tokio::sync::Semaphore::new(n)))
+            .clone()
+    });
+    let _slot = match &throttle {
+        Some(s) => s.clone().acquire_owned().await.ok(),
+        None => None,
+    };
     let ignore = keyword(p, &t.inh.ignore_errors, &vars, p);
     let no_log = keyword(p, &t.inh.no_log, &vars, p);
     let mut out = match &t.loop_ {

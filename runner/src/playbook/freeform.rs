@@ -5,44 +5,41 @@ use serde_json::{Map, Value};
 
 use modules::ModuleSpec;
 
-/// Words of a free-form line, as written (quotes kept).
-pub fn split_args(text: &str) -> Result<Vec<String>, String> {
-    let mut words = vec![];
-    let mut cur = String::new();
+/// Byte ranges of the words of a free-form line, as written (quotes kept).
+fn split_spans(text: &str) -> Result<Vec<(usize, usize)>, String> {
+    let mut spans = vec![];
+    let mut start: Option<usize> = None;
     let mut quote: Option<char> = None;
     let mut depth = 0usize;
-    let chars: Vec<char> = text.chars().collect();
+    let chars: Vec<(usize, char)> = text.char_indices().collect();
     let mut i = 0;
     while i < chars.len() {
-        let c = chars[i];
-        let next = chars.get(i + 1).copied();
+        let (at, c) = chars[i];
+        let next = chars.get(i + 1).map(|x| x.1);
         match (quote, c) {
-            (Some(q), _) if c == q && (i == 0 || chars[i - 1] != '\\') => quote = None,
+            (Some(q), _) if c == q && (i == 0 || chars[i - 1].1 != '\\') => quote = None,
             (None, '"') | (None, '\'') if depth == 0 => quote = Some(c),
             (_, '{') if matches!(next, Some('{') | Some('%') | Some('#')) => {
                 depth += 1;
-                cur.push(c);
-                cur.push(next.unwrap_or('{'));
+                start.get_or_insert(at);
                 i += 2;
                 continue;
             }
             (_, '}') | (_, '%') | (_, '#') if depth > 0 && next == Some('}') => {
                 depth -= 1;
-                cur.push(c);
-                cur.push('}');
                 i += 2;
                 continue;
             }
             (None, c) if c.is_whitespace() && depth == 0 => {
-                if !cur.is_empty() {
-                    words.push(std::mem::take(&mut cur));
+                if let Some(s) = start.take() {
+                    spans.push((s, at));
                 }
                 i += 1;
                 continue;
             }
             _ => {}
         }
-        cur.push(c);
+        start.get_or_insert(at);
         i += 1;
     }
     if quote.is_some() {
@@ -51,10 +48,10 @@ pub fn split_args(text: &str) -> Result<Vec<String>, String> {
     if depth > 0 {
         return Err(format!("unclosed template block in '{text}'"));
     }
-    if !cur.is_empty() {
-        words.push(cur);
+    if let Some(s) = start {
+        spans.push((s, text.len()));
     }
-    Ok(words)
+    Ok(spans)
 }
 
 fn unquote(v: &str) -> String {
@@ -78,30 +75,38 @@ fn kv(word: &str) -> Option<(String, String)> {
 /// (`command: ls -l chdir=/tmp`) only that module's own `k=v` options are pulled out and the
 /// rest, as written, becomes `_raw_params`.
 pub fn parse(text: &str, spec: Option<&ModuleSpec>) -> Result<Map<String, Value>, String> {
-    let words = split_args(text)?;
+    let spans = split_spans(text)?;
     let mut args = Map::new();
     if let Some(spec) = spec.filter(|s| s.free_form.is_some()) {
-        let mut raw = vec![];
-        for w in words {
-            match kv(&w) {
+        // The command line stays exactly as written (newlines and spacing included); only
+        // the module's own k=v options are cut out of it.
+        let mut raw = String::new();
+        let mut last = 0;
+        for (a, b) in spans {
+            match kv(&text[a..b]) {
                 Some((k, v))
                     if !k.starts_with('_') && spec.find_arg(&k).is_some() && k != "cmd" =>
                 {
                     args.insert(k, Value::String(v));
+                    raw.push_str(&text[last..a]);
+                    last = b;
                 }
-                _ => raw.push(w),
+                _ => {}
             }
         }
+        raw.push_str(&text[last..]);
+        let raw = raw.trim();
         if !raw.is_empty() {
             args.insert(
                 spec.free_form.unwrap_or("_raw_params").to_string(),
-                Value::String(raw.join(" ")),
+                Value::String(raw.to_string()),
             );
         }
         return Ok(args);
     }
-    for w in words {
-        match kv(&w) {
+    for (a, b) in spans {
+        let w = &text[a..b];
+        match kv(w) {
             Some((k, v)) => {
                 args.insert(k, Value::String(v));
             }
@@ -130,6 +135,10 @@ mod tests {
         assert_eq!(a["_raw_params"], "ls -l '/tmp/a  b'");
         assert_eq!(a["chdir"], "/var");
         assert_eq!(a["creates"], "{{ x }}/y");
+        let shell = modules::registry::find("shell").unwrap().spec();
+        let a = parse("mkdir x\nls  -d x chdir=/tmp\n", Some(shell)).unwrap();
+        assert_eq!(a["_raw_params"], "mkdir x\nls  -d x");
+        assert_eq!(a["chdir"], "/tmp");
         let a = parse(r#"msg="{{ a | join(', ') }}""#, None).unwrap();
         assert_eq!(a["msg"], "{{ a | join(', ') }}");
     }

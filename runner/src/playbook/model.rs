@@ -66,6 +66,8 @@ pub struct Task {
     pub notify: Vec<String>,
     pub listen: Vec<String>,
     pub ignore_unreachable: bool,
+    /// At most this many hosts run the task at once.
+    pub throttle: Option<usize>,
 }
 
 impl Task {

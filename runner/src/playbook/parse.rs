@@ -720,6 +720,10 @@ impl Parser {
                 .get("ignore_unreachable")
                 .and_then(|v| modules::spec::to_bool(&v.to_json()))
                 .unwrap_or(false),
+            throttle: node
+                .get("throttle")
+                .and_then(|v| v.to_json().as_u64())
+                .map(|n| n.max(1) as usize),
         })
     }
 }
