@@ -119,7 +119,8 @@ fn serial_one_changes_one_host_at_a_time_and_limit_retry_repairs_the_failed() {
       delegate_to: localhost
 "#,
     );
-    t.play("s.yml", &["-i", "hosts"]);
+    let root = format!("root={}", t.root().display());
+    run(&t, &["run", "s.yml", "-i", "hosts", "-e", &root]).assert_ok();
     let log = t.read("serial.log");
     let expected: String = hosts
         .iter()

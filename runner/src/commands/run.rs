@@ -244,15 +244,11 @@ pub fn run(args: RunArgs) -> i32 {
             return exit::ERROR;
         }
     };
+    let shared = crate::exec::engine(opts, inventory, printer);
     rt.block_on(async move {
         tokio::select! {
-            code = crate::exec::run(opts, inventory, playbooks, printer.clone(), inventory_dir) => code,
-            _ = tokio::signal::ctrl_c() => {
-                // Dropping the run kills running commands (kill_on_drop); files are only
-                // ever renamed into place, so nothing is left half-written.
-                printer.write("\n[ERROR]: User interrupted execution\n");
-                exit::INTERRUPTED
-            }
+            code = crate::exec::run(shared.clone(), playbooks, inventory_dir) => code,
+            _ = tokio::signal::ctrl_c() => crate::exec::interrupted(&shared),
         }
     })
 }

@@ -9,6 +9,21 @@ use tokio::io::AsyncWriteExt;
 
 pub struct LocalConnection;
 
+/// Kills a command's whole process group if the run is dropped (Ctrl-C) before it ends:
+/// killing only `sh -c` would leave its children running.
+struct GroupGuard(Option<i32>);
+
+impl Drop for GroupGuard {
+    fn drop(&mut self) {
+        if let Some(pgid) = self.0 {
+            // SAFETY: kill(2) with a negative pid signals that process group; no memory is touched.
+            unsafe {
+                libc::kill(-pgid, libc::SIGKILL);
+            }
+        }
+    }
+}
+
 #[async_trait]
 impl Connection for LocalConnection {
     async fn exec(&self, cmd: &str, opts: &ExecOptions) -> Result<ExecOutput, ConnError> {
@@ -22,6 +37,7 @@ impl Connection for LocalConnection {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         c.kill_on_drop(true);
+        c.process_group(0);
         for (k, v) in &opts.env {
             c.env(k, v);
         }
@@ -31,6 +47,7 @@ impl Connection for LocalConnection {
         let mut child = c
             .spawn()
             .map_err(|e| ConnError::Failed(format!("cannot start /bin/sh: {e}")))?;
+        let mut guard = GroupGuard(child.id().map(|p| p as i32));
         let mut stdin = child.stdin.take();
         let mut input = opts.stdin.clone().unwrap_or_default();
         if let Some(b) = opts.become_.as_ref().and_then(|b| b.password.as_ref()) {
@@ -46,6 +63,7 @@ impl Connection for LocalConnection {
             }
         };
         let (_, out) = tokio::join!(writer, child.wait_with_output());
+        guard.0 = None;
         let out = out.map_err(|e| ConnError::Failed(format!("command failed to run: {e}")))?;
         Ok(ExecOutput {
             rc: out.status.code().unwrap_or(-1),

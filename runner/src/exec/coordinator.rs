@@ -85,7 +85,7 @@ pub async fn coordinate(
             Msg::Ask(a) if free => {
                 if a.banner.is_some() && last_banner.as_ref() != Some(&a.key) {
                     if let Some((b, h)) = &a.banner {
-                        printer.task(b, *h);
+                        printer.task(b, *h, live);
                     }
                     last_banner = Some(a.key.clone());
                 }
@@ -123,7 +123,7 @@ pub async fn coordinate(
         }
         group.sort_by_key(|a| a.host);
         if let Some((b, h)) = &group[0].banner {
-            printer.task(b, *h);
+            printer.task(b, *h, group.len());
         }
         if group[0].run_once {
             let (tx, rx) = watch::channel(None);

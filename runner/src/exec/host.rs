@@ -245,13 +245,22 @@ impl HostRun {
             }
             None => {
                 let vars = self.vars_for(&t.inh, &Map::new());
-                task::run(&self.p, &self.host, &t, vars).await
+                self.timed(&t, vars).await
             }
         };
         if let Some(tx) = leader {
             let _ = tx.send(Some(out.clone()));
         }
         self.after_task(&t, out).await
+    }
+
+    /// Runs a task, telling the progress display when this host starts and ends it.
+    async fn timed(&self, t: &Task, vars: Map<String, Value>) -> TaskOutcome {
+        let progress = &self.p.shared.printer.progress;
+        progress.started(&self.host);
+        let out = task::run(&self.p, &self.host, t, vars).await;
+        progress.finished(&self.host);
+        out
     }
 
     async fn after_task(&mut self, t: &Task, out: TaskOutcome) -> Flow {
@@ -309,7 +318,7 @@ impl HostRun {
                     return Flow::Stop;
                 };
                 let vars = self.vars_for(&h.inh, &Map::new());
-                let out = task::run(&self.p, &self.host, &h, vars).await;
+                let out = self.timed(&h, vars).await;
                 let flow = self.after_task(&h, out).await;
                 if flow != Flow::Continue {
                     return flow;

@@ -52,17 +52,12 @@ pub fn play_hosts(
     Ok(hosts)
 }
 
-pub async fn run(
-    opts: RunOptions,
-    inventory: Inventory,
-    playbooks: Vec<Playbook>,
-    printer: Arc<Printer>,
-    inventory_dir: serde_json::Value,
-) -> i32 {
+/// The run's shared state, made before the run so an interrupt can still report on it.
+pub fn engine(opts: RunOptions, inventory: Inventory, printer: Arc<Printer>) -> Arc<Shared> {
     let forks = opts.forks.max(1);
-    let shared = Arc::new(Shared {
+    Arc::new(Shared {
         templar: Templar::new(),
-        printer: printer.clone(),
+        printer,
         inventory: RwLock::new(inventory),
         hosts: Mutex::new(Default::default()),
         recap: Mutex::new(Default::default()),
@@ -71,7 +66,26 @@ pub async fn run(
         start_found: Default::default(),
         run_failed: Default::default(),
         opts,
-    });
+    })
+}
+
+/// Ctrl-C: the recap of what ran so far. Running commands end when the run is dropped.
+pub fn interrupted(shared: &Shared) -> i32 {
+    shared
+        .printer
+        .write("\n[ERROR]: User interrupted execution\n");
+    if let Ok(recap) = shared.recap.lock() {
+        shared.printer.recap(&recap);
+    }
+    exit::INTERRUPTED
+}
+
+pub async fn run(
+    shared: Arc<Shared>,
+    playbooks: Vec<Playbook>,
+    inventory_dir: serde_json::Value,
+) -> i32 {
+    let printer = shared.printer.clone();
     let mut stopped = false;
     'books: for pb in &playbooks {
         let mut pb_vars = DirVars::default();

@@ -2,6 +2,7 @@
 //! lines (or collects them for `--output json`).
 
 mod diff;
+mod progress;
 mod recap;
 
 use std::io::{IsTerminal, Write};
@@ -60,6 +61,7 @@ pub struct Printer {
     mode: Mode,
     out: Mutex<Box<dyn Write + Send>>,
     json_plays: Mutex<Vec<Value>>,
+    pub progress: progress::Progress,
 }
 
 const RED: &str = "\x1b[0;31m";
@@ -82,6 +84,7 @@ impl Printer {
             mode,
             out: Mutex::new(Box::new(std::io::stdout())),
             json_plays: Mutex::new(vec![]),
+            progress: progress::Progress::new(mode == Mode::Text),
         }
     }
 
@@ -97,10 +100,12 @@ impl Printer {
         if self.mode == Mode::Json {
             return;
         }
-        if let Ok(mut o) = self.out.lock() {
-            let _ = o.write_all(s.as_bytes());
-            let _ = o.flush();
-        }
+        self.progress.suspend(|| {
+            if let Ok(mut o) = self.out.lock() {
+                let _ = o.write_all(s.as_bytes());
+                let _ = o.flush();
+            }
+        });
     }
 
     fn banner(&self, s: &str) {
@@ -115,11 +120,12 @@ impl Printer {
         }
     }
 
-    pub fn task(&self, name: &str, handler: bool) {
+    pub fn task(&self, name: &str, handler: bool, hosts: usize) {
         self.banner(&format!(
             "{} [{name}]",
             if handler { "RUNNING HANDLER" } else { "TASK" }
         ));
+        self.progress.task(name, hosts);
         if let Ok(mut p) = self.json_plays.lock() {
             if let Some(Value::Array(tasks)) = p.last_mut().and_then(|pl| pl.get_mut("tasks")) {
                 tasks.push(json!({"task": {"name": name}, "hosts": {}}));
@@ -239,6 +245,7 @@ impl Printer {
     }
 
     pub fn recap(&self, recap: &Recap) {
+        self.progress.done();
         if self.mode == Mode::Json {
             let plays = self
                 .json_plays

@@ -1,0 +1,106 @@
+//! What is happening now, on a terminal: the current task, a bar of hosts done, and the hosts
+//! still running it (with how long). Drawn on stderr only when stderr is a terminal; results
+//! are printed above it.
+
+use std::collections::HashMap;
+use std::io::IsTerminal;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+pub struct Progress {
+    bar: Option<ProgressBar>,
+    running: Arc<Mutex<HashMap<String, Instant>>>,
+}
+
+fn still_running(running: &Mutex<HashMap<String, Instant>>) -> String {
+    let r = running.lock().map(|m| m.clone()).unwrap_or_default();
+    let mut slow: Vec<(String, Duration)> = r
+        .into_iter()
+        .map(|(h, t)| (h, t.elapsed()))
+        .filter(|(_, d)| d.as_secs() >= 2)
+        .collect();
+    if slow.is_empty() {
+        return String::new();
+    }
+    slow.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    let shown: Vec<String> = slow
+        .iter()
+        .take(4)
+        .map(|(h, d)| format!("{h} {}s", d.as_secs()))
+        .collect();
+    let more = if slow.len() > 4 {
+        format!(" +{}", slow.len() - 4)
+    } else {
+        String::new()
+    };
+    format!("  running: {}{more}", shown.join(", "))
+}
+
+impl Progress {
+    pub fn new(enabled: bool) -> Progress {
+        let running = Arc::new(Mutex::new(HashMap::new()));
+        if !enabled || !std::io::stderr().is_terminal() {
+            return Progress { bar: None, running };
+        }
+        let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
+        bar.set_style(
+            ProgressStyle::with_template("{spinner} {prefix} [{bar:25}] {pos}/{len} hosts {msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> "),
+        );
+        bar.enable_steady_tick(Duration::from_millis(250));
+        // Refreshes the list of slow hosts while a task runs.
+        let (b, r) = (bar.clone(), running.clone());
+        std::thread::spawn(move || loop {
+            std::thread::sleep(Duration::from_millis(500));
+            if b.is_finished() {
+                return;
+            }
+            b.set_message(still_running(&r));
+        });
+        Progress {
+            bar: Some(bar),
+            running,
+        }
+    }
+
+    pub fn task(&self, name: &str, hosts: usize) {
+        if let Some(b) = &self.bar {
+            b.set_prefix(name.chars().take(40).collect::<String>());
+            b.set_length(hosts as u64);
+            b.set_position(0);
+            b.set_message("");
+        }
+    }
+
+    pub fn started(&self, host: &str) {
+        if let Ok(mut r) = self.running.lock() {
+            r.insert(host.to_string(), Instant::now());
+        }
+    }
+
+    pub fn finished(&self, host: &str) {
+        if let Ok(mut r) = self.running.lock() {
+            r.remove(host);
+        }
+        if let Some(b) = &self.bar {
+            b.inc(1);
+        }
+    }
+
+    /// Prints without tearing the bar.
+    pub fn suspend<R>(&self, f: impl FnOnce() -> R) -> R {
+        match &self.bar {
+            Some(b) => b.suspend(f),
+            None => f(),
+        }
+    }
+
+    pub fn done(&self) {
+        if let Some(b) = &self.bar {
+            b.finish_and_clear();
+        }
+    }
+}
