@@ -181,3 +181,32 @@ fn jump_host_reaches_a_host_the_controller_cannot_see() {
         .unwrap();
     assert!(String::from_utf8_lossy(&ports.stdout).trim().is_empty());
 }
+
+#[test]
+fn facts_come_from_the_host_in_one_round_trip() {
+    let t = Lab::new();
+    let hosts = &shared()[..1];
+    t.write("hosts", &inventory(hosts, "tester"));
+    t.write(
+        "p.yml",
+        r#"
+- hosts: lab
+  tasks:
+    - assert:
+        that:
+          - ansible_hostname == inventory_hostname
+          - ansible_distribution == 'Debian'
+          - ansible_distribution_major_version == '12'
+          - ansible_distribution_release == 'bookworm'
+          - ansible_os_family == 'Debian'
+          - ansible_architecture in ['x86_64', 'aarch64']
+          - ansible_processor_vcpus >= 1
+          - ansible_memtotal_mb > 0
+          - ansible_virtualization_type == 'docker'
+          - ansible_default_ipv4.address is defined
+          - "'eth0' in ansible_interfaces"
+          - ansible_user_id == 'tester'
+"#,
+    );
+    run(&t, &["run", "p.yml", "-i", "hosts"]).assert_ok();
+}

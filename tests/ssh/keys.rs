@@ -110,3 +110,43 @@ fn ssh_config_aliases_and_the_agent() {
         out.stdout
     );
 }
+
+#[test]
+fn ecdsa_rsa_and_passphrase_protected_keys() {
+    let t = Lab::new();
+    let hosts = [own("t-keytypes", 22242)];
+    t.write("p.yml", PING);
+    for (kind, pass) in [("ecdsa", ""), ("rsa", ""), ("ed25519", "s3cret phrase")] {
+        let key = t.path(&format!("id_{kind}")).display().to_string();
+        let made = std::process::Command::new("ssh-keygen")
+            .args(["-q", "-t", kind, "-N", pass, "-f", &key])
+            .status()
+            .unwrap();
+        assert!(made.success());
+        let public = std::fs::read_to_string(format!("{key}.pub")).unwrap();
+        crate::lab::exec(
+            "t-keytypes",
+            &format!(
+                "echo '{}' >> /home/tester/.ssh/authorized_keys",
+                public.trim()
+            ),
+        );
+        t.write("hosts", &format!("h ansible_host=127.0.0.1 ansible_port={} ansible_user=tester ansible_ssh_private_key_file={key}\n", hosts[0].1));
+        let env: Vec<(&str, &str)> = if pass.is_empty() {
+            vec![]
+        } else {
+            vec![("TIMONEL_SSH_PASSPHRASE", pass)]
+        };
+        let out = run_env(&t, &["run", "p.yml", "-i", "hosts"], &env);
+        out.assert_ok();
+        if !pass.is_empty() {
+            let out = run_env(
+                &t,
+                &["run", "p.yml", "-i", "hosts"],
+                &[("TIMONEL_SSH_PASSPHRASE", "wrong")],
+            );
+            out.assert_code(4);
+            assert!(out.stdout.contains("cannot decrypt"), "{}", out.stdout);
+        }
+    }
+}

@@ -17,6 +17,10 @@ echo "uid=$(id -u)"
 echo "gid=$(id -g)"
 echo "home=$HOME"
 echo "ips=$(hostname -I 2>/dev/null)"
+echo "ifaces=$(ls /sys/class/net 2>/dev/null | tr '\n' ' ')"
+# Route lookups only: nothing is sent.
+echo "route4=$(ip -4 route get 1.1.1.1 2>/dev/null | head -1)"
+echo "route6=$(ip -6 route get 2606:4700::1111 2>/dev/null | head -1)"
 echo "virt=$( if [ -f /.dockerenv ]; then echo docker; elif grep -qa container= /proc/1/environ 2>/dev/null; then echo container; else echo; fi)"
 echo "epoch=$(date +%s)"
 if [ -r /etc/os-release ]; then sed 's/^/os_/' /etc/os-release; fi
@@ -70,6 +74,37 @@ pub async fn gather(conn: &dyn Connection) -> ModResult<Map<String, Value>> {
     let v4: Vec<&String> = ips.iter().filter(|i| i.contains('.')).collect();
     let v6: Vec<&String> = ips.iter().filter(|i| i.contains(':')).collect();
     let nproc: u64 = g("nproc").parse().unwrap_or(1);
+    // "1.1.1.1 via 172.17.0.1 dev eth0 src 172.17.0.2 uid 0" -> address, interface, gateway.
+    let route = |r: &str| -> serde_json::Value {
+        let w: Vec<&str> = r.split_whitespace().collect();
+        let after = |k: &str| {
+            w.iter()
+                .position(|x| *x == k)
+                .and_then(|i| w.get(i + 1))
+                .map(|s| s.to_string())
+        };
+        match after("src") {
+            Some(addr) => {
+                json!({"address": addr, "interface": after("dev"), "gateway": after("via")})
+            }
+            None => json!({}),
+        }
+    };
+    let default4 = match route(&g("route4")) {
+        v if v.get("address").is_some() => v,
+        _ => v4
+            .first()
+            .map(|a| json!({"address": a}))
+            .unwrap_or(json!({})),
+    };
+    let default6 = match route(&g("route6")) {
+        v if v.get("address").is_some() => v,
+        _ => v6
+            .first()
+            .map(|a| json!({"address": a}))
+            .unwrap_or(json!({})),
+    };
+    let interfaces: Vec<String> = g("ifaces").split_whitespace().map(str::to_string).collect();
     let facts = json!({
         "hostname": g("hostname").split('.').next().unwrap_or(""),
         "nodename": g("hostname"),
@@ -95,8 +130,9 @@ pub async fn gather(conn: &dyn Connection) -> ModResult<Map<String, Value>> {
         "user_dir": g("home"),
         "all_ipv4_addresses": v4,
         "all_ipv6_addresses": v6,
-        "default_ipv4": v4.first().map(|a| json!({"address": a})).unwrap_or(json!({})),
-        "default_ipv6": v6.first().map(|a| json!({"address": a})).unwrap_or(json!({})),
+        "default_ipv4": default4,
+        "default_ipv6": default6,
+        "interfaces": interfaces,
         "virtualization_type": g("virt"),
         "virtualization_role": if g("virt").is_empty() { "" } else { "guest" },
         "date_time": {"epoch": g("epoch")},
