@@ -82,30 +82,7 @@ impl<'a> Host<'a> {
         if first == "ABSENT" {
             return Ok(None);
         }
-        let f: Vec<&str> = first.split('|').collect();
-        if f.len() < 8 {
-            return Err(ModuleError::Failed(format!(
-                "unexpected stat output for {path}: {first}"
-            )));
-        }
-        let kind = match f[0] {
-            "regular file" | "regular empty file" => FileKind::File,
-            "directory" => FileKind::Directory,
-            "symbolic link" => FileKind::Link,
-            _ => FileKind::Other,
-        };
-        let mut st = FileStat {
-            kind,
-            mode: u32::from_str_radix(f[1], 8).unwrap_or(0),
-            owner: f[2].to_string(),
-            group: f[3].to_string(),
-            uid: f[4].parse().unwrap_or(0),
-            gid: f[5].parse().unwrap_or(0),
-            size: f[6].parse().unwrap_or(0),
-            mtime: f[7].parse().unwrap_or(0),
-            link_target: None,
-            checksum: None,
-        };
+        let mut st = parse_stat_line(path, first)?;
         for line in lines {
             if let Some(t) = line.strip_prefix("L|") {
                 st.link_target = Some(t.to_string());
@@ -132,39 +109,128 @@ impl<'a> Host<'a> {
         }
     }
 
-    /// Writes `content` to `path` atomically: a temp file in the same directory, then a
-    /// rename, so an interrupted run never leaves a half-written file. An existing file keeps
-    /// its mode and owner unless new ones are given.
+    /// A file's attributes and content in one round trip (stat follows links; no checksum:
+    /// the caller has the bytes). `(None, None)` when it does not exist.
+    pub async fn read_stat(
+        &self,
+        path: &str,
+    ) -> Result<(Option<FileStat>, Option<Vec<u8>>), ModuleError> {
+        let p = sh_quote(path);
+        let script = format!(
+            "p={p}; if [ -e \"$p\" ]; then stat -L -c '%F|%a|%U|%G|%u|%g|%s|%Y' -- \"$p\" || exit 1; \
+             if [ -f \"$p\" ]; then cat -- \"$p\" || exit 1; fi; else echo ABSENT; fi"
+        );
+        let out = self.exec_ok(&script).await?;
+        let nl = out
+            .stdout
+            .iter()
+            .position(|b| *b == b'\n')
+            .unwrap_or(out.stdout.len());
+        let first = String::from_utf8_lossy(&out.stdout[..nl]).into_owned();
+        if first == "ABSENT" {
+            return Ok((None, None));
+        }
+        let st = parse_stat_line(path, &first)?;
+        let body = out.stdout.get(nl + 1..).unwrap_or_default().to_vec();
+        let content = (st.kind == FileKind::File).then_some(body);
+        Ok((Some(st), content))
+    }
+
+    /// Writes `content` to `path` atomically: a temporary file in the same directory, then a
+    /// rename, so an interrupted run never leaves a half-written file. `existing` is what the
+    /// plan step saw there: an existing file keeps its mode and owner unless new ones are
+    /// given; a new one gets the umask's mode, as any new file would.
     pub async fn write_atomic(
         &self,
         path: &str,
         content: &[u8],
         attrs: &Attrs,
+        existing: Option<&FileStat>,
     ) -> Result<(), ModuleError> {
-        let p = sh_quote(path);
-        let mut script = format!(
-            "p={p}; d=$(dirname -- \"$p\"); [ -d \"$d\" ] || {{ echo \"destination directory $d does not exist\" >&2; exit 1; }}; \
-             t=$(mktemp \"$d/.timonel.XXXXXX\") || exit 1; \
-             trap 'rm -f \"$t\"' EXIT INT TERM; \
-             cat > \"$t\" || exit 1; \
-             if [ -e \"$p\" ]; then chmod --reference=\"$p\" \"$t\" && {{ chown --reference=\"$p\" \"$t\" 2>/dev/null || true; }}; \
-             else chmod \"$(printf %o $((0666 & ~0$(umask))))\" \"$t\"; fi || exit 1; "
+        // The directory and temporary name are worked out here, not with dirname/mktemp on
+        // the host: every process saved there is saved on every file of every host.
+        let dir = match path.rfind('/') {
+            Some(0) => "/",
+            Some(i) => &path[..i],
+            None => ".",
+        };
+        let tmp = format!(
+            "{}/.{}.timonel.{}",
+            dir.trim_end_matches('/'),
+            path.rsplit('/').next().unwrap_or("f"),
+            unique()
         );
+        let (p, d, t) = (sh_quote(path), sh_quote(dir), sh_quote(&tmp));
+        let mut script = format!(
+            "p={p}; t={t}; [ -d {d} ] || {{ echo \"destination directory {dir} does not exist\" >&2; exit 1; }}; \
+             set -C; : > \"$t\" || exit 1; set +C; trap 'rm -f \"$t\"' EXIT INT TERM; \
+             cat > \"$t\" || exit 1; "
+        );
+        if let Some(e) = existing {
+            if attrs.mode.is_none() {
+                script.push_str(&format!("chmod {:o} \"$t\" || exit 1; ", e.mode));
+            }
+            if attrs.owner.is_none() || attrs.group.is_none() {
+                script.push_str("chown --reference=\"$p\" \"$t\" 2>/dev/null; ");
+            }
+        }
         script.push_str(&attrs.commands("\"$t\""));
         script.push_str("mv -f \"$t\" \"$p\" && trap - EXIT INT TERM");
-        self.exec_with_stdin(&script, Some(content.to_vec()))
-            .await
-            .and_then(|out| {
-                if out.rc == 0 {
-                    Ok(())
-                } else {
-                    Err(ModuleError::Failed(format!(
-                        "cannot write {path}: {}",
-                        out.stderr_str().trim()
-                    )))
-                }
-            })
+        let out = self
+            .exec_with_stdin(&script, Some(content.to_vec()))
+            .await?;
+        if out.rc == 0 {
+            Ok(())
+        } else {
+            Err(ModuleError::Failed(format!(
+                "cannot write {path}: {}",
+                out.stderr_str().trim()
+            )))
+        }
     }
+}
+
+/// A name no other write (on any host, in this or another run) is using.
+fn unique() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    format!(
+        "{}.{:x}{:x}",
+        std::process::id(),
+        nanos,
+        N.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+fn parse_stat_line(path: &str, line: &str) -> Result<FileStat, ModuleError> {
+    let f: Vec<&str> = line.split('|').collect();
+    if f.len() < 8 {
+        return Err(ModuleError::Failed(format!(
+            "unexpected stat output for {path}: {line}"
+        )));
+    }
+    let kind = match f[0] {
+        "regular file" | "regular empty file" => FileKind::File,
+        "directory" => FileKind::Directory,
+        "symbolic link" => FileKind::Link,
+        _ => FileKind::Other,
+    };
+    Ok(FileStat {
+        kind,
+        mode: u32::from_str_radix(f[1], 8).unwrap_or(0),
+        owner: f[2].to_string(),
+        group: f[3].to_string(),
+        uid: f[4].parse().unwrap_or(0),
+        gid: f[5].parse().unwrap_or(0),
+        size: f[6].parse().unwrap_or(0),
+        mtime: f[7].parse().unwrap_or(0),
+        link_target: None,
+        checksum: None,
+    })
 }
 
 /// Requested mode/owner/group of a path.

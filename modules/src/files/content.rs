@@ -4,7 +4,7 @@
 use sha1::{Digest, Sha1};
 
 use crate::connection::sh_quote;
-use crate::hostfs::{Attrs, FileKind};
+use crate::hostfs::{Attrs, FileKind, FileStat};
 use crate::{take_work, FileDiff, ModResult, ModuleContext, ModuleError, ModuleResult, Plan};
 
 /// Diffs of files larger than this are not shown.
@@ -15,7 +15,8 @@ pub struct ContentWork {
     pub content: Option<Vec<u8>>,
     pub attrs: Attrs,
     pub backup: bool,
-    pub existed: bool,
+    /// What was there when the plan was made.
+    pub existing: Option<FileStat>,
 }
 
 pub fn sha1_hex(data: &[u8]) -> String {
@@ -29,16 +30,25 @@ fn text_for_diff(data: &[u8]) -> Option<String> {
     String::from_utf8(data.to_vec()).ok()
 }
 
-/// `old` is the current content when the caller already read it (None = read it if needed).
+/// `known` is the file's stat and content when the caller already read them
+/// (`Host::read_stat`); otherwise they are read here (content only for a diff).
 pub async fn plan_content(
     ctx: &ModuleContext<'_>,
     path: &str,
     new: Vec<u8>,
     attrs: Attrs,
     backup: bool,
-    old: Option<Vec<u8>>,
+    known: Option<(Option<FileStat>, Option<Vec<u8>>)>,
 ) -> ModResult<Plan> {
-    let st = ctx.host.stat(path, true).await?;
+    let (st, old) = match known {
+        Some((mut st, old)) => {
+            if let (Some(s), Some(o)) = (st.as_mut(), old.as_ref()) {
+                s.checksum = Some(sha1_hex(o));
+            }
+            (st, old)
+        }
+        None => (ctx.host.stat(path, true).await?, None),
+    };
     if let Some(st) = &st {
         if st.kind == FileKind::Directory {
             return Err(ModuleError::Failed(format!("{path} is a directory")));
@@ -96,7 +106,7 @@ pub async fn plan_content(
         content: if content_changed { Some(new) } else { None },
         attrs,
         backup,
-        existed: st.is_some(),
+        existing: st,
     };
     Ok(Plan::change(preview, work))
 }
@@ -108,7 +118,7 @@ pub async fn apply_content(
 ) -> ModResult<ModuleResult> {
     let w: ContentWork = take_work(work);
     let p = sh_quote(&w.path);
-    if w.backup && w.existed && w.content.is_some() {
+    if w.backup && w.existing.is_some() && w.content.is_some() {
         let out = ctx
             .host
             .exec_ok(&format!(
@@ -120,7 +130,11 @@ pub async fn apply_content(
             .insert("backup_file".into(), out.stdout_str().into());
     }
     match &w.content {
-        Some(c) => ctx.host.write_atomic(&w.path, c, &w.attrs).await?,
+        Some(c) => {
+            ctx.host
+                .write_atomic(&w.path, c, &w.attrs, w.existing.as_ref())
+                .await?
+        }
         None => {
             ctx.host.exec_ok(&w.attrs.commands(&p)).await?;
         }

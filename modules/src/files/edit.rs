@@ -14,8 +14,14 @@ pub async fn plan_edit<F>(
 where
     F: FnOnce(&str) -> Result<(String, &'static str), String>,
 {
-    let old = ctx.host.read(path).await?;
-    let existed = old.is_some();
+    let (st, old) = ctx.host.read_stat(path).await?;
+    if st
+        .as_ref()
+        .is_some_and(|s| s.kind == crate::hostfs::FileKind::Directory)
+    {
+        return Err(ModuleError::Failed(format!("{path} is a directory")));
+    }
+    let existed = st.is_some();
     let old = match old {
         Some(o) => o,
         None if create => Vec::new(),
@@ -37,7 +43,7 @@ where
         new.into_bytes(),
         args.attrs(),
         args.bool("backup"),
-        Some(old),
+        Some((st, Some(old))),
     )
     .await?;
     Ok(match plan {
