@@ -62,7 +62,9 @@ fn ssh_config_aliases_and_the_agent() {
     let t = Lab::new();
     let (name, port) = shared()[0].clone();
     let _ = name;
-    t.write("home/.ssh/config", &format!("Host web-alias\n  HostName 127.0.0.1\n  Port {port}\n  User tester\n  IdentityFile {}\n", key()));
+    // The alias lives in a file the main config includes.
+    t.write("home/.ssh/config", "Include ~/.ssh/config.d/*.conf\n");
+    t.write("home/.ssh/config.d/lab.conf", &format!("Host web-alias\n  HostName 127.0.0.1\n  Port {port}\n  User tester\n  IdentityFile {}\n", key()));
     t.write("hosts", "web-alias\n");
     t.write("p.yml", "- hosts: all\n  gather_facts: no\n  tasks:\n    - command: hostname\n      register: h\n    - assert: {that: [\"h.stdout.startswith('t-shared')\"]}\n");
     run(&t, &["run", "p.yml", "-i", "hosts"]).assert_ok();

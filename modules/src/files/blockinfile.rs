@@ -1,11 +1,6 @@
-use async_trait::async_trait;
-
-use super::content::apply_content;
-use super::edit::{compile, join_lines, lines_keep, plan_edit};
+use super::edit::{compile, join_lines, lines_keep, TextEdit};
 use crate::spec::{arg, ArgType::*, ModuleSpec, ATTR_ARGS};
-use crate::{Args, ModResult, Module, ModuleContext, ModuleResult, Plan};
-
-pub struct BlockInFile;
+use crate::Args;
 
 static SPEC: ModuleSpec = ModuleSpec::new(
     "blockinfile",
@@ -116,24 +111,4 @@ fn edit(text: &str, args: &Args) -> Result<(String, &'static str), String> {
     Ok((new, msg))
 }
 
-#[async_trait]
-impl Module for BlockInFile {
-    fn spec(&self) -> &'static ModuleSpec {
-        &SPEC
-    }
-
-    async fn plan(&self, ctx: &ModuleContext<'_>, args: &Args) -> ModResult<Plan> {
-        let path = args.string("path").unwrap_or_default();
-        plan_edit(ctx, args, &path, args.bool("create"), |t| edit(t, args)).await
-    }
-
-    async fn apply(
-        &self,
-        ctx: &ModuleContext<'_>,
-        _args: &Args,
-        preview: ModuleResult,
-        work: Box<dyn std::any::Any + Send>,
-    ) -> ModResult<ModuleResult> {
-        apply_content(ctx, preview, work).await
-    }
-}
+pub static BLOCK_IN_FILE: TextEdit = TextEdit { spec: &SPEC, edit };

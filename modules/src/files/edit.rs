@@ -1,7 +1,44 @@
 //! Shared plumbing for modules that edit a text file in place (lineinfile, blockinfile, replace).
 
-use super::content::plan_content;
-use crate::{Args, ModResult, ModuleContext, ModuleError, ModuleResult, Plan};
+use async_trait::async_trait;
+
+use super::content::{apply_content, plan_content};
+use crate::spec::ModuleSpec;
+use crate::{Args, ModResult, Module, ModuleContext, ModuleError, ModuleResult, Plan};
+
+/// The new text and a message for the result ("" when nothing changed).
+pub type Edit = fn(&str, &Args) -> Result<(String, &'static str), String>;
+
+/// A module that edits a text file in place: its spec and a pure function from the old
+/// text to the new. Reading, diffing, check mode and the atomic write are shared.
+pub struct TextEdit {
+    pub spec: &'static ModuleSpec,
+    pub edit: Edit,
+}
+
+#[async_trait]
+impl Module for TextEdit {
+    fn spec(&self) -> &'static ModuleSpec {
+        self.spec
+    }
+
+    async fn plan(&self, ctx: &ModuleContext<'_>, args: &Args) -> ModResult<Plan> {
+        let path = args.string("path").unwrap_or_default();
+        let edit = self.edit;
+        // `create` is false for modules that do not take it (replace).
+        plan_edit(ctx, args, &path, args.bool("create"), |t| edit(t, args)).await
+    }
+
+    async fn apply(
+        &self,
+        ctx: &ModuleContext<'_>,
+        _args: &Args,
+        preview: ModuleResult,
+        work: Box<dyn std::any::Any + Send>,
+    ) -> ModResult<ModuleResult> {
+        apply_content(ctx, preview, work).await
+    }
+}
 
 /// Reads `path`, lets `edit` compute the new text, and plans writing it.
 pub async fn plan_edit<F>(

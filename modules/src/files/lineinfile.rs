@@ -1,11 +1,6 @@
-use async_trait::async_trait;
-
-use super::content::apply_content;
-use super::edit::{compile, join_lines, lines_keep, plan_edit, python_replacement};
+use super::edit::{compile, join_lines, lines_keep, python_replacement, TextEdit};
 use crate::spec::{arg, ArgType::*, ModuleSpec, ATTR_ARGS};
-use crate::{Args, ModResult, Module, ModuleContext, ModuleResult, Plan};
-
-pub struct LineInFile;
+use crate::Args;
 
 static SPEC: ModuleSpec = ModuleSpec::new(
     "lineinfile",
@@ -171,24 +166,4 @@ fn edit(text: &str, args: &Args) -> Result<(String, &'static str), String> {
     Ok((join_lines(&lines), "line added"))
 }
 
-#[async_trait]
-impl Module for LineInFile {
-    fn spec(&self) -> &'static ModuleSpec {
-        &SPEC
-    }
-
-    async fn plan(&self, ctx: &ModuleContext<'_>, args: &Args) -> ModResult<Plan> {
-        let path = args.string("path").unwrap_or_default();
-        plan_edit(ctx, args, &path, args.bool("create"), |t| edit(t, args)).await
-    }
-
-    async fn apply(
-        &self,
-        ctx: &ModuleContext<'_>,
-        _args: &Args,
-        preview: ModuleResult,
-        work: Box<dyn std::any::Any + Send>,
-    ) -> ModResult<ModuleResult> {
-        apply_content(ctx, preview, work).await
-    }
-}
+pub static LINE_IN_FILE: TextEdit = TextEdit { spec: &SPEC, edit };

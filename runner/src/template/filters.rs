@@ -206,13 +206,19 @@ fn combine(v: Value, others: Rest<Value>, kw: Kwargs) -> Result<Value, Error> {
     Ok(from_json(&acc))
 }
 
-fn dict2items(v: Value, kw: Kwargs) -> Result<Value, Error> {
+/// key_name / value_name of dict2items and items2dict.
+fn item_names(kw: &Kwargs) -> Result<(String, String), Error> {
     let kn = kw
         .get::<Option<String>>("key_name")?
         .unwrap_or_else(|| "key".into());
     let vn = kw
         .get::<Option<String>>("value_name")?
         .unwrap_or_else(|| "value".into());
+    Ok((kn, vn))
+}
+
+fn dict2items(v: Value, kw: Kwargs) -> Result<Value, Error> {
+    let (kn, vn) = item_names(&kw)?;
     let Json::Object(m) = json(&v)? else {
         return Err(err("dict2items requires a dictionary"));
     };
@@ -229,12 +235,7 @@ fn dict2items(v: Value, kw: Kwargs) -> Result<Value, Error> {
 }
 
 fn items2dict(v: Value, kw: Kwargs) -> Result<Value, Error> {
-    let kn = kw
-        .get::<Option<String>>("key_name")?
-        .unwrap_or_else(|| "key".into());
-    let vn = kw
-        .get::<Option<String>>("value_name")?
-        .unwrap_or_else(|| "value".into());
+    let (kn, vn) = item_names(&kw)?;
     let Json::Array(a) = json(&v)? else {
         return Err(err("items2dict requires a list"));
     };
