@@ -76,8 +76,6 @@ impl Controller for TaskController {
     }
 
     fn render(&self, source: &str, name: &str) -> Result<String, String> {
-        let mut vars = std::collections::HashMap::new();
-        vars.insert("template_path", name.to_string());
         self.p
             .shared
             .templar

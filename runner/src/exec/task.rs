@@ -378,11 +378,10 @@ async fn execute(p: &Arc<PlayCtx>, host: &str, t: &Task, vars: &Map<String, Valu
         let permit = p.shared.forks.clone().acquire_owned().await;
         let res = match module.plan(&mctx, &args).await {
             Ok(Plan::Done(r)) => Ok(r),
-            Ok(Plan::Change { preview, .. }) if check && !module.supports_check_mode() => {
+            Ok(Plan::Change { .. }) if check && !module.supports_check_mode() => {
                 let mut r = modules::ModuleResult::ok()
                     .with_msg("Command would have run if not in check mode");
                 r.skipped = true;
-                let _ = preview;
                 Ok(r)
             }
             Ok(Plan::Change { preview, .. }) if check => Ok(preview),
@@ -559,7 +558,6 @@ async fn run_loop(
     let n = items.len();
     let mut results = vec![];
     let (mut any_changed, mut any_failed, mut all_skipped) = (false, false, true);
-    let mut diffs_all = vec![];
     for (i, item) in items.into_iter().enumerate() {
         let mut iv = vars.clone();
         iv.insert(t.loop_var.clone(), item.clone());
@@ -607,7 +605,6 @@ async fn run_loop(
         any_changed |= o.changed;
         any_failed |= o.status == Status::Failed;
         all_skipped &= o.status == Status::Skipped;
-        diffs_all.extend(o.diffs.clone());
         results.push(Value::Object(o.result));
         if let Some(secs) = t.loop_pause.filter(|s| *s > 0.0) {
             if i + 1 < n {
@@ -646,7 +643,6 @@ async fn run_loop(
     if n == 0 {
         o.printed = false;
     }
-    let _ = diffs_all;
     o
 }
 

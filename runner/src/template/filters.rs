@@ -2,7 +2,7 @@
 
 use base64::Engine;
 use minijinja::value::{Kwargs, Rest, ValueKind};
-use minijinja::{Environment, Error, ErrorKind, State, Value};
+use minijinja::{Environment, Error, ErrorKind, Value};
 use serde_json::{Map, Value as Json};
 
 use super::{from_json, to_json, yaml_out};
@@ -493,9 +493,8 @@ fn comment(v: Value) -> Value {
     ))
 }
 
-fn expanduser(state: &State, v: Value) -> Value {
+fn expanduser(v: Value) -> Value {
     let s = text(&v);
-    let _ = state;
     match (s.strip_prefix('~'), std::env::var("HOME")) {
         (Some(rest), Ok(home)) if rest.is_empty() || rest.starts_with('/') => {
             Value::from(format!("{home}{rest}"))
