@@ -10,6 +10,7 @@ pub mod control;
 pub mod files;
 pub mod hostfs;
 pub mod mode;
+pub mod packages;
 pub mod registry;
 pub mod result;
 pub mod spec;

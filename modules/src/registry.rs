@@ -1,7 +1,7 @@
 //! Every module by name. Adding a module is one file and one line here.
 
 use crate::commands::command::{CommandModule, Kind};
-use crate::{control, files, Module};
+use crate::{control, files, packages, Module};
 
 static MODULES: &[&dyn Module] = &[
     &CommandModule(Kind::Command),
@@ -23,6 +23,7 @@ static MODULES: &[&dyn Module] = &[
     &control::ping::Ping,
     &control::wait_for::WaitFor,
     &control::pause::Pause,
+    &packages::apt::Apt,
 ];
 
 /// The name without an `ansible.builtin.` / `ansible.legacy.` prefix.

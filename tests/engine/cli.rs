@@ -12,6 +12,7 @@ fn doc_lists_modules_and_shows_arguments_from_the_specs() {
         "lineinfile",
         "wait_for",
         "fetch",
+        "apt",
     ] {
         assert!(
             all.stdout.lines().any(|l| l.starts_with(m)),

@@ -7,6 +7,7 @@ mod support;
 
 mod lab;
 
+mod apt;
 mod faults;
 mod hosts;
 mod keys;

@@ -1,0 +1,2 @@
+//! Modules that manage packages on the host.
+pub mod apt;
