@@ -14,6 +14,7 @@ pub mod packages;
 pub mod registry;
 pub mod result;
 pub mod spec;
+pub mod system;
 
 use std::any::Any;
 use std::path::PathBuf;

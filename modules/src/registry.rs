@@ -1,7 +1,7 @@
 //! Every module by name. Adding a module is one file and one line here.
 
 use crate::commands::command::{CommandModule, Kind};
-use crate::{control, files, packages, Module};
+use crate::{control, files, packages, system, Module};
 
 static MODULES: &[&dyn Module] = &[
     &CommandModule(Kind::Command),
@@ -24,6 +24,10 @@ static MODULES: &[&dyn Module] = &[
     &control::wait_for::WaitFor,
     &control::pause::Pause,
     &packages::apt::Apt,
+    &packages::dpkg_selections::DpkgSelections,
+    &packages::package_facts::PackageFacts,
+    &system::user::User,
+    &system::group::Group,
 ];
 
 /// The name without an `ansible.builtin.` / `ansible.legacy.` prefix.

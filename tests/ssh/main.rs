@@ -11,6 +11,7 @@ mod apt;
 mod faults;
 mod hosts;
 mod keys;
+mod system;
 
 use support::{Lab, Out};
 

@@ -1,2 +1,4 @@
 //! Modules that manage packages on the host.
 pub mod apt;
+pub mod dpkg_selections;
+pub mod package_facts;

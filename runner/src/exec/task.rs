@@ -119,8 +119,12 @@ pub fn register(p: &PlayCtx, host: &str, t: &Task, out: &TaskOutcome) {
                     .filter_map(Value::as_object),
             ) {
                 if let Some(Value::Object(f)) = source.get("ansible_facts") {
+                    // set_fact and include_vars make variables; other modules (setup,
+                    // package_facts) report facts about the host.
+                    let as_vars = matches!(t.action.as_str(), "set_fact" | "include_vars");
                     for (k, v) in f {
-                        s.vars.insert(k.clone(), v.clone());
+                        let target = if as_vars { &mut s.vars } else { &mut s.facts };
+                        target.insert(k.clone(), v.clone());
                     }
                 }
             }
