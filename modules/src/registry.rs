@@ -26,6 +26,8 @@ static MODULES: &[&dyn Module] = &[
     &packages::apt::Apt,
     &packages::dpkg_selections::DpkgSelections,
     &packages::package_facts::PackageFacts,
+    &packages::sources::AptRepository,
+    &packages::sources::Deb822Repository,
     &system::user::User,
     &system::group::Group,
 ];

@@ -222,3 +222,100 @@ fn bad_packages_versions_and_keys_fail_clearly() {
     assert!(out.stdout.contains("apt-get update failed (the key file /etc/apt/keyrings/timonel-test.gpg named by signed-by does not exist)"), "{}", out.stdout);
     assert_eq!(versions(h), "");
 }
+
+#[test]
+fn repositories_are_added_with_signed_by_and_a_broken_one_is_rolled_back() {
+    let t = Lab::new();
+    let hosts = vec![apt_host("t-apt-repo", 22254)];
+    let h = &hosts[0].0;
+    t.write("hosts", &inventory(&hosts, "tester"));
+    let key = repo().join("repo-key.gpg").display().to_string();
+    let asc = repo().join("repo-key.asc").display().to_string();
+    t.write(
+        "r.yml",
+        &format!(
+            r#"
+- hosts: lab
+  gather_facts: no
+  become: yes
+  tasks:
+    - copy: {{src: {key}, dest: /etc/apt/keyrings/timonel-test.gpg, mode: "0644"}}
+    - apt_repository:
+        repo: "deb [signed-by=/etc/apt/keyrings/timonel-test.gpg] file:/srv/repo ./"
+        filename: timonel-test
+    - apt: {{name: tmn-base}}
+"#
+        ),
+    );
+    let out = run(&t, &["run", "r.yml", "-i", "hosts", "--check"]);
+    out.assert_code(2); // apt cannot find tmn-base before the repository exists, as in Ansible
+    assert_eq!(exec(h, "ls /etc/apt/sources.list.d/"), "");
+    run(&t, &["run", "r.yml", "-i", "hosts"]).assert_ok();
+    assert_eq!(
+        exec(h, "cat /etc/apt/sources.list.d/timonel-test.list"),
+        "deb [signed-by=/etc/apt/keyrings/timonel-test.gpg] file:/srv/repo ./\n"
+    );
+    assert_eq!(versions(h), "tmn-base=1.0 ");
+    assert_eq!(
+        run(&t, &["run", "r.yml", "-i", "hosts"]).recap(h).changed,
+        0
+    );
+    // A second repository whose key was never installed: refused and rolled back.
+    t.write(
+        "bad.yml",
+        r#"
+- hosts: lab
+  gather_facts: no
+  become: yes
+  tasks:
+    - apt_repository:
+        repo: "deb [signed-by=/etc/apt/keyrings/missing.gpg] file:/srv/repo ./"
+        filename: broken
+"#,
+    );
+    let out = run(&t, &["run", "bad.yml", "-i", "hosts"]);
+    out.assert_code(2);
+    assert!(
+        out.stdout.contains(
+            "the key file /etc/apt/keyrings/missing.gpg named by signed-by does not exist"
+        ) && out.stdout.contains("was restored"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(
+        exec(h, "ls /etc/apt/sources.list.d/"),
+        "timonel-test.list\n"
+    );
+    assert_eq!(
+        exec(h, "apt-get update -q 2>&1 | grep -c '^[WE]:'"),
+        "0\n",
+        "apt-get update is broken after the failed change"
+    );
+    // deb822 with the armoured key embedded, then removed.
+    t.write("d.yml", &format!(r#"
+- hosts: lab
+  gather_facts: no
+  become: yes
+  tasks:
+    - apt_repository: {{repo: "deb [signed-by=/etc/apt/keyrings/timonel-test.gpg] file:/srv/repo ./", filename: timonel-test, state: absent}}
+    - deb822_repository:
+        name: timonel-822
+        uris: file:/srv/repo
+        suites: ./
+        signed_by: "{{{{ lookup('file', '{asc}') }}}}"
+        update_cache: yes
+    - apt: {{name: tmn-extra}}
+"#));
+    run(&t, &["run", "d.yml", "-i", "hosts"]).assert_ok();
+    assert_eq!(
+        exec(h, "ls /etc/apt/sources.list.d/"),
+        "timonel-822.sources\n"
+    );
+    assert!(exec(h, "cat /etc/apt/sources.list.d/timonel-822.sources")
+        .contains("Signed-By:\n -----BEGIN PGP PUBLIC KEY BLOCK-----"));
+    assert_eq!(versions(h), "tmn-base=1.0 tmn-extra=1.0 ");
+    assert_eq!(
+        run(&t, &["run", "d.yml", "-i", "hosts"]).recap(h).changed,
+        0
+    );
+}

@@ -132,7 +132,7 @@ struct Work {
 
 /// apt-get update exits 0 when a repository could not be verified or fetched; those
 /// warnings mean the update failed.
-fn update_failed(rc: i32, out: &str, err: &str) -> bool {
+pub(crate) fn update_failed(rc: i32, out: &str, err: &str) -> bool {
     rc != 0
         || out.lines().chain(err.lines()).any(|l| {
             l.starts_with("E:")
@@ -142,7 +142,7 @@ fn update_failed(rc: i32, out: &str, err: &str) -> bool {
         })
 }
 
-fn update_messages(out: &str, err: &str) -> String {
+pub(crate) fn update_messages(out: &str, err: &str) -> String {
     let lines: Vec<&str> = out
         .lines()
         .chain(err.lines())
@@ -156,7 +156,7 @@ fn update_messages(out: &str, err: &str) -> String {
 }
 
 /// Key files named by `signed-by` in the sources that do not exist on the host.
-const MISSING_KEYS: &str = "for k in $(grep -rhoi 'signed-by[=:] *[^] ]*' /etc/apt/sources.list /etc/apt/sources.list.d/ 2>/dev/null | sed 's/^[^=:]*[=:] *//'); do [ -e \"$k\" ] || echo \"$k\"; done";
+pub(crate) const MISSING_KEYS: &str = "for k in $(grep -rhoi 'signed-by[=:] *[^] ]*' /etc/apt/sources.list /etc/apt/sources.list.d/ 2>/dev/null | sed 's/^[^=:]*[=:] *//'); do [ -e \"$k\" ] || echo \"$k\"; done";
 
 fn changes_json(changes: &[Change]) -> Value {
     let of = |kinds: &[&str]| -> Vec<Value> {
@@ -169,7 +169,7 @@ fn changes_json(changes: &[Change]) -> Value {
     json!({"installed": of(&["install"]), "upgraded": of(&["upgrade"]), "removed": of(&["remove", "purge"])})
 }
 
-fn apt_get(args: &Args) -> String {
+pub(crate) fn apt_get(args: &Args) -> String {
     let t = args.int("lock_timeout").unwrap_or(180).max(0);
     let mut c = format!("DEBIAN_FRONTEND=noninteractive apt-get -q -o DPkg::Lock::Timeout={t}");
     for o in args

@@ -2,3 +2,4 @@
 pub mod apt;
 pub mod dpkg_selections;
 pub mod package_facts;
+pub mod sources;
