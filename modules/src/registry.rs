@@ -16,6 +16,8 @@ static MODULES: &[&dyn Module] = &[
     &files::stat::Stat,
     &files::slurp::Slurp,
     &files::fetch::Fetch,
+    &files::get_url::GetUrl,
+    &files::unarchive::Unarchive,
     &control::debug::Debug,
     &control::set_fact::SetFact,
     &control::assert::Assert,

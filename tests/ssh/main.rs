@@ -8,6 +8,7 @@ mod support;
 mod lab;
 
 mod apt;
+mod downloads;
 mod faults;
 mod hosts;
 mod keys;

@@ -1,0 +1,189 @@
+//! unarchive: extract a tar archive (gz, xz, bz2 or plain) into a directory on the host. The
+//! archive comes from the controller (uploaded) or is already on the host (remote_src).
+//! `tar --diff` decides whether anything would change, so a second run reports ok.
+
+use async_trait::async_trait;
+
+use crate::connection::sh_quote;
+use crate::spec::{arg, ArgType::*, ModuleSpec};
+use crate::{
+    take_work, Args, FileSource, ModResult, Module, ModuleContext, ModuleError, ModuleResult, Plan,
+};
+
+pub struct Unarchive;
+
+static SPEC: ModuleSpec = ModuleSpec::new(
+    "unarchive",
+    "Extract a tar archive (tar.gz, tar.xz, tar.bz2, tar) into a directory on the host.",
+    &[
+        arg(
+            "src",
+            Path,
+            "The archive: on the controller, or on the host with remote_src.",
+        )
+        .required(),
+        arg("dest", Path, "Existing directory to extract into.").required(),
+        arg("remote_src", Bool, "src is already on the host.")
+            .default("false")
+            .aliases(&["copy"]),
+        arg("creates", Path, "Do nothing if this path exists."),
+        arg("extra_opts", List, "More tar options."),
+    ],
+);
+
+struct Work {
+    archive: String,
+    uploaded: bool,
+}
+
+fn tar(archive: &str, dest: &str, mode: &str, extra: &[String]) -> String {
+    let extra: String = extra.iter().map(|o| format!(" {}", sh_quote(o))).collect();
+    // -a would need GNU tar's suffix logic; -z/-J/-j picked from the name keeps it portable.
+    let z = if archive.ends_with(".gz") || archive.ends_with(".tgz") {
+        "z"
+    } else if archive.ends_with(".xz") || archive.ends_with(".txz") {
+        "J"
+    } else if archive.ends_with(".bz2") || archive.ends_with(".tbz2") {
+        "j"
+    } else {
+        ""
+    };
+    format!(
+        "tar -C {} -{mode}{z}f {}{extra}",
+        sh_quote(dest),
+        sh_quote(archive)
+    )
+}
+
+#[async_trait]
+impl Module for Unarchive {
+    fn spec(&self) -> &'static ModuleSpec {
+        &SPEC
+    }
+
+    async fn plan(&self, ctx: &ModuleContext<'_>, args: &Args) -> ModResult<Plan> {
+        let src = args.string("src").unwrap_or_default();
+        let dest = args.string("dest").unwrap_or_default();
+        if let Some(c) = args.str("creates") {
+            if ctx.host.exec(&format!("[ -e {} ]", sh_quote(c))).await?.rc == 0 {
+                return Ok(Plan::Done(
+                    ModuleResult::ok().with_msg(format!("skipped, since {c} exists")),
+                ));
+            }
+        }
+        if ctx
+            .host
+            .exec(&format!("[ -d {} ]", sh_quote(&dest)))
+            .await?
+            .rc
+            != 0
+        {
+            return Err(ModuleError::Failed(format!(
+                "destination {dest} is not a directory"
+            )));
+        }
+        let extra: Vec<String> = args
+            .list("extra_opts")
+            .iter()
+            .map(|v| {
+                v.as_str()
+                    .map(str::to_string)
+                    .unwrap_or_else(|| v.to_string())
+            })
+            .collect();
+        let (archive, uploaded) = if args.bool("remote_src") {
+            (src.clone(), false)
+        } else {
+            let path = ctx
+                .controller
+                .find_file(FileSource::Files, &src)
+                .map_err(ModuleError::Failed)?;
+            let data = std::fs::read(&path)
+                .map_err(|e| ModuleError::Failed(format!("cannot read {}: {e}", path.display())))?;
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "archive".into());
+            let remote = format!("/tmp/.timonel-{}-{name}", std::process::id());
+            ctx.host
+                .write_atomic(&remote, &data, &Default::default(), None)
+                .await?;
+            (remote, true)
+        };
+        // tar --diff lists what differs. Ownership and modes differ whenever a non-root user
+        // extracts a root-made archive, and do not mean the files need extracting again.
+        let out = ctx.host.exec(&tar(&archive, &dest, "d", &extra)).await?;
+        let report = format!("{}{}", out.stdout_str(), out.stderr_str());
+        let differs = report.lines().any(|l| {
+            [
+                "Contents differ",
+                "Size differs",
+                "File type differs",
+                "Symlink differs",
+                "No such file",
+                "Cannot stat",
+                "Not a directory",
+            ]
+            .iter()
+            .any(|s| l.contains(s))
+        });
+        let result = ModuleResult::ok()
+            .with("dest", dest.clone())
+            .with("src", src.clone());
+        if !differs && out.rc <= 1 {
+            if uploaded {
+                ctx.host
+                    .exec(&format!("rm -f {}", sh_quote(&archive)))
+                    .await?;
+            }
+            return Ok(Plan::Done(result));
+        }
+        if out.rc > 1 && !differs {
+            return Err(ModuleError::Failed(format!(
+                "cannot read the archive {src}: {}",
+                out.stderr_str().trim()
+            )));
+        }
+        let mut preview = result;
+        preview.changed = true;
+        if ctx.check_mode && uploaded {
+            ctx.host
+                .exec(&format!("rm -f {}", sh_quote(&archive)))
+                .await?;
+        }
+        Ok(Plan::change(preview, Work { archive, uploaded }))
+    }
+
+    async fn apply(
+        &self,
+        ctx: &ModuleContext<'_>,
+        args: &Args,
+        preview: ModuleResult,
+        work: Box<dyn std::any::Any + Send>,
+    ) -> ModResult<ModuleResult> {
+        let w: Work = take_work(work);
+        let dest = args.string("dest").unwrap_or_default();
+        let extra: Vec<String> = args
+            .list("extra_opts")
+            .iter()
+            .map(|v| {
+                v.as_str()
+                    .map(str::to_string)
+                    .unwrap_or_else(|| v.to_string())
+            })
+            .collect();
+        let out = ctx.host.exec(&tar(&w.archive, &dest, "x", &extra)).await?;
+        if w.uploaded {
+            ctx.host
+                .exec(&format!("rm -f {}", sh_quote(&w.archive)))
+                .await?;
+        }
+        if out.rc != 0 {
+            return Err(ModuleError::Failed(format!(
+                "extracting into {dest} failed: {}",
+                out.stderr_str().trim()
+            )));
+        }
+        Ok(preview)
+    }
+}
