@@ -175,7 +175,7 @@ impl Module for GetUrl {
                 .await?
                 .rc
                 == 0;
-        let mut preview = result.with("msg", format!("would download {url}"));
+        let mut preview = result;
         preview.changed = true;
         preview.msg = Some(format!("{url} -> {dest}"));
         Ok(Plan::change(preview, Download { dest, on_host }))
