@@ -24,6 +24,7 @@ static MODULES: &[&dyn Module] = &[
     &control::fail::Fail,
     &control::ping::Ping,
     &control::wait_for::WaitFor,
+    &control::wait_for_connection::WaitForConnection,
     &control::pause::Pause,
     &packages::apt::Apt,
     &packages::dpkg_selections::DpkgSelections,

@@ -89,3 +89,40 @@ fn a_paused_host_times_out_without_stalling_the_others() {
     assert!(out.stdout.contains("timed out after 2s"), "{}", out.stdout);
     assert_eq!(exec("t-pause-a", "cat /tmp/ok"), "ok");
 }
+
+#[test]
+fn wait_for_connection_waits_for_a_host_to_come_back() {
+    let t = Lab::new();
+    let hosts = vec![own("t-comeback", 22236)];
+    t.write("hosts", &inventory(&hosts, "tester"));
+    t.write("p.yml", "- hosts: lab\n  gather_facts: no\n  tasks:\n    - wait_for_connection: {timeout: 60, sleep: 1}\n    - command: hostname\n      register: h\n    - assert: {that: [\"h.stdout == 't-comeback'\"]}\n");
+    // Learn the host key first, as a provisioning play would.
+    run(&t, &["run", "p.yml", "-i", "hosts"]).assert_ok();
+    lab(&["stop", "t-comeback"]);
+    let back = std::thread::spawn(|| {
+        std::thread::sleep(std::time::Duration::from_secs(3));
+        lab(&["start", "t-comeback"]);
+    });
+    let started = std::time::Instant::now();
+    let out = run(&t, &["run", "p.yml", "-i", "hosts", "-T", "2"]);
+    back.join().unwrap();
+    out.assert_ok();
+    assert!(
+        started.elapsed() >= std::time::Duration::from_secs(3),
+        "it did not wait"
+    );
+    // A host that never comes back: the task fails (not unreachable) with the reason.
+    lab(&["stop", "t-comeback"]);
+    t.write(
+        "q.yml",
+        "- hosts: lab\n  gather_facts: no\n  tasks:\n    - wait_for_connection: {timeout: 3}\n",
+    );
+    let out = run(&t, &["run", "q.yml", "-i", "hosts", "-T", "1"]);
+    out.assert_code(2);
+    assert!(
+        out.stdout.contains("timed out after") && out.stdout.contains("waiting for the connection"),
+        "{}",
+        out.stdout
+    );
+    lab(&["start", "t-comeback"]);
+}

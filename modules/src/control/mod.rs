@@ -6,3 +6,4 @@ pub mod pause;
 pub mod ping;
 pub mod set_fact;
 pub mod wait_for;
+pub mod wait_for_connection;
