@@ -73,12 +73,20 @@ pub enum Plan {
     },
 }
 
+/// Work that is one shell command to run on the host (the default `apply` runs it).
+pub struct ShellWork(pub String);
+
 impl Plan {
     pub fn change<W: Any + Send>(preview: ModuleResult, work: W) -> Plan {
         Plan::Change {
             preview,
             work: Box::new(work),
         }
+    }
+
+    /// A change made by running one command.
+    pub fn command(preview: ModuleResult, cmd: String) -> Plan {
+        Plan::change(preview, ShellWork(cmd))
     }
 }
 
@@ -93,15 +101,18 @@ pub trait Module: Send + Sync {
 
     async fn plan(&self, ctx: &ModuleContext<'_>, args: &Args) -> ModResult<Plan>;
 
-    /// Makes the change `plan` found. Modules whose plan is always final (they only read,
-    /// or act on the run itself) keep this default.
+    /// Makes the change `plan` found. The default runs a `Plan::command`; modules whose plan
+    /// is always final (they only read, or act on the run itself) never get here.
     async fn apply(
         &self,
-        _ctx: &ModuleContext<'_>,
+        ctx: &ModuleContext<'_>,
         _args: &Args,
         preview: ModuleResult,
-        _work: Box<dyn Any + Send>,
+        work: Box<dyn Any + Send>,
     ) -> ModResult<ModuleResult> {
+        if let Ok(w) = work.downcast::<ShellWork>() {
+            ctx.host.exec_ok(&w.0).await?;
+        }
         Ok(preview)
     }
 }

@@ -3,9 +3,7 @@ use async_trait::async_trait;
 use crate::connection::sh_quote;
 use crate::hostfs::{FileKind, FileStat};
 use crate::spec::{arg, ArgType::*, ModuleSpec, ATTR_ARGS};
-use crate::{
-    take_work, Args, FileDiff, ModResult, Module, ModuleContext, ModuleError, ModuleResult, Plan,
-};
+use crate::{Args, FileDiff, ModResult, Module, ModuleContext, ModuleError, ModuleResult, Plan};
 
 pub struct File;
 
@@ -244,20 +242,6 @@ impl Module for File {
             .trim_end()
             .trim_end_matches(';')
             .to_string();
-        Ok(Plan::change(preview, cmds))
-    }
-
-    async fn apply(
-        &self,
-        ctx: &ModuleContext<'_>,
-        _args: &Args,
-        preview: ModuleResult,
-        work: Box<dyn std::any::Any + Send>,
-    ) -> ModResult<ModuleResult> {
-        let cmds: String = take_work(work);
-        if !cmds.is_empty() {
-            ctx.host.exec_ok(&cmds).await?;
-        }
-        Ok(preview)
+        Ok(Plan::command(preview, cmds))
     }
 }

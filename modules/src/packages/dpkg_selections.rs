@@ -2,7 +2,7 @@ use async_trait::async_trait;
 
 use crate::connection::sh_quote;
 use crate::spec::{arg, ArgType::*, ModuleSpec};
-use crate::{take_work, Args, FileDiff, ModResult, Module, ModuleContext, ModuleResult, Plan};
+use crate::{Args, FileDiff, ModResult, Module, ModuleContext, ModuleResult, Plan};
 
 pub struct DpkgSelections;
 
@@ -56,7 +56,7 @@ impl Module for DpkgSelections {
                 format!("{want}\n"),
             ));
         }
-        Ok(Plan::change(
+        Ok(Plan::command(
             preview,
             format!(
                 "printf '%s %s\\n' {} {} | dpkg --set-selections",
@@ -64,17 +64,5 @@ impl Module for DpkgSelections {
                 sh_quote(&want)
             ),
         ))
-    }
-
-    async fn apply(
-        &self,
-        ctx: &ModuleContext<'_>,
-        _: &Args,
-        preview: ModuleResult,
-        work: Box<dyn std::any::Any + Send>,
-    ) -> ModResult<ModuleResult> {
-        let cmd: String = take_work(work);
-        ctx.host.exec_ok(&cmd).await?;
-        Ok(preview)
     }
 }

@@ -2,7 +2,7 @@ use async_trait::async_trait;
 
 use crate::connection::sh_quote;
 use crate::spec::{arg, ArgType::*, ModuleSpec};
-use crate::{take_work, Args, FileDiff, ModResult, Module, ModuleContext, ModuleResult, Plan};
+use crate::{Args, FileDiff, ModResult, Module, ModuleContext, ModuleResult, Plan};
 
 pub struct User;
 
@@ -233,18 +233,6 @@ impl Module for User {
                 .diffs
                 .push(FileDiff::new(&format!("user {name}"), before, after));
         }
-        Ok(Plan::change(preview, cmd))
-    }
-
-    async fn apply(
-        &self,
-        ctx: &ModuleContext<'_>,
-        _: &Args,
-        preview: ModuleResult,
-        work: Box<dyn std::any::Any + Send>,
-    ) -> ModResult<ModuleResult> {
-        let cmd: String = take_work(work);
-        ctx.host.exec_ok(&cmd).await?;
-        Ok(preview)
+        Ok(Plan::command(preview, cmd))
     }
 }
