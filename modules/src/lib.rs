@@ -101,8 +101,9 @@ pub trait Module: Send + Sync {
 
     async fn plan(&self, ctx: &ModuleContext<'_>, args: &Args) -> ModResult<Plan>;
 
-    /// Makes the change `plan` found. The default runs a `Plan::command`; modules whose plan
-    /// is always final (they only read, or act on the run itself) never get here.
+    /// Makes the change `plan` found. The default carries out the two kinds of work most
+    /// modules end with: a `Plan::command`, or a file's content and attributes
+    /// (`files::content::plan_content`). Modules whose plan is always final never get here.
     async fn apply(
         &self,
         ctx: &ModuleContext<'_>,
@@ -110,8 +111,15 @@ pub trait Module: Send + Sync {
         preview: ModuleResult,
         work: Box<dyn Any + Send>,
     ) -> ModResult<ModuleResult> {
-        if let Ok(w) = work.downcast::<ShellWork>() {
-            ctx.host.exec_ok(&w.0).await?;
+        let work = match work.downcast::<ShellWork>() {
+            Ok(w) => {
+                ctx.host.exec_ok(&w.0).await?;
+                return Ok(preview);
+            }
+            Err(other) => other,
+        };
+        if work.is::<files::content::ContentWork>() {
+            return files::content::apply_content(ctx, preview, work).await;
         }
         Ok(preview)
     }

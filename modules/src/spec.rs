@@ -410,6 +410,18 @@ impl Args {
             None => vec![],
         }
     }
+    /// A list argument as strings (non-string items in their JSON spelling).
+    pub fn strings(&self, k: &str) -> Vec<String> {
+        self.list(k)
+            .iter()
+            .map(|v| {
+                v.as_str()
+                    .map(str::to_string)
+                    .unwrap_or_else(|| v.to_string())
+            })
+            .collect()
+    }
+
     pub fn attrs(&self) -> crate::hostfs::Attrs {
         crate::hostfs::Attrs {
             mode: self.string("mode"),

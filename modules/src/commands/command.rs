@@ -94,14 +94,7 @@ impl CommandModule {
             Kind::Shell | Kind::Raw => Ok((wrap(raw.clone()), Value::String(raw))),
             Kind::Command => {
                 let words: Vec<String> = if args.get("argv").is_some() {
-                    args.list("argv")
-                        .iter()
-                        .map(|v| {
-                            v.as_str()
-                                .map(str::to_string)
-                                .unwrap_or_else(|| v.to_string())
-                        })
-                        .collect()
+                    args.strings("argv")
                 } else {
                     shlex::split(&raw).ok_or_else(|| {
                         ModuleError::Failed(format!(

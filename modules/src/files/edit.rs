@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 
-use super::content::{apply_content, plan_content};
+use super::content::plan_content;
 use crate::spec::ModuleSpec;
 use crate::{Args, ModResult, Module, ModuleContext, ModuleError, ModuleResult, Plan};
 
@@ -27,16 +27,6 @@ impl Module for TextEdit {
         let edit = self.edit;
         // `create` is false for modules that do not take it (replace).
         plan_edit(ctx, args, &path, args.bool("create"), |t| edit(t, args)).await
-    }
-
-    async fn apply(
-        &self,
-        ctx: &ModuleContext<'_>,
-        _args: &Args,
-        preview: ModuleResult,
-        work: Box<dyn std::any::Any + Send>,
-    ) -> ModResult<ModuleResult> {
-        apply_content(ctx, preview, work).await
     }
 }
 

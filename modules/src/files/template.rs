@@ -1,6 +1,6 @@
 use async_trait::async_trait;
 
-use super::content::{apply_content, plan_content};
+use super::content::plan_content;
 use crate::spec::{arg, ArgType::*, ModuleSpec, ATTR_ARGS};
 use crate::{Args, FileSource, ModResult, Module, ModuleContext, ModuleError, ModuleResult, Plan};
 
@@ -69,15 +69,5 @@ impl Module for Template {
             None,
         )
         .await
-    }
-
-    async fn apply(
-        &self,
-        ctx: &ModuleContext<'_>,
-        _args: &Args,
-        preview: ModuleResult,
-        work: Box<dyn std::any::Any + Send>,
-    ) -> ModResult<ModuleResult> {
-        apply_content(ctx, preview, work).await
     }
 }

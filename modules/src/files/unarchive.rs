@@ -82,15 +82,7 @@ impl Module for Unarchive {
                 "destination {dest} is not a directory"
             )));
         }
-        let extra: Vec<String> = args
-            .list("extra_opts")
-            .iter()
-            .map(|v| {
-                v.as_str()
-                    .map(str::to_string)
-                    .unwrap_or_else(|| v.to_string())
-            })
-            .collect();
+        let extra: Vec<String> = args.strings("extra_opts");
         let (archive, uploaded) = if args.bool("remote_src") {
             (src.clone(), false)
         } else {
@@ -163,15 +155,7 @@ impl Module for Unarchive {
     ) -> ModResult<ModuleResult> {
         let w: Work = take_work(work);
         let dest = args.string("dest").unwrap_or_default();
-        let extra: Vec<String> = args
-            .list("extra_opts")
-            .iter()
-            .map(|v| {
-                v.as_str()
-                    .map(str::to_string)
-                    .unwrap_or_else(|| v.to_string())
-            })
-            .collect();
+        let extra: Vec<String> = args.strings("extra_opts");
         let out = ctx.host.exec(&tar(&w.archive, &dest, "x", &extra)).await?;
         if w.uploaded {
             ctx.host

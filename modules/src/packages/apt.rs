@@ -196,11 +196,7 @@ impl Module for Apt {
             s => s,
         };
         let mut names: Vec<(String, Option<String>)> = vec![];
-        for n in args.list("name") {
-            let n = n
-                .as_str()
-                .map(str::to_string)
-                .unwrap_or_else(|| n.to_string());
+        for n in args.strings("name") {
             for part in n.split(',').map(str::trim).filter(|p| !p.is_empty()) {
                 match part.split_once('=') {
                     Some((p, v)) if state == "latest" => {

@@ -273,17 +273,7 @@ impl Module for Deb822Repository {
     async fn plan(&self, ctx: &ModuleContext<'_>, args: &Args) -> ModResult<Plan> {
         let name = args.string("name").unwrap_or_default();
         let path = format!("/etc/apt/sources.list.d/{name}.sources");
-        let words = |k: &str| -> String {
-            args.list(k)
-                .iter()
-                .map(|v| {
-                    v.as_str()
-                        .map(str::to_string)
-                        .unwrap_or_else(|| v.to_string())
-                })
-                .collect::<Vec<_>>()
-                .join(" ")
-        };
+        let words = |k: &str| -> String { args.strings(k).join(" ") };
         let new = if args.str("state") == Some("absent") {
             None
         } else {

@@ -112,13 +112,8 @@ impl Module for User {
         let q = sh_quote(&name);
         let cur = account(ctx, &name).await?;
         let want_groups: Vec<String> = args
-            .list("groups")
-            .iter()
-            .map(|g| {
-                g.as_str()
-                    .map(str::to_string)
-                    .unwrap_or_else(|| g.to_string())
-            })
+            .strings("groups")
+            .into_iter()
             .filter(|g| !g.is_empty())
             .collect();
         let result = ModuleResult::ok()
