@@ -101,9 +101,9 @@ pub trait Module: Send + Sync {
 
     async fn plan(&self, ctx: &ModuleContext<'_>, args: &Args) -> ModResult<Plan>;
 
-    /// Makes the change `plan` found. The default carries out the two kinds of work most
-    /// modules end with: a `Plan::command`, or a file's content and attributes
-    /// (`files::content::plan_content`). Modules whose plan is always final never get here.
+    /// Makes the change `plan` found. The default carries out the kinds of work most
+    /// modules end with: a `Plan::command`, a file's content and attributes
+    /// (`files::content::plan_content`), or `system::steps::Steps`. Modules whose plan is always final never get here.
     async fn apply(
         &self,
         ctx: &ModuleContext<'_>,
@@ -120,6 +120,9 @@ pub trait Module: Send + Sync {
         };
         if work.is::<files::content::ContentWork>() {
             return files::content::apply_content(ctx, preview, work).await;
+        }
+        if work.is::<system::steps::Steps>() {
+            return system::steps::apply_steps(ctx, preview, work).await;
         }
         Ok(preview)
     }

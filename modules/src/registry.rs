@@ -33,6 +33,13 @@ static MODULES: &[&dyn Module] = &[
     &packages::sources::Deb822Repository,
     &system::user::User,
     &system::group::Group,
+    &system::sysctl::Sysctl,
+    &system::modprobe::Modprobe,
+    &system::mount::Mount,
+    &system::service::ServiceModule::Service,
+    &system::service::ServiceModule::Systemd,
+    &system::hostname::Hostname,
+    &system::reboot::Reboot,
 ];
 
 /// The name without an `ansible.builtin.` / `ansible.legacy.` prefix.
@@ -44,7 +51,10 @@ pub fn short_name(name: &str) -> &str {
 
 pub fn find(name: &str) -> Option<&'static dyn Module> {
     let n = short_name(name);
-    MODULES.iter().copied().find(|m| m.spec().name == n)
+    MODULES.iter().copied().find(|m| {
+        let s = m.spec();
+        s.name == n || s.also_known_as.contains(&n) || s.also_known_as.contains(&name)
+    })
 }
 
 pub fn all() -> &'static [&'static dyn Module] {

@@ -86,6 +86,9 @@ pub struct ModuleSpec {
     pub mutually_exclusive: &'static [&'static [&'static str]],
     /// Accepts any argument (e.g. `set_fact`).
     pub open: bool,
+    /// Other names the module answers to: Ansible collection names (`ansible.posix.sysctl`)
+    /// and old names (`systemd`), so existing playbooks run unchanged.
+    pub also_known_as: &'static [&'static str],
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -230,7 +233,12 @@ impl ModuleSpec {
             required_one_of: &[],
             mutually_exclusive: &[],
             open: false,
+            also_known_as: &[],
         }
+    }
+    pub const fn also_known_as(mut self, names: &'static [&'static str]) -> Self {
+        self.also_known_as = names;
+        self
     }
     pub const fn free_form(mut self, arg: &'static str) -> Self {
         self.free_form = Some(arg);

@@ -13,6 +13,13 @@ fn doc_lists_modules_and_shows_arguments_from_the_specs() {
         "wait_for",
         "fetch",
         "apt",
+        "sysctl",
+        "modprobe",
+        "mount",
+        "service",
+        "systemd_service",
+        "hostname",
+        "reboot",
     ] {
         assert!(
             all.stdout.lines().any(|l| l.starts_with(m)),
@@ -30,6 +37,23 @@ fn doc_lists_modules_and_shows_arguments_from_the_specs() {
                 .contains("One of these is required: src, content"),
         "{}",
         copy.stdout
+    );
+    // Collection and old names lead to the same module.
+    let sysctl = lab.run(&["doc", "ansible.posix.sysctl"]);
+    sysctl.assert_ok();
+    for want in [
+        "SYSCTL",
+        "sysctl_file",
+        "default: \"/etc/sysctl.conf\"",
+        "Also written as: ansible.posix.sysctl",
+    ] {
+        assert!(sysctl.stdout.contains(want), "{want}:\n{}", sysctl.stdout);
+    }
+    let systemd = lab.run(&["doc", "systemd"]);
+    assert!(
+        systemd.stdout.contains("SYSTEMD_SERVICE") && systemd.stdout.contains("daemon_reload"),
+        "{}",
+        systemd.stdout
     );
     let json = lab.run(&["doc", "lineinfile", "--json"]);
     let v: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();

@@ -69,3 +69,52 @@ pub fn inventory(hosts: &[(String, u16)], user: &str) -> String {
     ));
     s
 }
+
+fn vm_script() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/lab/vm")
+}
+
+/// A VM host of its own (real kernel, systemd as init), booted from a fresh overlay of the
+/// VM image: (name, port). See tests/lab/vm.
+pub fn vm(name: &str, port: u16) -> (String, u16) {
+    let out = Command::new("bash")
+        .arg(vm_script())
+        .args(["up", name, &port.to_string()])
+        .output()
+        .expect("run tests/lab/vm");
+    assert!(
+        out.status.success(),
+        "tests/lab/vm up {name} failed (needs qemu-system-x86 and debootstrap: see tests/run)\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (name.to_string(), port)
+}
+
+/// Runs a command as root on a VM host and returns its stdout (stderr appended on failure,
+/// so an assertion shows why).
+pub fn vm_exec(name: &str, cmd: &str) -> String {
+    let out = Command::new("bash")
+        .arg(vm_script())
+        .args(["exec", name, cmd])
+        .output()
+        .expect("run tests/lab/vm exec");
+    let mut s = String::from_utf8_lossy(&out.stdout).into_owned();
+    if !out.status.success() {
+        s.push_str(&String::from_utf8_lossy(&out.stderr));
+    }
+    s
+}
+
+/// One VM shared by the tests that change only their own settings on it.
+pub fn shared_vm() -> &'static (String, u16) {
+    static VM: OnceLock<(String, u16)> = OnceLock::new();
+    VM.get_or_init(|| vm("t-vm-shared", 22310))
+}
+
+/// A scratch directory whose `hosts` inventory lists the shared VM; with the host's name.
+pub fn on_vm() -> (crate::support::Lab, String) {
+    let t = crate::support::Lab::new();
+    let host = shared_vm().clone();
+    t.write("hosts", &inventory(std::slice::from_ref(&host), "tester"));
+    (t, host.0)
+}

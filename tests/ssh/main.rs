@@ -11,7 +11,10 @@ mod apt;
 mod downloads;
 mod faults;
 mod hosts;
+mod kernel;
 mod keys;
+mod reboot;
+mod services;
 mod system;
 
 use support::{Lab, Out};

@@ -1,3 +1,11 @@
-//! Modules that manage the host's system: users, groups.
+//! Modules that manage the host's system: users and groups, the kernel (sysctl, modprobe),
+//! mounts and swap, services, the host name, reboots.
 pub mod group;
+pub mod hostname;
+pub mod modprobe;
+pub mod mount;
+pub mod reboot;
+pub mod service;
+pub mod steps;
+pub mod sysctl;
 pub mod user;

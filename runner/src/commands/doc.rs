@@ -33,13 +33,16 @@ pub fn run(args: DocArgs) -> i32 {
         println!(
             "{}",
             serde_json::to_string_pretty(
-                &json!({"module": s.name, "description": s.description, "args": a})
+                &json!({"module": s.name, "also_known_as": s.also_known_as, "description": s.description, "args": a})
             )
             .unwrap_or_default()
         );
         return exit::OK;
     }
     println!("{} - {}\n", s.name.to_uppercase(), s.description);
+    if !s.also_known_as.is_empty() {
+        println!("  Also written as: {}\n", s.also_known_as.join(", "));
+    }
     if s.free_form.is_some() {
         println!(
             "  Takes a free-form command line: `{}: <command> [key=value ...]`\n",

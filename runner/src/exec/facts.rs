@@ -12,6 +12,8 @@ echo "machine=$(uname -m)"
 echo "nproc=$(nproc 2>/dev/null || echo 1)"
 echo "mem=$(awk '/MemTotal/ {print $2}' /proc/meminfo 2>/dev/null)"
 echo "memfree=$(awk '/MemAvailable/ {print $2}' /proc/meminfo 2>/dev/null)"
+echo "swap=$(awk '/SwapTotal/ {print $2}' /proc/meminfo 2>/dev/null)"
+echo "swapfree=$(awk '/SwapFree/ {print $2}' /proc/meminfo 2>/dev/null)"
 echo "user=$(id -un)"
 echo "uid=$(id -u)"
 echo "gid=$(id -g)"
@@ -124,6 +126,8 @@ pub async fn gather(conn: &dyn Connection) -> ModResult<Map<String, Value>> {
         "processor_cores": nproc,
         "memtotal_mb": mem_kb / 1024,
         "memfree_mb": g("memfree").parse::<u64>().unwrap_or(0) / 1024,
+        "swaptotal_mb": g("swap").parse::<u64>().unwrap_or(0) / 1024,
+        "swapfree_mb": g("swapfree").parse::<u64>().unwrap_or(0) / 1024,
         "user_id": g("user"),
         "user_uid": g("uid").parse::<u64>().unwrap_or(0),
         "user_gid": g("gid").parse::<u64>().unwrap_or(0),

@@ -594,8 +594,12 @@ impl Parser {
             );
             return None;
         };
-        let short = modules::registry::short_name(&name).to_string();
-        let module = modules::registry::find(&short);
+        let module = modules::registry::find(&name);
+        // The engine knows a module by its own name, whichever alias the playbook used.
+        let short = module.map_or_else(
+            || modules::registry::short_name(&name).to_string(),
+            |m| m.spec().name.to_string(),
+        );
         let errors_before = self.errors.len();
         if node.get("action").is_none() && node.get("local_action").is_none() {
             match &value.value {
