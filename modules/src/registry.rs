@@ -20,6 +20,8 @@ static MODULES: &[&dyn Module] = &[
     &files::unarchive::Unarchive,
     &control::debug::Debug,
     &control::set_fact::SetFact,
+    &control::add_host::AddHost,
+    &control::add_host::GroupBy,
     &control::assert::Assert,
     &control::fail::Fail,
     &control::ping::Ping,

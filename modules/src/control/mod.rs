@@ -1,4 +1,5 @@
 //! Modules that act on the run itself rather than the host's files.
+pub mod add_host;
 pub mod assert;
 pub mod debug;
 pub mod fail;

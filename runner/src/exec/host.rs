@@ -220,10 +220,12 @@ impl HostRun {
             "include_tasks" | "include_role" => return self.include(&t, key).await,
             _ => {}
         }
-        let run_once = match &t.inh.run_once {
-            Some(v) => modules::spec::to_bool(v).unwrap_or(false),
-            None => false,
-        };
+        // add_host runs once for the play's hosts, as Ansible's bypasses the host loop.
+        let run_once = t.action == "add_host"
+            || match &t.inh.run_once {
+                Some(v) => modules::spec::to_bool(v).unwrap_or(false),
+                None => false,
+            };
         let Go::Run { leader, follower } = self
             .coord
             .ask(key, Some((t.display_name(), false)), run_once)

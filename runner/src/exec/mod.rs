@@ -4,6 +4,7 @@ mod controller;
 mod coordinator;
 mod facts;
 mod host;
+mod inventory_updates;
 mod loops;
 mod play;
 mod state;

@@ -18,7 +18,8 @@ pub struct PlayCtx {
     pub play: Arc<Play>,
     pub pb_vars: DirVars,
     pub vars_files: Map<String, Value>,
-    pub groups: Value,
+    /// The `groups` variable; add_host and group_by refresh it.
+    pub groups: std::sync::RwLock<Value>,
     pub all_hosts: Vec<String>,
     pub batch: Vec<String>,
     pub inventory_dir: Value,
@@ -151,21 +152,14 @@ pub async fn run_play(
         return Ok(true);
     }
     let vars_files = load_vars_files(&play, &shared)?;
-    let groups = {
-        let inv = shared.inventory.read().expect("inventory lock");
-        let mut g = Map::new();
-        for name in inv.groups.keys() {
-            g.insert(name.clone(), Value::from(inv.group_hosts(name)));
-        }
-        Value::Object(g)
-    };
+    let groups = groups_var(&shared.inventory.read().expect("inventory lock"));
     for batch in batches(&hosts, &play.serial) {
         let ctx = Arc::new(PlayCtx {
             shared: shared.clone(),
             play: play.clone(),
             pb_vars: pb_vars.clone(),
             vars_files: vars_files.clone(),
-            groups: groups.clone(),
+            groups: std::sync::RwLock::new(groups.clone()),
             all_hosts: hosts.clone(),
             batch: batch.clone(),
             inventory_dir: inventory_dir.clone(),
@@ -236,6 +230,15 @@ pub async fn run_play(
         }
     }
     Ok(true)
+}
+
+/// `groups`: every group with its hosts.
+pub fn groups_var(inv: &crate::inventory::Inventory) -> Value {
+    let mut g = Map::new();
+    for name in inv.groups.keys() {
+        g.insert(name.clone(), Value::from(inv.group_hosts(name)));
+    }
+    Value::Object(g)
 }
 
 #[cfg(test)]

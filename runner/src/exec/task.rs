@@ -416,6 +416,10 @@ async fn execute(p: &Arc<PlayCtx>, host: &str, t: &Task, vars: &Map<String, Valu
                 (r, d, c, true, s)
             }
         };
+        if !failed && super::inventory_updates::apply(p, host, &result) {
+            changed = true;
+            result.insert("changed".into(), Value::Bool(true));
+        }
         if check {
             result.insert("check_mode".into(), Value::Bool(true));
         }

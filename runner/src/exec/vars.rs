@@ -102,7 +102,7 @@ pub fn task_vars(
                     .unwrap_or_default(),
             ),
         ),
-        ("groups", p.groups.clone()),
+        ("groups", p.groups.read().expect("groups lock").clone()),
         ("play_hosts", Value::from(p.active_hosts())),
         ("ansible_play_hosts", Value::from(p.active_hosts())),
         ("ansible_play_hosts_all", Value::from(p.all_hosts.clone())),

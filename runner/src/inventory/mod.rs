@@ -4,6 +4,7 @@ mod dirvars;
 mod ini;
 mod patterns;
 mod ranges;
+mod runtime;
 mod yaml_inv;
 
 use std::path::{Path, PathBuf};
