@@ -4,6 +4,7 @@
 //! two steps: [`Module::plan`] only reads the host and decides what would change (with the
 //! diff); [`Module::apply`] makes the change. `--check` stops after `plan`.
 
+pub mod cloud;
 pub mod commands;
 pub mod connection;
 pub mod control;

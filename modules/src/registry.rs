@@ -1,7 +1,7 @@
 //! Every module by name. Adding a module is one file and one line here.
 
 use crate::commands::command::{CommandModule, Kind};
-use crate::{control, files, packages, system, Module};
+use crate::{cloud, control, files, packages, system, Module};
 
 static MODULES: &[&dyn Module] = &[
     &CommandModule(Kind::Command),
@@ -42,6 +42,7 @@ static MODULES: &[&dyn Module] = &[
     &system::service::ServiceModule::Systemd,
     &system::hostname::Hostname,
     &system::reboot::Reboot,
+    &cloud::hetzner::ssh_key::SshKey,
 ];
 
 /// The name without an `ansible.builtin.` / `ansible.legacy.` prefix.

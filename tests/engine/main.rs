@@ -9,6 +9,7 @@ mod compat;
 mod errors;
 mod files;
 mod flow;
+mod hetzner;
 mod inventory;
 mod modules;
 mod templating;

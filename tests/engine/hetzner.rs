@@ -1,0 +1,278 @@
+//! Hetzner Cloud modules against the fake API (tests/hetzner/fake_hcloud.py), whose wire
+//! format the official client checks (official_client_accepts_the_fake).
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+
+use serde_json::Value;
+
+use crate::support::{recap, Lab, Out};
+
+fn fake_script(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/hetzner")
+        .join(name)
+}
+
+const TOKEN: &str = "test-token-123";
+
+/// A fake Hetzner API of its own, stopped when dropped.
+struct Fake {
+    child: Child,
+    port: u16,
+}
+
+impl Fake {
+    fn start() -> Fake {
+        let mut child = Command::new("python3")
+            .arg(fake_script("fake_hcloud.py"))
+            .args(["--token", TOKEN])
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("python3 runs the fake Hetzner API");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut line)
+            .expect("the fake prints its port");
+        let port = line
+            .trim()
+            .strip_prefix("listening ")
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_else(|| panic!("fake did not start: {line:?}"));
+        Fake { child, port }
+    }
+
+    fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}/v1", self.port)
+    }
+
+    fn http(&self, method: &str, path: &str, body: &str) -> String {
+        let mut s = TcpStream::connect(("127.0.0.1", self.port)).expect("connect to the fake");
+        write!(
+            s,
+            "{method} {path} HTTP/1.1\r\nHost: fake\r\nConnection: close\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        )
+        .unwrap();
+        let mut out = String::new();
+        s.read_to_string(&mut out).unwrap();
+        out.split_once("\r\n\r\n")
+            .map(|x| x.1.to_string())
+            .unwrap_or_default()
+    }
+
+    /// "METHOD path status" for every API request so far.
+    fn log(&self) -> Vec<String> {
+        let v: Value = serde_json::from_str(&self.http("GET", "/__fake/log", "")).unwrap();
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                format!(
+                    "{} {} {}",
+                    r["method"].as_str().unwrap(),
+                    r["path"].as_str().unwrap(),
+                    r["status"]
+                )
+            })
+            .collect()
+    }
+
+    fn writes(&self) -> Vec<String> {
+        self.log()
+            .into_iter()
+            .filter(|l| !l.starts_with("GET "))
+            .collect()
+    }
+
+    fn fault(&self, json: &str) {
+        self.http("POST", "/__fake/faults", json);
+    }
+
+    fn run(&self, t: &Lab, args: &[&str]) -> Out {
+        self.run_token(t, args, TOKEN)
+    }
+
+    fn run_token(&self, t: &Lab, args: &[&str], token: &str) -> Out {
+        let ep = self.endpoint();
+        t.run_env(
+            args,
+            &[("HCLOUD_TOKEN", token), ("HCLOUD_ENDPOINT", ep.as_str())],
+        )
+    }
+}
+
+impl Drop for Fake {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+const KEY: &str =
+    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHq7kqz4XIRZ2GJ3Q9m2cH9kZ2b5Z0d8m0bCkq4J0o3T ops@laptop";
+
+fn key_play(extra: &str) -> String {
+    format!(
+        "- hosts: localhost\n  gather_facts: no\n  tasks:\n    - hetzner.hcloud.ssh_key:\n        name: ops\n        \
+         public_key: \"{KEY}\"\n{extra}      register: k\n    - debug: var=k.hcloud_ssh_key.fingerprint\n"
+    )
+}
+
+#[test]
+fn ssh_key_created_once_updated_and_removed_check_mode_writes_nothing() {
+    let fake = Fake::start();
+    let t = Lab::new();
+    t.write("k.yml", &key_play("        labels: {env: test}\n"));
+    let out = fake.run(&t, &["run", "k.yml", "--check", "--diff"]);
+    assert_eq!(out.recap("localhost"), recap(2, 1, 0, 0), "{}", out.stdout);
+    assert!(out.stdout.contains("+name: \"ops\""), "{}", out.stdout);
+    assert_eq!(
+        fake.writes(),
+        Vec::<String>::new(),
+        "check mode wrote to the API"
+    );
+
+    let out = fake.run(&t, &["run", "k.yml"]);
+    assert_eq!(out.recap("localhost"), recap(2, 1, 0, 0), "{}", out.stdout);
+    assert!(
+        out.stdout.contains(
+            "\"k.hcloud_ssh_key.fingerprint\": \"8f:57:f7:5f:a1:12:86:a7:fb:93:3c:1c:e9:3e:ae:d3\""
+        ),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(fake.writes(), ["POST /v1/ssh_keys 201"]);
+    assert_eq!(
+        fake.run(&t, &["run", "k.yml"]).recap("localhost").changed,
+        0
+    );
+    assert_eq!(fake.writes().len(), 1, "a second run wrote");
+
+    t.write("k.yml", &key_play("        labels: {env: prod}\n"));
+    let out = fake.run(&t, &["run", "k.yml", "--diff"]);
+    assert_eq!(out.recap("localhost").changed, 1, "{}", out.stdout);
+    assert!(
+        out.stdout.contains("+labels: {\"env\":\"prod\"}"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        fake.writes()[1].starts_with("PUT /v1/ssh_keys/"),
+        "{:?}",
+        fake.writes()
+    );
+
+    t.write("k.yml", &key_play("        state: absent\n"));
+    assert_eq!(
+        fake.run(&t, &["run", "k.yml"]).recap("localhost").changed,
+        1
+    );
+    assert!(
+        fake.writes()[2].starts_with("DELETE /v1/ssh_keys/"),
+        "{:?}",
+        fake.writes()
+    );
+    assert_eq!(
+        fake.run(&t, &["run", "k.yml"]).recap("localhost").changed,
+        0
+    );
+}
+
+#[test]
+fn api_faults_are_retried_or_reported_with_the_api_error() {
+    let fake = Fake::start();
+    let t = Lab::new();
+    t.write("k.yml", &key_play(""));
+    // Rate limited on the create, then a 503 on the next read: both retried, one key made.
+    fake.fault(
+        r#"[{"status": 429, "code": "rate_limit_exceeded", "method": "POST", "reset_in": 1},
+                  {"status": 503, "code": "unavailable", "method": "GET"}]"#,
+    );
+    let out = fake.run(&t, &["run", "k.yml"]);
+    assert_eq!(out.recap("localhost"), recap(2, 1, 0, 0), "{}", out.stdout);
+    let log = fake.log();
+    assert_eq!(log[0], "GET /v1/ssh_keys 503");
+    assert_eq!(
+        fake.writes(),
+        ["POST /v1/ssh_keys 429", "POST /v1/ssh_keys 201"],
+        "{log:?}"
+    );
+
+    // The same key under another name: the API's own error, naming the field.
+    t.write(
+        "dup.yml",
+        &key_play("").replace("name: ops", "name: ops-copy"),
+    );
+    let out = fake.run(&t, &["run", "dup.yml"]);
+    out.assert_code(2);
+    assert!(
+        out.stdout.contains(
+            "Hetzner API POST /ssh_keys: uniqueness_error: SSH key with the same fingerprint already exists (fields: public_key)"
+        ),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("task defined at dup.yml:4:7"),
+        "{}",
+        out.stdout
+    );
+
+    // A token that is wrong or missing; the token itself never appears.
+    let out = fake.run_token(&t, &["run", "k.yml"], "not-the-token");
+    out.assert_code(2);
+    assert!(
+        out.stdout
+            .contains("unauthorized: unable to authenticate: check the token"),
+        "{}",
+        out.stdout
+    );
+    assert!(!out.stdout.contains("not-the-token") && !out.stderr.contains("not-the-token"));
+    let out = fake.run_token(&t, &["run", "k.yml"], "");
+    out.assert_code(2);
+    assert!(
+        out.stdout
+            .contains("no Hetzner Cloud API token: set HCLOUD_TOKEN"),
+        "{}",
+        out.stdout
+    );
+    // A create-only field that differs is reported, not silently ignored.
+    t.write("other.yml", &key_play("").replace("AAAAIHq7", "AAAAIHq8"));
+    let out = fake.run(&t, &["run", "other.yml", "-v"]);
+    assert_eq!(out.recap("localhost").changed, 0, "{}", out.stdout);
+    assert!(
+        out.stdout
+            .contains("the public_key differs from the existing key 'ops'"),
+        "{}",
+        out.stdout
+    );
+}
+
+/// The fake's fidelity, checked by the official Python client (installed by tests/run in
+/// $LAB_DIR/hcloud-venv, or HCLOUD_PYTHON).
+#[test]
+fn official_client_accepts_the_fake() {
+    let fake = Fake::start();
+    let python = std::env::var("HCLOUD_PYTHON").unwrap_or_else(|_| {
+        let lab = std::env::var("LAB_DIR").unwrap_or_else(|_| "/var/tmp/timonel-lab".into());
+        format!("{lab}/hcloud-venv/bin/python")
+    });
+    let out = Command::new(&python)
+        .arg(fake_script("official_client.py"))
+        .args([&fake.endpoint(), TOKEN])
+        .output()
+        .unwrap_or_else(|e| panic!("{python}: {e} (tests/run installs the hcloud client)"));
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "official client: ok\n"
+    );
+}
