@@ -43,6 +43,7 @@ static MODULES: &[&dyn Module] = &[
     &system::hostname::Hostname,
     &system::reboot::Reboot,
     &cloud::hetzner::ssh_key::SshKey,
+    &cloud::hetzner::server::Server,
 ];
 
 /// The name without an `ansible.builtin.` / `ansible.legacy.` prefix.

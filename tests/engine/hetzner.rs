@@ -1,115 +1,13 @@
 //! Hetzner Cloud modules against the fake API (tests/hetzner/fake_hcloud.py), whose wire
 //! format the official client checks (official_client_accepts_the_fake).
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 
-use serde_json::Value;
+#[path = "../hetzner/fake.rs"]
+mod fake;
 
-use crate::support::{recap, Lab, Out};
-
-fn fake_script(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../tests/hetzner")
-        .join(name)
-}
-
-const TOKEN: &str = "test-token-123";
-
-/// A fake Hetzner API of its own, stopped when dropped.
-struct Fake {
-    child: Child,
-    port: u16,
-}
-
-impl Fake {
-    fn start() -> Fake {
-        let mut child = Command::new("python3")
-            .arg(fake_script("fake_hcloud.py"))
-            .args(["--token", TOKEN])
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("python3 runs the fake Hetzner API");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().expect("stdout"))
-            .read_line(&mut line)
-            .expect("the fake prints its port");
-        let port = line
-            .trim()
-            .strip_prefix("listening ")
-            .and_then(|p| p.parse().ok())
-            .unwrap_or_else(|| panic!("fake did not start: {line:?}"));
-        Fake { child, port }
-    }
-
-    fn endpoint(&self) -> String {
-        format!("http://127.0.0.1:{}/v1", self.port)
-    }
-
-    fn http(&self, method: &str, path: &str, body: &str) -> String {
-        let mut s = TcpStream::connect(("127.0.0.1", self.port)).expect("connect to the fake");
-        write!(
-            s,
-            "{method} {path} HTTP/1.1\r\nHost: fake\r\nConnection: close\r\nContent-Length: {}\r\n\r\n{body}",
-            body.len()
-        )
-        .unwrap();
-        let mut out = String::new();
-        s.read_to_string(&mut out).unwrap();
-        out.split_once("\r\n\r\n")
-            .map(|x| x.1.to_string())
-            .unwrap_or_default()
-    }
-
-    /// "METHOD path status" for every API request so far.
-    fn log(&self) -> Vec<String> {
-        let v: Value = serde_json::from_str(&self.http("GET", "/__fake/log", "")).unwrap();
-        v.as_array()
-            .unwrap()
-            .iter()
-            .map(|r| {
-                format!(
-                    "{} {} {}",
-                    r["method"].as_str().unwrap(),
-                    r["path"].as_str().unwrap(),
-                    r["status"]
-                )
-            })
-            .collect()
-    }
-
-    fn writes(&self) -> Vec<String> {
-        self.log()
-            .into_iter()
-            .filter(|l| !l.starts_with("GET "))
-            .collect()
-    }
-
-    fn fault(&self, json: &str) {
-        self.http("POST", "/__fake/faults", json);
-    }
-
-    fn run(&self, t: &Lab, args: &[&str]) -> Out {
-        self.run_token(t, args, TOKEN)
-    }
-
-    fn run_token(&self, t: &Lab, args: &[&str], token: &str) -> Out {
-        let ep = self.endpoint();
-        t.run_env(
-            args,
-            &[("HCLOUD_TOKEN", token), ("HCLOUD_ENDPOINT", ep.as_str())],
-        )
-    }
-}
-
-impl Drop for Fake {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use crate::support::{recap, Lab};
+use fake::{fake_script, Fake, TOKEN};
 
 const KEY: &str =
     "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHq7kqz4XIRZ2GJ3Q9m2cH9kZ2b5Z0d8m0bCkq4J0o3T ops@laptop";

@@ -1,10 +1,14 @@
 #!/usr/bin/env python3
 """A fake Hetzner Cloud API for the tests: the documented wire format of
-https://api.hetzner.cloud/v1 for SSH keys and networks (objects, meta.pagination, the
-{"error": {"code", "message", "details"}} envelope, RateLimit-* headers), a bearer token,
-and faults on demand. Standard library only.
+https://api.hetzner.cloud/v1 for SSH keys, networks, servers and actions (objects,
+meta.pagination, the {"error": {"code", "message", "details"}} envelope, RateLimit-*
+headers, actions that run for a while and then succeed or fail), a bearer token, and
+faults on demand. Standard library only.
 
-    fake_hcloud.py --token T [--port P]     prints "listening PORT" once it accepts requests
+    fake_hcloud.py --token T [--port P] [--lab]
+        prints "listening PORT" once it accepts requests. With --lab every server is a lab
+        container (tests/lab/lab) whose sshd is at the server's public IPv4 (a loopback
+        address, 127.0.0.101 on), port 22, root reachable with the server's SSH keys.
 
 Test hooks, outside /v1 and without a token:
     GET  /__fake/log      every /v1 request so far: [{"method", "path", "status"}]
@@ -16,14 +20,20 @@ import argparse
 import base64
 import hashlib
 import json
+import os
+import subprocess
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
 
 LOCK = threading.Lock()
-STATE = {"ssh_keys": {}, "networks": {}}
+STATE = {"ssh_keys": {}, "networks": {}, "servers": {}, "actions": {}}
+LAB = [False]
+LAB_SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lab", "lab")
+ACTION_SECONDS = 1.0
 NEXT_ID = [1000]
+NEXT_IPV4 = [100]
 LOG = []
 FAULTS = []
 RATE_LIMIT = 3600
@@ -129,19 +139,164 @@ def create_network(body):
     return 201, {"network": net}
 
 
-CREATE = {"ssh_keys": create_ssh_key, "networks": create_network}
-SINGULAR = {"ssh_keys": "ssh_key", "networks": "network"}
+def new_action(command, server_id, work=None, fail=None):
+    """An action that is `running` for ACTION_SECONDS (and while `work` runs), then ends in
+    success, or in error with `fail` = (code, message)."""
+    a = {"id": new_id(), "command": command, "status": "running", "progress": 0,
+         "started": now(), "finished": None, "resources": [{"id": server_id, "type": "server"}],
+         "error": None, "_done_at": time.time() + ACTION_SECONDS, "_fail": fail}
+    STATE["actions"][a["id"]] = a
+    if work:
+        a["_done_at"] = None
+
+        def run():
+            err = work()
+            with LOCK:
+                a["_done_at"] = time.time()
+                if err:
+                    a["_fail"] = ("action_failed", err)
+        threading.Thread(target=run, daemon=True).start()
+    return a
+
+
+def action_view(a):
+    if a["status"] == "running" and a["_done_at"] is not None and time.time() >= a["_done_at"]:
+        a["finished"], a["progress"] = now(), 100
+        if a["_fail"]:
+            a["status"] = "error"
+            a["error"] = {"code": a["_fail"][0], "message": a["_fail"][1]}
+        else:
+            a["status"] = "success"
+            for hook in a.pop("_on_success", []):
+                hook()
+    return {k: v for k, v in a.items() if not k.startswith("_")}
+
+
+def lab(*args):
+    """Runs tests/lab/lab; the error text on failure."""
+    r = subprocess.run(["bash", LAB_SCRIPT] + list(args), capture_output=True, text=True)
+    return None if r.returncode == 0 else (r.stderr or r.stdout).strip()[-300:]
+
+
+def container(server):
+    return "hcloud-" + server["name"]
+
+
+def set_status(server, status):
+    def hook():
+        server["status"] = status
+    return hook
+
+
+def create_server(body):
+    require(body, "name", "server_type", "image")
+    unique_name("servers", body)
+    keys = []
+    for ref in body.get("ssh_keys") or []:
+        match = [k for k in STATE["ssh_keys"].values() if ref in (k["id"], k["name"], str(k["id"]))]
+        if not match:
+            raise ApiError(400, "invalid_input", "ssh key '%s' not found" % ref,
+                           {"fields": [{"name": "ssh_keys"}]})
+        keys.append(match[0]["public_key"])
+    private = []
+    for nid in body.get("networks") or []:
+        net = STATE["networks"].get(nid)
+        if not net:
+            raise ApiError(400, "invalid_input", "network %s not found" % nid,
+                           {"fields": [{"name": "networks"}]})
+        ip = "10.0.1.%d" % (len(net["servers"]) + 2)
+        private.append({"network": nid, "ip": ip, "alias_ips": [], "mac_address": "86:00:00:00:00:%02x" % len(net["servers"])})
+    location = body.get("location") or "fsn1"
+    sid = new_id()
+    NEXT_IPV4[0] += 1
+    ipv4 = "127.0.0.%d" % NEXT_IPV4[0]
+    public = body.get("public_net") or {}
+    server = {
+        "id": sid, "name": body["name"], "status": "initializing", "created": now(),
+        "public_net": {
+            "ipv4": {"id": new_id(), "ip": ipv4, "blocked": False, "dns_ptr": "static.fake"} if public.get("enable_ipv4", True) else None,
+            "ipv6": {"id": new_id(), "ip": "2001:db8:%x::/64" % sid, "blocked": False, "dns_ptr": []} if public.get("enable_ipv6", True) else None,
+            "floating_ips": [], "firewalls": [{"id": f.get("firewall"), "status": "applied"} for f in body.get("firewalls") or []]},
+        "private_net": private,
+        "server_type": {"id": 1, "name": body["server_type"], "description": body["server_type"].upper(),
+                        "cores": 2, "memory": 4.0, "disk": 40, "storage_type": "local", "cpu_type": "shared",
+                        "architecture": "x86", "deprecated": False, "prices": []},
+        "datacenter": {"id": 1, "name": (body.get("datacenter") or location + "-dc14"), "description": "fake",
+                       "location": {"id": 1, "name": location, "description": "fake", "country": "DE",
+                                    "city": "Falkenstein", "latitude": 50.47612, "longitude": 12.370071,
+                                    "network_zone": "eu-central"}},
+        "image": {"id": 114690387, "type": "system", "status": "available", "name": body["image"],
+                  "description": body["image"], "os_flavor": "debian", "os_version": "12",
+                  "architecture": "x86", "labels": {}},
+        "labels": body.get("labels") or {}, "placement_group": None,
+        "protection": {"delete": False, "rebuild": False}, "rescue_enabled": False, "locked": False,
+        "backup_window": None, "outgoing_traffic": 0, "ingoing_traffic": 0,
+        "included_traffic": 21990232555520, "primary_disk_size": 40, "load_balancers": [],
+        "volumes": [], "iso": None,
+    }
+    for p in private:
+        STATE["networks"][p["network"]]["servers"].append(sid)
+    STATE["servers"][sid] = server
+    work = None
+    if LAB[0]:
+        def work():
+            err = lab("host", container(server), "22", ipv4)
+            if err:
+                return err
+            auth = "\n".join(keys) + "\n"
+            r = subprocess.run(["docker", "exec", "-i", container(server), "sh", "-c",
+                                "install -d -m 700 /root/.ssh && cat > /root/.ssh/authorized_keys && chmod 600 /root/.ssh/authorized_keys"],
+                               input=auth, capture_output=True, text=True)
+            return None if r.returncode == 0 else r.stderr[-300:]
+    action = new_action("create_server", sid, work)
+    start = body.get("start_after_create", True)
+    action["_on_success"] = [set_status(server, "running" if start else "off")]
+    if LAB[0] and not start:
+        action["_on_success"].append(lambda: lab("stop", container(server)))
+    return 201, {"server": server, "action": action_view(action), "next_actions": [], "root_password": None}
+
+
+def server_action(server, name, body):
+    sid = server["id"]
+    simple = {"poweron": "start_server", "poweroff": "stop_server", "shutdown": "shutdown_server",
+              "reboot": "reboot_server", "reset": "reset_server"}
+    if name in simple:
+        work = None
+        if LAB[0]:
+            def work():
+                if name == "poweron":
+                    return lab("start", container(server))
+                if name in ("poweroff", "shutdown"):
+                    return lab("stop", container(server))
+                return lab("stop", container(server)) or lab("start", container(server))
+        a = new_action(simple[name], sid, work)
+        after = "running" if name in ("poweron", "reboot", "reset") else "off"
+        a["_on_success"] = [set_status(server, after)]
+        return 201, {"action": action_view(a)}
+    if name == "change_type":
+        require(body, "server_type")
+        if server["status"] != "off":
+            raise ApiError(409, "server_not_stopped", "server must be stopped before changing its type")
+        server["server_type"]["name"] = body["server_type"]
+        return 201, {"action": action_view(new_action("change_server_type", sid))}
+    raise ApiError(404, "not_found", "action '%s' not supported by the fake" % name)
+
+
+CREATE = {"ssh_keys": create_ssh_key, "networks": create_network, "servers": create_server}
+SINGULAR = {"ssh_keys": "ssh_key", "networks": "network", "servers": "server", "actions": "action"}
 
 
 def route(method, path, query, body):
     parts = [p for p in path.split("/") if p]
-    if len(parts) < 2 or parts[0] != "v1" or parts[1] not in STATE:
+    if len(parts) < 2 or parts[0] != "v1" or parts[1] not in STATE or (parts[1] == "actions" and len(parts) < 3):
         raise ApiError(404, "not_found", "not found")
     kind, rest = parts[1], parts[2:]
     store, one = STATE[kind], SINGULAR[kind]
     if not rest:
         if method == "GET":
             items = sorted(store.values(), key=lambda o: o["id"])
+            if "status" in query:
+                items = [o for o in items if o.get("status") in query["status"]]
             if "name" in query:
                 items = [o for o in items if o["name"] == query["name"][0]]
             if "fingerprint" in query:
@@ -162,6 +317,10 @@ def route(method, path, query, body):
         obj = store[int(rest[0])]
     except (ValueError, KeyError):
         raise ApiError(404, "not_found", "%s with ID '%s' not found" % (one, rest[0]))
+    if kind == "actions":
+        return 200, {"action": action_view(obj)}
+    if kind == "servers" and len(rest) == 3 and rest[1] == "actions" and method == "POST":
+        return server_action(obj, rest[2], body)
     if method == "GET":
         return 200, {one: obj}
     if method == "PUT":
@@ -173,6 +332,12 @@ def route(method, path, query, body):
         return 200, {one: obj}
     if method == "DELETE":
         del store[obj["id"]]
+        if kind == "servers":
+            for net in STATE["networks"].values():
+                if obj["id"] in net["servers"]:
+                    net["servers"].remove(obj["id"])
+            work = (lambda: lab("rm", container(obj))) if LAB[0] else None
+            return 200, {"action": action_view(new_action("delete_server", obj["id"], work))}
         return 204, None
     raise ApiError(405, "method_not_allowed", "method not allowed")
 
@@ -239,8 +404,10 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--token", required=True)
     ap.add_argument("--port", type=int, default=0)
+    ap.add_argument("--lab", action="store_true", help="servers are lab containers")
     a = ap.parse_args()
     Handler.token = a.token
+    LAB[0] = a.lab
     srv = ThreadingHTTPServer(("127.0.0.1", a.port), Handler)
     print("listening", srv.server_address[1], flush=True)
     srv.serve_forever()

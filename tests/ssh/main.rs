@@ -10,6 +10,7 @@ mod lab;
 mod apt;
 mod downloads;
 mod faults;
+mod hetzner;
 mod hosts;
 mod kernel;
 mod keys;

@@ -199,6 +199,37 @@ impl Client {
         }
     }
 
+    /// Waits until an action (as the API returned it) has finished; its error, named by the
+    /// action's command, if it failed.
+    pub async fn wait_action(&self, action: &Value, timeout: Duration) -> ModResult<()> {
+        let start = std::time::Instant::now();
+        let mut a = action.clone();
+        loop {
+            let command = a["command"].as_str().unwrap_or("action").to_string();
+            match a["status"].as_str() {
+                Some("success") => return Ok(()),
+                Some("error") => {
+                    return Err(ModuleError::Failed(format!(
+                        "Hetzner API action {command} ({}) failed: {}: {}",
+                        a["id"],
+                        a["error"]["code"].as_str().unwrap_or("unknown"),
+                        a["error"]["message"].as_str().unwrap_or("")
+                    )))
+                }
+                _ if start.elapsed() > timeout => {
+                    return Err(ModuleError::Failed(format!(
+                        "Hetzner API action {command} ({}) still running after {}s",
+                        a["id"],
+                        timeout.as_secs()
+                    )))
+                }
+                _ => {}
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            a = self.get(&format!("/actions/{}", a["id"])).await?["action"].clone();
+        }
+    }
+
     /// The object of that name, if any (names are unique per project and kind).
     pub async fn find_by_name(
         &self,

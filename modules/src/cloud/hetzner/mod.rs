@@ -3,6 +3,7 @@
 //! unchanged; the registered results carry the same keys.
 
 pub mod client;
+pub mod server;
 pub mod ssh_key;
 
 use serde_json::{Map, Value};

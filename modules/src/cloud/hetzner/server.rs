@@ -1,0 +1,332 @@
+//! `hetzner_server` (hetzner.hcloud.server): a server found by name, created only when
+//! missing, labels and power state reconciled, and registered with the collection's keys
+//! (`hcloud_server.ipv4_address`, ...) so the next play can reach it.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde_json::{json, Map, Value};
+
+use super::client::Client;
+use super::{describe, labels, API_ARGS};
+use crate::spec::{arg, ArgType::*, ModuleSpec};
+use crate::{
+    take_work, Args, FileDiff, ModResult, Module, ModuleContext, ModuleError, ModuleResult, Plan,
+};
+
+pub struct Server;
+
+static SPEC: ModuleSpec = ModuleSpec::new(
+    "hetzner_server",
+    "A Hetzner Cloud server: created when missing (found by name), labels and power state reconciled, or deleted.",
+    &[
+        arg("name", Str, "The server's name.").required(),
+        arg("server_type", Str, "e.g. cx22; needed to create it."),
+        arg("image", Str, "e.g. debian-12; needed to create it."),
+        arg("location", Str, "e.g. fsn1, nbg1, hel1."),
+        arg("datacenter", Str, "e.g. fsn1-dc14 (instead of location)."),
+        arg("ssh_keys", List, "SSH key names or IDs for root."),
+        arg("labels", Dict, "Labels (key: value)."),
+        arg("user_data", Str, "cloud-init user data."),
+        arg("networks", List, "Private networks (names or IDs) to attach at creation."),
+        arg("enable_ipv4", Bool, "Give it a public IPv4 address.").default("true"),
+        arg("enable_ipv6", Bool, "Give it a public IPv6 network.").default("true"),
+        arg(
+            "state",
+            Str,
+            "present: exists (created started); started/stopped: and powered on/off; \
+             restarted: rebooted; absent: deleted.",
+        )
+        .default("\"present\"")
+        .choices(&["present", "started", "stopped", "restarted", "absent"]),
+        arg("timeout", Int, "Seconds to wait for each action to finish.").default("600"),
+        API_ARGS[0],
+        API_ARGS[1],
+    ],
+)
+.exclusive(&[&["location", "datacenter"]])
+.also_known_as(&["hetzner.hcloud.server", "hetzner.hcloud.hcloud_server", "hcloud_server"]);
+
+const FIELDS: &[&str] = &[
+    "name",
+    "server_type",
+    "image",
+    "location",
+    "datacenter",
+    "status",
+    "labels",
+];
+
+enum Op {
+    Create(Value),
+    Labels(u64, Value),
+    Power(u64, &'static str),
+    Delete(u64),
+}
+
+/// The fields `--diff` shows, flattened from the API's nested objects.
+fn flat(s: &Map<String, Value>) -> Map<String, Value> {
+    let mut m = Map::new();
+    m.insert("name".into(), s["name"].clone());
+    m.insert("server_type".into(), s["server_type"]["name"].clone());
+    m.insert("image".into(), s["image"]["name"].clone());
+    m.insert(
+        "location".into(),
+        s["datacenter"]["location"]["name"].clone(),
+    );
+    m.insert("datacenter".into(), s["datacenter"]["name"].clone());
+    m.insert("status".into(), s["status"].clone());
+    m.insert("labels".into(), s["labels"].clone());
+    m
+}
+
+/// What the hetzner.hcloud collection registers as `hcloud_server`.
+fn registered(s: &Map<String, Value>, networks: &[(u64, String)]) -> Value {
+    let name_of = |id: &Value| {
+        networks
+            .iter()
+            .find(|(n, _)| Some(*n) == id.as_u64())
+            .map(|(_, name)| name.clone())
+            .unwrap_or_else(|| id.to_string())
+    };
+    let private: Vec<Value> = s["private_net"].as_array().cloned().unwrap_or_default();
+    json!({
+        "id": s["id"],
+        "name": s["name"],
+        "status": s["status"],
+        "server_type": s["server_type"]["name"],
+        "image": s["image"]["name"],
+        "location": s["datacenter"]["location"]["name"],
+        "datacenter": s["datacenter"]["name"],
+        "ipv4_address": s["public_net"]["ipv4"]["ip"],
+        "ipv6": s["public_net"]["ipv6"]["ip"],
+        "private_networks": private.iter().map(|p| name_of(&p["network"])).collect::<Vec<_>>(),
+        "private_networks_info": private.iter().map(|p| json!({"name": name_of(&p["network"]), "ip": p["ip"]})).collect::<Vec<_>>(),
+        "labels": s["labels"],
+        "rescue_enabled": s["rescue_enabled"],
+        "backup_window": s["backup_window"],
+        "delete_protection": s["protection"]["delete"],
+        "rebuild_protection": s["protection"]["rebuild"],
+        "placement_group": s["placement_group"],
+        "created": s["created"],
+    })
+}
+
+/// Network names (or IDs) to (id, name); a missing one is an error, except in check mode,
+/// where an earlier task may not have created it yet.
+async fn networks(
+    client: &Client,
+    args: &Args,
+    check: bool,
+) -> ModResult<(Vec<(u64, String)>, Option<String>)> {
+    let mut out = vec![];
+    let mut note = None;
+    for n in args.strings("networks") {
+        if let Ok(id) = n.parse::<u64>() {
+            out.push((id, n));
+            continue;
+        }
+        match client.find_by_name("/networks", &n).await? {
+            Some(net) => out.push((net["id"].as_u64().unwrap_or_default(), n)),
+            None if check => note = Some(format!("network '{n}' does not exist yet")),
+            None => {
+                return Err(ModuleError::Failed(format!(
+                    "hetzner_server: network '{n}' not found: create it first (hetzner_network)"
+                )))
+            }
+        }
+    }
+    Ok((out, note))
+}
+
+#[async_trait]
+impl Module for Server {
+    fn spec(&self) -> &'static ModuleSpec {
+        &SPEC
+    }
+
+    async fn plan(&self, ctx: &ModuleContext<'_>, args: &Args) -> ModResult<Plan> {
+        let client = Client::from_args(args)?;
+        let name = args.string("name").unwrap_or_default();
+        let state = args.string("state").unwrap_or_else(|| "present".into());
+        let found = client.find_by_name("/servers", &name).await?;
+        let (nets, note) = networks(&client, args, ctx.check_mode).await?;
+        let label = format!("hetzner server {name}");
+        let mut ops = vec![];
+        let mut notes: Vec<String> = note.into_iter().collect();
+        let before = found
+            .as_ref()
+            .map(|s| describe(&flat(s), FIELDS))
+            .unwrap_or_default();
+        let mut after_obj = found.as_ref().map(flat);
+        match (&found, state.as_str()) {
+            (None, "absent") => {
+                return Ok(Plan::Done(
+                    ModuleResult::ok().with("hcloud_server", json!({})),
+                ))
+            }
+            (Some(s), "absent") => {
+                ops.push(Op::Delete(s["id"].as_u64().unwrap_or_default()));
+                after_obj = None;
+            }
+            (None, _) => {
+                let (Some(server_type), Some(image)) =
+                    (args.string("server_type"), args.string("image"))
+                else {
+                    return Err(ModuleError::Failed(format!(
+                        "hetzner_server: 'server_type' and 'image' are needed to create the server '{name}'"
+                    )));
+                };
+                let mut body = json!({
+                    "name": name,
+                    "server_type": server_type,
+                    "image": image,
+                    "start_after_create": state != "stopped",
+                    "public_net": {"enable_ipv4": args.bool("enable_ipv4"), "enable_ipv6": args.bool("enable_ipv6")},
+                });
+                for k in ["location", "datacenter", "user_data"] {
+                    if let Some(v) = args.string(k) {
+                        body[k] = json!(v);
+                    }
+                }
+                // Names or IDs, as the API takes them.
+                let keys: Vec<Value> = args
+                    .strings("ssh_keys")
+                    .into_iter()
+                    .map(|k| {
+                        k.parse::<u64>()
+                            .map(Value::from)
+                            .unwrap_or(Value::String(k))
+                    })
+                    .collect();
+                if !keys.is_empty() {
+                    body["ssh_keys"] = Value::Array(keys);
+                }
+                if !nets.is_empty() {
+                    body["networks"] = json!(nets.iter().map(|(id, _)| *id).collect::<Vec<_>>());
+                }
+                if let Some(l) = labels(args.get("labels")) {
+                    body["labels"] = Value::Object(l);
+                }
+                let mut shown = Map::new();
+                for k in [
+                    "name",
+                    "server_type",
+                    "image",
+                    "location",
+                    "datacenter",
+                    "labels",
+                ] {
+                    if let Some(v) = body.get(k) {
+                        shown.insert(k.into(), v.clone());
+                    }
+                }
+                shown.insert(
+                    "status".into(),
+                    json!(if state == "stopped" { "off" } else { "running" }),
+                );
+                after_obj = Some(shown);
+                ops.push(Op::Create(body));
+            }
+            (Some(s), _) => {
+                let id = s["id"].as_u64().unwrap_or_default();
+                let now = flat(s);
+                // Fields the API sets only at creation: reported, never silently ignored.
+                for k in ["server_type", "image", "location", "datacenter"] {
+                    if let Some(want) = args
+                        .string(k)
+                        .filter(|w| Some(w.as_str()) != now[k].as_str())
+                    {
+                        notes.push(format!(
+                            "{k} is {} (not {want}): it is set only when the server is created",
+                            now[k]
+                        ));
+                    }
+                }
+                let after = after_obj.as_mut().expect("found");
+                if let Some(l) =
+                    labels(args.get("labels")).filter(|l| Some(l) != s["labels"].as_object())
+                {
+                    after.insert("labels".into(), Value::Object(l.clone()));
+                    ops.push(Op::Labels(id, json!({"labels": l})));
+                }
+                let status = s["status"].as_str().unwrap_or("");
+                let power = match (state.as_str(), status) {
+                    ("started", "off") => Some(("poweron", "running")),
+                    ("stopped", "running") => Some(("poweroff", "off")),
+                    ("restarted", "off") => Some(("poweron", "running")),
+                    ("restarted", _) => Some(("reboot", "running (rebooted)")),
+                    _ => None,
+                };
+                if let Some((action, new)) = power {
+                    after.insert("status".into(), json!(new));
+                    ops.push(Op::Power(id, action));
+                }
+            }
+        }
+        let mut result = ModuleResult::ok();
+        if let Some(s) = &found {
+            result = result.with("hcloud_server", registered(s, &nets));
+        }
+        if !notes.is_empty() {
+            result.msg = Some(notes.join("; "));
+        }
+        if ops.is_empty() {
+            return Ok(Plan::Done(result));
+        }
+        result.changed = true;
+        if ctx.diff {
+            let after = after_obj.map(|o| describe(&o, FIELDS)).unwrap_or_default();
+            result = result.with_diff(FileDiff::new(&label, before, after));
+        }
+        Ok(Plan::change(result, (ops, nets)))
+    }
+
+    async fn apply(
+        &self,
+        _ctx: &ModuleContext<'_>,
+        args: &Args,
+        preview: ModuleResult,
+        work: Box<dyn std::any::Any + Send>,
+    ) -> ModResult<ModuleResult> {
+        let client = Client::from_args(args)?;
+        let timeout = Duration::from_secs(args.int("timeout").unwrap_or(600).max(1) as u64);
+        let (ops, nets): (Vec<Op>, Vec<(u64, String)>) = take_work(work);
+        let mut id = None;
+        for op in ops {
+            match op {
+                Op::Create(body) => {
+                    let r = client.post("/servers", &body).await?;
+                    id = r["server"]["id"].as_u64();
+                    client.wait_action(&r["action"], timeout).await?;
+                    for next in r["next_actions"].as_array().into_iter().flatten() {
+                        client.wait_action(next, timeout).await?;
+                    }
+                }
+                Op::Labels(sid, body) => {
+                    client.put(&format!("/servers/{sid}"), &body).await?;
+                    id = Some(sid);
+                }
+                Op::Power(sid, action) => {
+                    let r = client
+                        .post(&format!("/servers/{sid}/actions/{action}"), &json!({}))
+                        .await?;
+                    client.wait_action(&r["action"], timeout).await?;
+                    id = Some(sid);
+                }
+                Op::Delete(sid) => {
+                    let r = client.delete(&format!("/servers/{sid}")).await?;
+                    client.wait_action(&r["action"], timeout).await?;
+                    return Ok(preview.with("hcloud_server", json!({})));
+                }
+            }
+        }
+        // The server as it is now (status and addresses after the actions).
+        let s = match id {
+            Some(sid) => client.get(&format!("/servers/{sid}")).await?["server"].clone(),
+            None => Value::Null,
+        };
+        let s = s.as_object().cloned().unwrap_or_default();
+        Ok(preview.with("hcloud_server", registered(&s, &nets)))
+    }
+}

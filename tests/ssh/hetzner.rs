@@ -1,0 +1,126 @@
+//! A cluster's servers made on the fake Hetzner API (each a lab container at its own public
+//! IPv4, port 22, root with the project's key), handed to the next play with add_host and
+//! configured over SSH in the same run.
+
+use crate::lab::{exec, key};
+use crate::support::Lab;
+
+#[path = "../hetzner/fake.rs"]
+#[allow(dead_code)]
+mod fake;
+
+use fake::Fake;
+
+#[test]
+fn servers_created_then_configured_in_the_same_run() {
+    let fake = Fake::start_with(&["--lab"]);
+    let t = Lab::new();
+    let home = t.path("home").display().to_string();
+    std::fs::create_dir_all(&home).unwrap();
+    t.write(
+        "site.yml",
+        &format!(
+            r#"
+- hosts: localhost
+  gather_facts: no
+  vars:
+    key: {key}
+  tasks:
+    - hetzner.hcloud.ssh_key: {{name: ops, public_key: "{{{{ lookup('file', key + '.pub') }}}}"}}
+    - hetzner.hcloud.server:
+        name: "{{{{ item }}}}"
+        server_type: cx22
+        image: debian-12
+        location: fsn1
+        ssh_keys: [ops]
+        labels: {{cluster: tmn}}
+      loop: [tmn-cp-1, tmn-worker-1, tmn-worker-2]
+      register: servers
+    - add_host:
+        name: "{{{{ item.hcloud_server.name }}}}"
+        ansible_host: "{{{{ item.hcloud_server.ipv4_address }}}}"
+        ansible_user: root
+        ansible_ssh_private_key_file: "{{{{ key }}}}"
+        groups: cluster
+      loop: "{{{{ servers.results }}}}"
+      when: item.hcloud_server.ipv4_address is defined
+
+- hosts: cluster
+  gather_facts: no
+  tasks:
+    - wait_for_connection: {{timeout: 60}}
+    - copy: {{content: "{{{{ inventory_hostname }}}} {{{{ ansible_host }}}}\n", dest: /etc/timonel-node}}
+"#,
+            key = key()
+        ),
+    );
+    let env = [("HOME", home.as_str())];
+    // Check mode on a fresh project: the creations are reported, nothing is written.
+    let out = fake.run_with(
+        &t,
+        &["run", "site.yml", "--check", "--diff"],
+        fake::TOKEN,
+        &env,
+    );
+    out.assert_ok();
+    assert_eq!(out.recap("localhost").changed, 2, "{}", out.stdout);
+    assert!(
+        out.stdout.contains("+name: \"tmn-worker-2\""),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(
+        fake.writes(),
+        Vec::<String>::new(),
+        "check mode wrote to the API"
+    );
+
+    let out = fake.run_with(&t, &["run", "site.yml"], fake::TOKEN, &env);
+    out.assert_ok();
+    for (i, h) in ["tmn-cp-1", "tmn-worker-1", "tmn-worker-2"]
+        .iter()
+        .enumerate()
+    {
+        assert_eq!(out.recap(h).changed, 1, "{}", out.stdout);
+        let ip = format!("127.0.0.{}", 101 + i);
+        assert_eq!(
+            exec(&format!("hcloud-{h}"), "cat /etc/timonel-node"),
+            format!("{h} {ip}\n")
+        );
+    }
+    let servers: Vec<String> = fake
+        .writes()
+        .into_iter()
+        .filter(|w| w.starts_with("POST /v1/servers"))
+        .collect();
+    assert_eq!(servers, ["POST /v1/servers 201"; 3]);
+
+    // Again: nothing created, nothing changed on the servers (add_host counts, as in Ansible).
+    let out = fake.run_with(&t, &["run", "site.yml"], fake::TOKEN, &env);
+    out.assert_ok();
+    assert_eq!(out.recap("localhost").changed, 1, "{}", out.stdout);
+    assert_eq!(out.recap("tmn-worker-1").changed, 0, "{}", out.stdout);
+    assert_eq!(
+        fake.writes()
+            .iter()
+            .filter(|w| w.starts_with("POST /v1/servers"))
+            .count(),
+        3
+    );
+
+    // Stopped, then deleted: the containers go with them.
+    t.write(
+        "down.yml",
+        "- hosts: localhost\n  gather_facts: no\n  tasks:\n    - hetzner_server: {name: tmn-worker-2, state: stopped}\n    \
+         - hetzner_server: {name: '{{ item }}', state: absent}\n      loop: [tmn-cp-1, tmn-worker-1]\n",
+    );
+    let out = fake.run_with(&t, &["run", "down.yml"], fake::TOKEN, &env);
+    assert_eq!(out.recap("localhost").changed, 2, "{}", out.stdout);
+    assert_eq!(
+        exec("hcloud-tmn-worker-2", "echo up"),
+        "",
+        "a stopped server still runs"
+    );
+    let out = fake.run_with(&t, &["run", "down.yml"], fake::TOKEN, &env);
+    assert_eq!(out.recap("localhost").changed, 0, "{}", out.stdout);
+}
