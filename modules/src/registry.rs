@@ -44,6 +44,8 @@ static MODULES: &[&dyn Module] = &[
     &system::reboot::Reboot,
     &cloud::hetzner::ssh_key::SshKey,
     &cloud::hetzner::server::Server,
+    &cloud::hetzner::network::Network,
+    &cloud::hetzner::network::Subnetwork,
 ];
 
 /// The name without an `ansible.builtin.` / `ansible.legacy.` prefix.

@@ -174,3 +174,112 @@ fn official_client_accepts_the_fake() {
         "official client: ok\n"
     );
 }
+
+#[test]
+fn networks_with_subnets_and_servers_attached() {
+    let fake = Fake::start();
+    let t = Lab::new();
+    let play = |subnets: &str, server_nets: &str| {
+        format!(
+            r#"
+- hosts: localhost
+  gather_facts: no
+  tasks:
+    - hetzner.hcloud.network:
+        name: k8s
+        ip_range: 10.0.0.0/16
+        subnets: {subnets}
+        labels: {{cluster: k8s}}
+    - hetzner.hcloud.network: {{name: backups, ip_range: 10.1.0.0/16, subnets: [{{ip_range: 10.1.0.0/24}}]}}
+    - hetzner.hcloud.server:
+        name: cp-1
+        server_type: cx22
+        image: debian-12
+        networks: {server_nets}
+      register: s
+    - debug: var=s.hcloud_server.private_networks_info
+"#
+        )
+    };
+    t.write("n.yml", &play("[{ip_range: 10.0.1.0/24}]", "[k8s]"));
+    let out = fake.run(&t, &["run", "n.yml", "--check", "--diff"]);
+    out.assert_ok();
+    assert_eq!(out.recap("localhost").changed, 3, "{}", out.stdout);
+    assert!(
+        out.stdout
+            .contains("+subnets: [\"10.0.1.0/24 eu-central cloud\"]"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(
+        fake.writes(),
+        Vec::<String>::new(),
+        "check mode wrote to the API"
+    );
+
+    let out = fake.run(&t, &["run", "n.yml"]);
+    assert_eq!(out.recap("localhost"), recap(4, 3, 0, 0), "{}", out.stdout);
+    assert!(
+        out.stdout
+            .contains("\"ip\": \"10.0.1.2\",\n            \"name\": \"k8s\""),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(
+        fake.run(&t, &["run", "n.yml"]).recap("localhost").changed,
+        0
+    );
+
+    // A second subnet, and the server joins the second network: actions, not re-creation.
+    t.write(
+        "n.yml",
+        &play(
+            "[{ip_range: 10.0.1.0/24}, {ip_range: 10.0.2.0/24}]",
+            "[k8s, backups]",
+        ),
+    );
+    let out = fake.run(&t, &["run", "n.yml"]);
+    assert_eq!(out.recap("localhost").changed, 2, "{}", out.stdout);
+    let w = fake.writes();
+    assert!(
+        w.iter().any(|l| l.ends_with("/actions/add_subnet 201")),
+        "{w:?}"
+    );
+    assert!(
+        w.iter()
+            .any(|l| l.ends_with("/actions/attach_to_network 201")),
+        "{w:?}"
+    );
+    assert_eq!(
+        w.iter()
+            .filter(|l| l.starts_with("POST /v1/servers "))
+            .count(),
+        1,
+        "{w:?}"
+    );
+    assert_eq!(
+        fake.run(&t, &["run", "n.yml"]).recap("localhost").changed,
+        0
+    );
+
+    // The collection's subnetwork module; a network that does not exist is named.
+    t.write(
+        "sub.yml",
+        "- hosts: localhost\n  gather_facts: no\n  tasks:\n    - hetzner.hcloud.subnetwork: {network: k8s, ip_range: 10.0.2.0/24, state: absent}\n    \
+         - hetzner.hcloud.subnetwork: {network: nope, ip_range: 10.9.0.0/24}\n",
+    );
+    let out = fake.run(&t, &["run", "sub.yml"]);
+    out.assert_code(2);
+    assert_eq!(out.recap("localhost").changed, 1, "{}", out.stdout);
+    assert!(
+        out.stdout
+            .contains("network 'nope' not found: create it first (hetzner_network)"),
+        "{}",
+        out.stdout
+    );
+    assert!(fake
+        .writes()
+        .last()
+        .unwrap()
+        .ends_with("/actions/delete_subnet 201"));
+}

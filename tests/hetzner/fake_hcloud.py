@@ -121,15 +121,48 @@ def create_ssh_key(body):
     return 201, {"ssh_key": key}
 
 
+def subnet(s):
+    require(s, "type", "network_zone")
+    return {"type": s["type"], "ip_range": s.get("ip_range"), "network_zone": s["network_zone"],
+            "gateway": "10.0.0.1", "vswitch_id": s.get("vswitch_id")}
+
+
+def network_action(net, name, body):
+    if name == "add_subnet":
+        sub = subnet(body)
+        if any(x["ip_range"] == sub["ip_range"] for x in net["subnets"]):
+            raise ApiError(409, "conflict", "subnet %s already exists" % sub["ip_range"])
+        net["subnets"].append(sub)
+    elif name == "delete_subnet":
+        require(body, "ip_range")
+        net["subnets"] = [x for x in net["subnets"] if x["ip_range"] != body["ip_range"]]
+    elif name == "change_ip_range":
+        require(body, "ip_range")
+        net["ip_range"] = body["ip_range"]
+    else:
+        raise ApiError(404, "not_found", "action '%s' not supported by the fake" % name)
+    a = new_action(name, net["id"])
+    a["resources"] = [{"id": net["id"], "type": "network"}]
+    return 201, {"action": action_view(a)}
+
+
+def attach(server, nid, ip=None):
+    net = STATE["networks"].get(nid)
+    if not net:
+        raise ApiError(404, "not_found", "network with ID '%s' not found" % nid)
+    if any(p["network"] == nid for p in server["private_net"]):
+        raise ApiError(409, "server_already_attached", "server is already attached to this network")
+    if not net["subnets"]:
+        raise ApiError(422, "no_subnet_available", "network has no subnet for the server")
+    server["private_net"].append({"network": nid, "ip": ip or "10.0.1.%d" % (len(net["servers"]) + 2),
+                                  "alias_ips": [], "mac_address": "86:00:00:00:01:%02x" % len(net["servers"])})
+    net["servers"].append(server["id"])
+
+
 def create_network(body):
     require(body, "name", "ip_range")
     unique_name("networks", body)
-    subnets = []
-    for s in body.get("subnets") or []:
-        require(s, "type", "network_zone")
-        subnets.append({"type": s["type"], "ip_range": s.get("ip_range"),
-                        "network_zone": s["network_zone"], "gateway": "10.0.0.1",
-                        "vswitch_id": s.get("vswitch_id")})
+    subnets = [subnet(s) for s in body.get("subnets") or []]
     net = {"id": new_id(), "name": body["name"], "ip_range": body["ip_range"], "subnets": subnets,
            "routes": body.get("routes") or [], "servers": [], "load_balancers": [],
            "labels": body.get("labels") or {}, "protection": {"delete": False},
@@ -198,14 +231,10 @@ def create_server(body):
             raise ApiError(400, "invalid_input", "ssh key '%s' not found" % ref,
                            {"fields": [{"name": "ssh_keys"}]})
         keys.append(match[0]["public_key"])
-    private = []
     for nid in body.get("networks") or []:
-        net = STATE["networks"].get(nid)
-        if not net:
+        if nid not in STATE["networks"]:
             raise ApiError(400, "invalid_input", "network %s not found" % nid,
                            {"fields": [{"name": "networks"}]})
-        ip = "10.0.1.%d" % (len(net["servers"]) + 2)
-        private.append({"network": nid, "ip": ip, "alias_ips": [], "mac_address": "86:00:00:00:00:%02x" % len(net["servers"])})
     location = body.get("location") or "fsn1"
     sid = new_id()
     NEXT_IPV4[0] += 1
@@ -217,7 +246,7 @@ def create_server(body):
             "ipv4": {"id": new_id(), "ip": ipv4, "blocked": False, "dns_ptr": "static.fake"} if public.get("enable_ipv4", True) else None,
             "ipv6": {"id": new_id(), "ip": "2001:db8:%x::/64" % sid, "blocked": False, "dns_ptr": []} if public.get("enable_ipv6", True) else None,
             "floating_ips": [], "firewalls": [{"id": f.get("firewall"), "status": "applied"} for f in body.get("firewalls") or []]},
-        "private_net": private,
+        "private_net": [],
         "server_type": {"id": 1, "name": body["server_type"], "description": body["server_type"].upper(),
                         "cores": 2, "memory": 4.0, "disk": 40, "storage_type": "local", "cpu_type": "shared",
                         "architecture": "x86", "deprecated": False, "prices": []},
@@ -234,8 +263,8 @@ def create_server(body):
         "included_traffic": 21990232555520, "primary_disk_size": 40, "load_balancers": [],
         "volumes": [], "iso": None,
     }
-    for p in private:
-        STATE["networks"][p["network"]]["servers"].append(sid)
+    for nid in body.get("networks") or []:
+        attach(server, nid)
     STATE["servers"][sid] = server
     work = None
     if LAB[0]:
@@ -273,6 +302,16 @@ def server_action(server, name, body):
         after = "running" if name in ("poweron", "reboot", "reset") else "off"
         a["_on_success"] = [set_status(server, after)]
         return 201, {"action": action_view(a)}
+    if name in ("attach_to_network", "detach_from_network"):
+        require(body, "network")
+        if name == "attach_to_network":
+            attach(server, body["network"], body.get("ip"))
+        else:
+            server["private_net"] = [p for p in server["private_net"] if p["network"] != body["network"]]
+            net = STATE["networks"].get(body["network"])
+            if net and sid in net["servers"]:
+                net["servers"].remove(sid)
+        return 201, {"action": action_view(new_action(name, sid))}
     if name == "change_type":
         require(body, "server_type")
         if server["status"] != "off":
@@ -321,6 +360,8 @@ def route(method, path, query, body):
         return 200, {"action": action_view(obj)}
     if kind == "servers" and len(rest) == 3 and rest[1] == "actions" and method == "POST":
         return server_action(obj, rest[2], body)
+    if kind == "networks" and len(rest) == 3 and rest[1] == "actions" and method == "POST":
+        return network_action(obj, rest[2], body)
     if method == "GET":
         return 200, {one: obj}
     if method == "PUT":

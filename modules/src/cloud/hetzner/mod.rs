@@ -3,6 +3,7 @@
 //! unchanged; the registered results carry the same keys.
 
 pub mod client;
+pub mod network;
 pub mod server;
 pub mod ssh_key;
 

@@ -60,7 +60,7 @@ const FIELDS: &[&str] = &[
 enum Op {
     Create(Value),
     Labels(u64, Value),
-    Power(u64, &'static str),
+    Action(u64, &'static str, Value),
     Delete(u64),
 }
 
@@ -260,7 +260,17 @@ impl Module for Server {
                 };
                 if let Some((action, new)) = power {
                     after.insert("status".into(), json!(new));
-                    ops.push(Op::Power(id, action));
+                    ops.push(Op::Action(id, action, json!({})));
+                }
+                let attached: Vec<u64> = s["private_net"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|p| p["network"].as_u64())
+                    .collect();
+                for (nid, n) in nets.iter().filter(|(nid, _)| !attached.contains(nid)) {
+                    notes.push(format!("attaching it to network {n}"));
+                    ops.push(Op::Action(id, "attach_to_network", json!({"network": nid})));
                 }
             }
         }
@@ -307,9 +317,9 @@ impl Module for Server {
                     client.put(&format!("/servers/{sid}"), &body).await?;
                     id = Some(sid);
                 }
-                Op::Power(sid, action) => {
+                Op::Action(sid, action, body) => {
                     let r = client
-                        .post(&format!("/servers/{sid}/actions/{action}"), &json!({}))
+                        .post(&format!("/servers/{sid}/actions/{action}"), &body)
                         .await?;
                     client.wait_action(&r["action"], timeout).await?;
                     id = Some(sid);

@@ -1,0 +1,328 @@
+//! `hetzner_network` (hetzner.hcloud.network) with its `subnets`, and `hetzner_subnetwork`
+//! (hetzner.hcloud.subnetwork) for one subnet, as the collection splits them.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde_json::{json, Map, Value};
+
+use super::client::Client;
+use super::{describe, labels, API_ARGS};
+use crate::spec::{arg, ArgType::*, ModuleSpec};
+use crate::{
+    take_work, Args, FileDiff, ModResult, Module, ModuleContext, ModuleError, ModuleResult, Plan,
+};
+
+pub struct Network;
+pub struct Subnetwork;
+
+static NETWORK: ModuleSpec = ModuleSpec::new(
+    "hetzner_network",
+    "A private network: created when missing (found by name), subnets added, labels reconciled, or deleted.",
+    &[
+        arg("name", Str, "The network's name.").required(),
+        arg("ip_range", Str, "e.g. 10.0.0.0/16; needed to create it."),
+        arg(
+            "subnets",
+            List,
+            "Subnets that must exist: {ip_range, network_zone (default eu-central), type (default cloud)}.",
+        ),
+        arg("labels", Dict, "Labels (key: value)."),
+        arg("state", Str, "Whether the network should exist.")
+            .default("\"present\"")
+            .choices(&["present", "absent"]),
+        API_ARGS[0],
+        API_ARGS[1],
+    ],
+)
+.also_known_as(&["hetzner.hcloud.network", "hetzner.hcloud.hcloud_network", "hcloud_network"]);
+
+static SUBNETWORK: ModuleSpec = ModuleSpec::new(
+    "hetzner_subnetwork",
+    "One subnet of a private network.",
+    &[
+        arg("network", Str, "The network's name or ID.").required(),
+        arg("ip_range", Str, "e.g. 10.0.1.0/24.").required(),
+        arg("network_zone", Str, "e.g. eu-central.").default("\"eu-central\""),
+        arg("type", Str, "Subnet type.")
+            .default("\"cloud\"")
+            .choices(&["cloud", "server", "vswitch"]),
+        arg("vswitch_id", Int, "For type vswitch."),
+        arg("state", Str, "Whether the subnet should exist.")
+            .default("\"present\"")
+            .choices(&["present", "absent"]),
+        API_ARGS[0],
+        API_ARGS[1],
+    ],
+)
+.also_known_as(&[
+    "hetzner.hcloud.subnetwork",
+    "hetzner.hcloud.hcloud_subnetwork",
+    "hcloud_subnetwork",
+]);
+
+const FIELDS: &[&str] = &["name", "ip_range", "subnets", "labels"];
+const WAIT: Duration = Duration::from_secs(300);
+
+enum Op {
+    Create(Value),
+    Labels(u64, Value),
+    Action(u64, &'static str, Value),
+    Delete(u64),
+}
+
+/// A subnet as the API takes it, with the collection's defaults.
+fn subnet(v: &Value) -> Value {
+    let s = |k: &str, d: &str| v.get(k).and_then(Value::as_str).unwrap_or(d).to_string();
+    let mut o = json!({"type": s("type", "cloud"), "ip_range": s("ip_range", ""), "network_zone": s("network_zone", "eu-central")});
+    if let Some(id) = v.get("vswitch_id").filter(|x| !x.is_null()) {
+        o["vswitch_id"] = id.clone();
+    }
+    o
+}
+
+fn shown(net: &Map<String, Value>) -> Map<String, Value> {
+    let mut m = net.clone();
+    let subnets: Vec<Value> = net["subnets"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|s| {
+            json!(format!(
+                "{} {} {}",
+                s["ip_range"].as_str().unwrap_or(""),
+                s["network_zone"].as_str().unwrap_or(""),
+                s["type"].as_str().unwrap_or("")
+            ))
+        })
+        .collect();
+    m.insert("subnets".into(), Value::Array(subnets));
+    m
+}
+
+fn registered(net: &Map<String, Value>) -> Value {
+    json!({
+        "id": net.get("id"),
+        "name": net.get("name"),
+        "ip_range": net.get("ip_range"),
+        "subnetworks": net.get("subnets"),
+        "routes": net.get("routes"),
+        "expose_routes_to_vswitch": net.get("expose_routes_to_vswitch"),
+        "delete_protection": net.get("protection").and_then(|p| p.get("delete")),
+        "labels": net.get("labels"),
+    })
+}
+
+/// Carries out the planned calls; the network as it ends up.
+async fn run(client: &Client, ops: Vec<Op>) -> ModResult<Value> {
+    let mut id = None;
+    for op in ops {
+        match op {
+            Op::Create(body) => {
+                id = client.post("/networks", &body).await?["network"]["id"].as_u64()
+            }
+            Op::Labels(nid, body) => {
+                client.put(&format!("/networks/{nid}"), &body).await?;
+                id = Some(nid);
+            }
+            Op::Action(nid, action, body) => {
+                let r = client
+                    .post(&format!("/networks/{nid}/actions/{action}"), &body)
+                    .await?;
+                client.wait_action(&r["action"], WAIT).await?;
+                id = Some(nid);
+            }
+            Op::Delete(nid) => {
+                client.delete(&format!("/networks/{nid}")).await?;
+                return Ok(json!({}));
+            }
+        }
+    }
+    match id {
+        Some(nid) => Ok(client.get(&format!("/networks/{nid}")).await?["network"].clone()),
+        None => Ok(json!({})),
+    }
+}
+
+fn preview(
+    ctx: &ModuleContext<'_>,
+    label: &str,
+    before: String,
+    after: String,
+    mut r: ModuleResult,
+) -> ModuleResult {
+    r.changed = true;
+    if ctx.diff {
+        r = r.with_diff(FileDiff::new(label, before, after));
+    }
+    r
+}
+
+#[async_trait]
+impl Module for Network {
+    fn spec(&self) -> &'static ModuleSpec {
+        &NETWORK
+    }
+
+    async fn plan(&self, ctx: &ModuleContext<'_>, args: &Args) -> ModResult<Plan> {
+        let client = Client::from_args(args)?;
+        let name = args.string("name").unwrap_or_default();
+        let found = client.find_by_name("/networks", &name).await?;
+        let want_subnets: Vec<Value> = args.list("subnets").iter().map(subnet).collect();
+        let before = found
+            .as_ref()
+            .map(|n| describe(&shown(n), FIELDS))
+            .unwrap_or_default();
+        let mut ops = vec![];
+        let after = match (&found, args.str("state")) {
+            (None, Some("absent")) => {
+                return Ok(Plan::Done(
+                    ModuleResult::ok().with("hcloud_network", json!({})),
+                ))
+            }
+            (Some(n), Some("absent")) => {
+                ops.push(Op::Delete(n["id"].as_u64().unwrap_or_default()));
+                String::new()
+            }
+            (None, _) => {
+                let ip_range = args.string("ip_range").ok_or_else(|| {
+                    ModuleError::Failed(format!(
+                        "hetzner_network: 'ip_range' is needed to create the network '{name}'"
+                    ))
+                })?;
+                let mut body = json!({"name": name, "ip_range": ip_range, "subnets": want_subnets});
+                if let Some(l) = labels(args.get("labels")) {
+                    body["labels"] = Value::Object(l);
+                }
+                let after = describe(&shown(body.as_object().expect("object")), FIELDS);
+                ops.push(Op::Create(body));
+                after
+            }
+            (Some(n), _) => {
+                let id = n["id"].as_u64().unwrap_or_default();
+                let mut now = n.clone();
+                if let Some(l) =
+                    labels(args.get("labels")).filter(|l| Some(l) != n["labels"].as_object())
+                {
+                    now.insert("labels".into(), Value::Object(l.clone()));
+                    ops.push(Op::Labels(id, json!({"labels": l})));
+                }
+                if let Some(r) = args
+                    .string("ip_range")
+                    .filter(|r| Some(r.as_str()) != n["ip_range"].as_str())
+                {
+                    now.insert("ip_range".into(), json!(r));
+                    ops.push(Op::Action(id, "change_ip_range", json!({"ip_range": r})));
+                }
+                let mut subnets = n["subnets"].as_array().cloned().unwrap_or_default();
+                for s in &want_subnets {
+                    if !subnets.iter().any(|x| x["ip_range"] == s["ip_range"]) {
+                        subnets.push(s.clone());
+                        ops.push(Op::Action(id, "add_subnet", s.clone()));
+                    }
+                }
+                now.insert("subnets".into(), Value::Array(subnets));
+                describe(&shown(&now), FIELDS)
+            }
+        };
+        let mut result = ModuleResult::ok();
+        if let Some(n) = &found {
+            result = result.with("hcloud_network", registered(n));
+        }
+        if ops.is_empty() {
+            return Ok(Plan::Done(result));
+        }
+        let label = format!("hetzner network {name}");
+        Ok(Plan::change(
+            preview(ctx, &label, before, after, result),
+            ops,
+        ))
+    }
+
+    async fn apply(
+        &self,
+        _: &ModuleContext<'_>,
+        args: &Args,
+        preview: ModuleResult,
+        work: Box<dyn std::any::Any + Send>,
+    ) -> ModResult<ModuleResult> {
+        let net = run(&Client::from_args(args)?, take_work(work)).await?;
+        let net = net.as_object().cloned().unwrap_or_default();
+        let value = if net.is_empty() {
+            json!({})
+        } else {
+            registered(&net)
+        };
+        Ok(preview.with("hcloud_network", value))
+    }
+}
+
+#[async_trait]
+impl Module for Subnetwork {
+    fn spec(&self) -> &'static ModuleSpec {
+        &SUBNETWORK
+    }
+
+    async fn plan(&self, ctx: &ModuleContext<'_>, args: &Args) -> ModResult<Plan> {
+        let client = Client::from_args(args)?;
+        let network = args.string("network").unwrap_or_default();
+        let net = match network.parse::<u64>() {
+            Ok(id) => client.get(&format!("/networks/{id}")).await?["network"]
+                .as_object()
+                .cloned(),
+            Err(_) => client.find_by_name("/networks", &network).await?,
+        };
+        let Some(net) = net else {
+            if ctx.check_mode {
+                return Ok(Plan::Done(
+                    ModuleResult::changed()
+                        .with_msg(format!("network '{network}' does not exist yet")),
+                ));
+            }
+            return Err(ModuleError::Failed(format!(
+                "hetzner_subnetwork: network '{network}' not found: create it first (hetzner_network)"
+            )));
+        };
+        let id = net["id"].as_u64().unwrap_or_default();
+        let want = subnet(&Value::Object(args.0.clone()));
+        let current = net["subnets"].as_array().cloned().unwrap_or_default();
+        let exists = current.iter().any(|s| s["ip_range"] == want["ip_range"]);
+        let absent = args.str("state") == Some("absent");
+        let result = ModuleResult::ok().with("hcloud_subnetwork", json!({"network": net["name"], "ip_range": want["ip_range"], "network_zone": want["network_zone"], "type": want["type"]}));
+        let op = match (exists, absent) {
+            (false, false) => Op::Action(id, "add_subnet", want.clone()),
+            (true, true) => Op::Action(id, "delete_subnet", json!({"ip_range": want["ip_range"]})),
+            _ => return Ok(Plan::Done(result)),
+        };
+        let line = format!(
+            "{} {} {}\n",
+            want["ip_range"].as_str().unwrap_or(""),
+            want["network_zone"].as_str().unwrap_or(""),
+            want["type"].as_str().unwrap_or("")
+        );
+        let (before, after) = if absent {
+            (line, String::new())
+        } else {
+            (String::new(), line)
+        };
+        let label = format!(
+            "hetzner network {} subnet",
+            net["name"].as_str().unwrap_or("")
+        );
+        Ok(Plan::change(
+            preview(ctx, &label, before, after, result),
+            vec![op],
+        ))
+    }
+
+    async fn apply(
+        &self,
+        _: &ModuleContext<'_>,
+        args: &Args,
+        preview: ModuleResult,
+        work: Box<dyn std::any::Any + Send>,
+    ) -> ModResult<ModuleResult> {
+        run(&Client::from_args(args)?, take_work(work)).await?;
+        Ok(preview)
+    }
+}
