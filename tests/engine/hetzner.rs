@@ -283,3 +283,63 @@ fn networks_with_subnets_and_servers_attached() {
         .unwrap()
         .ends_with("/actions/delete_subnet 201"));
 }
+
+#[test]
+fn server_faults_fail_clearly_and_never_duplicate() {
+    let fake = Fake::start();
+    let t = Lab::new();
+    t.write(
+        "s.yml",
+        "- hosts: localhost\n  gather_facts: no\n  tasks:\n    - hetzner_server: {name: web-1, server_type: cx22, image: debian-12, location: nbg1}\n",
+    );
+    // The create is refused by a 503 twice, then goes through: one server.
+    fake.fault(r#"[{"status": 503, "code": "unavailable", "method": "POST", "times": 2}]"#);
+    fake.run(&t, &["run", "s.yml"]).assert_ok();
+    let posts: Vec<String> = fake
+        .writes()
+        .into_iter()
+        .filter(|w| w.starts_with("POST /v1/servers"))
+        .collect();
+    assert_eq!(
+        posts,
+        [
+            "POST /v1/servers 503",
+            "POST /v1/servers 503",
+            "POST /v1/servers 201"
+        ]
+    );
+
+    // An action that ends in error fails the task, naming the server and the API's error.
+    t.write("s2.yml", &t.read("s.yml").replace("web-1", "web-2"));
+    fake.fault(r#"[{"action": "create_server", "code": "resource_unavailable", "message": "no capacity in nbg1"}]"#);
+    let out = fake.run(&t, &["run", "s2.yml"]);
+    out.assert_code(2);
+    assert!(
+        out.stdout
+            .contains("server 'web-2': Hetzner API action create_server (")
+            && out
+                .stdout
+                .contains("failed: resource_unavailable: no capacity in nbg1"),
+        "{}",
+        out.stdout
+    );
+    // Missing what a creation needs; a second run with the first server creates nothing.
+    t.write(
+        "s3.yml",
+        "- hosts: localhost\n  gather_facts: no\n  tasks:\n    - hetzner_server: {name: web-3}\n",
+    );
+    let out = fake.run(&t, &["run", "s3.yml"]);
+    out.assert_code(2);
+    assert!(
+        out.stdout
+            .contains("'server_type' and 'image' are needed to create the server 'web-3'"),
+        "{}",
+        out.stdout
+    );
+    let before = fake.writes().len();
+    assert_eq!(
+        fake.run(&t, &["run", "s.yml"]).recap("localhost").changed,
+        0
+    );
+    assert_eq!(fake.writes().len(), before, "a second run wrote");
+}

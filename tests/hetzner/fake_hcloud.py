@@ -13,7 +13,8 @@ faults on demand. Standard library only.
 Test hooks, outside /v1 and without a token:
     GET  /__fake/log      every /v1 request so far: [{"method", "path", "status"}]
     POST /__fake/faults   queue faults: [{"status": 429, "code": "rate_limit_exceeded",
-                          "method": "POST", "times": 1, "reset_in": 1}]
+                          "method": "POST", "times": 1, "reset_in": 1}], or an action that
+                          ends in error: [{"action": "create_server", "code": "...", "message": "..."}]
 """
 
 import argparse
@@ -175,6 +176,10 @@ def create_network(body):
 def new_action(command, server_id, work=None, fail=None):
     """An action that is `running` for ACTION_SECONDS (and while `work` runs), then ends in
     success, or in error with `fail` = (code, message)."""
+    for f in FAULTS:
+        if f.get("action") == command and f.get("times", 1) > 0:
+            f["times"] = f.get("times", 1) - 1
+            fail = (f.get("code", "action_failed"), f.get("message", "the action failed"))
     a = {"id": new_id(), "command": command, "status": "running", "progress": 0,
          "started": now(), "finished": None, "resources": [{"id": server_id, "type": "server"}],
          "error": None, "_done_at": time.time() + ACTION_SECONDS, "_fail": fail}
@@ -420,6 +425,8 @@ class Handler(BaseHTTPRequestHandler):
                 if self.headers.get("Authorization") != "Bearer " + self.token:
                     raise ApiError(401, "unauthorized", "unable to authenticate")
                 for f in FAULTS:
+                    if "action" in f:
+                        continue
                     if f.get("method", self.command) == self.command and f.get("times", 1) > 0:
                         f["times"] = f.get("times", 1) - 1
                         if f["status"] == 429:

@@ -302,15 +302,23 @@ impl Module for Server {
         let client = Client::from_args(args)?;
         let timeout = Duration::from_secs(args.int("timeout").unwrap_or(600).max(1) as u64);
         let (ops, nets): (Vec<Op>, Vec<(u64, String)>) = take_work(work);
+        let name = args.string("name").unwrap_or_default();
+        let named = |e: ModuleError| match e {
+            ModuleError::Failed(m) => ModuleError::Failed(format!("server '{name}': {m}")),
+            other => other,
+        };
         let mut id = None;
         for op in ops {
             match op {
                 Op::Create(body) => {
-                    let r = client.post("/servers", &body).await?;
+                    let r = client.post("/servers", &body).await.map_err(named)?;
                     id = r["server"]["id"].as_u64();
-                    client.wait_action(&r["action"], timeout).await?;
+                    client
+                        .wait_action(&r["action"], timeout)
+                        .await
+                        .map_err(named)?;
                     for next in r["next_actions"].as_array().into_iter().flatten() {
-                        client.wait_action(next, timeout).await?;
+                        client.wait_action(next, timeout).await.map_err(named)?;
                     }
                 }
                 Op::Labels(sid, body) => {
@@ -320,13 +328,23 @@ impl Module for Server {
                 Op::Action(sid, action, body) => {
                     let r = client
                         .post(&format!("/servers/{sid}/actions/{action}"), &body)
-                        .await?;
-                    client.wait_action(&r["action"], timeout).await?;
+                        .await
+                        .map_err(named)?;
+                    client
+                        .wait_action(&r["action"], timeout)
+                        .await
+                        .map_err(named)?;
                     id = Some(sid);
                 }
                 Op::Delete(sid) => {
-                    let r = client.delete(&format!("/servers/{sid}")).await?;
-                    client.wait_action(&r["action"], timeout).await?;
+                    let r = client
+                        .delete(&format!("/servers/{sid}"))
+                        .await
+                        .map_err(named)?;
+                    client
+                        .wait_action(&r["action"], timeout)
+                        .await
+                        .map_err(named)?;
                     return Ok(preview.with("hcloud_server", json!({})));
                 }
             }
