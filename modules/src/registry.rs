@@ -46,6 +46,8 @@ static MODULES: &[&dyn Module] = &[
     &cloud::hetzner::server::Server,
     &cloud::hetzner::network::Network,
     &cloud::hetzner::network::Subnetwork,
+    &cloud::hetzner::firewall::Firewall,
+    &cloud::hetzner::placement_group::PlacementGroup,
 ];
 
 /// The name without an `ansible.builtin.` / `ansible.legacy.` prefix.

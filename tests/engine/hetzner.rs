@@ -343,3 +343,104 @@ fn server_faults_fail_clearly_and_never_duplicate() {
     );
     assert_eq!(fake.writes().len(), before, "a second run wrote");
 }
+
+#[test]
+fn firewall_rules_placement_group_and_servers_created_with_them() {
+    let fake = Fake::start();
+    let t = Lab::new();
+    let play = |port: u32| {
+        format!(
+            r#"
+- hosts: localhost
+  gather_facts: no
+  tasks:
+    - hetzner.hcloud.firewall:
+        name: k8s-api
+        rules:
+          - {{direction: in, protocol: tcp, port: {port}, source_ips: [0.0.0.0/0, "::/0"], description: kube-apiserver}}
+          - {{direction: in, protocol: icmp, source_ips: [0.0.0.0/0]}}
+        apply_to_label_selectors: [role=control-plane]
+    - hetzner.hcloud.placement_group: {{name: cp-spread, type: spread}}
+    - hetzner_server:
+        name: cp-1
+        server_type: cx22
+        image: debian-12
+        firewalls: [k8s-api]
+        placement_group: cp-spread
+        labels: {{role: control-plane}}
+      register: s
+    - debug: var=s.hcloud_server.placement_group.name
+"#
+        )
+    };
+    t.write("f.yml", &play(6443));
+    let out = fake.run(&t, &["run", "f.yml", "--check", "--diff"]);
+    out.assert_ok();
+    assert_eq!(out.recap("localhost").changed, 3, "{}", out.stdout);
+    assert!(
+        out.stdout.contains("+rules: [\"in icmp - from"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(
+        fake.writes(),
+        Vec::<String>::new(),
+        "check mode wrote to the API"
+    );
+
+    let out = fake.run(&t, &["run", "f.yml"]);
+    assert_eq!(out.recap("localhost"), recap(4, 3, 0, 0), "{}", out.stdout);
+    assert!(
+        out.stdout
+            .contains("\"s.hcloud_server.placement_group.name\": \"cp-spread\""),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(
+        fake.run(&t, &["run", "f.yml"]).recap("localhost").changed,
+        0
+    );
+
+    // Another port: the rules are set again, nothing else moves.
+    t.write("f.yml", &play(16443));
+    let out = fake.run(&t, &["run", "f.yml", "--diff"]);
+    assert_eq!(out.recap("localhost").changed, 1, "{}", out.stdout);
+    assert!(
+        out.stdout
+            .contains("-rules: [\"in icmp - from [\\\"0.0.0.0/0\\\"] to []\",\"in tcp 6443 from")
+            && out
+                .stdout
+                .contains("\"in tcp 16443 from [\\\"0.0.0.0/0\\\",\\\"::/0\\\"] to []\"]"),
+        "{}",
+        out.stdout
+    );
+    assert!(fake
+        .writes()
+        .last()
+        .unwrap()
+        .ends_with("/actions/set_rules 201"));
+
+    // A tcp rule without a port: the API's error, naming the field.
+    t.write("bad.yml", "- hosts: localhost\n  gather_facts: no\n  tasks:\n    - hetzner_firewall: {name: bad, rules: [{direction: in, protocol: tcp}]}\n");
+    let out = fake.run(&t, &["run", "bad.yml"]);
+    out.assert_code(2);
+    assert!(
+        out.stdout
+            .contains("invalid_input: port is required for tcp and udp rules (fields: rules)"),
+        "{}",
+        out.stdout
+    );
+
+    // Removing a firewall that is in use takes it off its resources first.
+    t.write("rm.yml", "- hosts: localhost\n  gather_facts: no\n  tasks:\n    - hetzner_firewall: {name: k8s-api, state: absent}\n");
+    assert_eq!(
+        fake.run(&t, &["run", "rm.yml"]).recap("localhost").changed,
+        1
+    );
+    let w = fake.writes();
+    assert!(
+        w[w.len() - 2].ends_with("/actions/remove_from_resources 201"),
+        "{w:?}"
+    );
+    assert!(w[w.len() - 1].starts_with("DELETE /v1/firewalls/"), "{w:?}");
+}

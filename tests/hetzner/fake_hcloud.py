@@ -29,7 +29,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
 
 LOCK = threading.Lock()
-STATE = {"ssh_keys": {}, "networks": {}, "servers": {}, "actions": {}}
+STATE = {"ssh_keys": {}, "networks": {}, "servers": {}, "actions": {}, "firewalls": {},
+         "placement_groups": {}}
 LAB = [False]
 LAB_SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lab", "lab")
 ACTION_SECONDS = 1.0
@@ -270,6 +271,17 @@ def create_server(body):
     }
     for nid in body.get("networks") or []:
         attach(server, nid)
+    if body.get("placement_group"):
+        pg = STATE["placement_groups"].get(body["placement_group"])
+        if not pg:
+            raise ApiError(400, "invalid_input", "placement group not found", {"fields": [{"name": "placement_group"}]})
+        pg["servers"].append(sid)
+        server["placement_group"] = {k: pg[k] for k in ("id", "name", "labels", "type", "created", "servers")}
+    for f in body.get("firewalls") or []:
+        fw = STATE["firewalls"].get(f.get("firewall"))
+        if not fw:
+            raise ApiError(400, "invalid_input", "firewall not found", {"fields": [{"name": "firewalls"}]})
+        fw["applied_to"].append({"type": "server", "server": {"id": sid}})
     STATE["servers"][sid] = server
     work = None
     if LAB[0]:
@@ -326,8 +338,69 @@ def server_action(server, name, body):
     raise ApiError(404, "not_found", "action '%s' not supported by the fake" % name)
 
 
-CREATE = {"ssh_keys": create_ssh_key, "networks": create_network, "servers": create_server}
-SINGULAR = {"ssh_keys": "ssh_key", "networks": "network", "servers": "server", "actions": "action"}
+def check_rules(rules):
+    for r in rules or []:
+        require(r, "direction", "protocol")
+        if r["direction"] not in ("in", "out") or r["protocol"] not in ("tcp", "udp", "icmp", "esp", "gre"):
+            raise ApiError(400, "invalid_input", "invalid rule", {"fields": [{"name": "rules"}]})
+        if r["protocol"] in ("tcp", "udp") and not r.get("port"):
+            raise ApiError(400, "invalid_input", "port is required for tcp and udp rules",
+                           {"fields": [{"name": "rules"}]})
+    return [{"direction": r["direction"], "protocol": r["protocol"], "port": r.get("port"),
+             "source_ips": r.get("source_ips") or [], "destination_ips": r.get("destination_ips") or [],
+             "description": r.get("description")} for r in rules or []]
+
+
+def firewall_action(fw, command):
+    a = new_action(command, fw["id"])
+    a["resources"] = [{"id": fw["id"], "type": "firewall"}]
+    return action_view(a)
+
+
+def create_firewall(body):
+    require(body, "name")
+    unique_name("firewalls", body)
+    fw = {"id": new_id(), "name": body["name"], "labels": body.get("labels") or {},
+          "created": now(), "rules": check_rules(body.get("rules")), "applied_to": []}
+    STATE["firewalls"][fw["id"]] = fw
+    actions = [firewall_action(fw, "set_firewall_rules")]
+    for res in body.get("apply_to") or []:
+        fw["applied_to"].append(res)
+        actions.append(firewall_action(fw, "apply_firewall"))
+    return 201, {"firewall": fw, "actions": actions}
+
+
+def firewalls_action(fw, name, body):
+    if name == "set_rules":
+        fw["rules"] = check_rules(body.get("rules"))
+        return 201, {"actions": [firewall_action(fw, "set_firewall_rules")]}
+    if name in ("apply_to_resources", "remove_from_resources"):
+        for res in body.get("apply_to") or body.get("remove_from") or []:
+            if name == "apply_to_resources":
+                if res in fw["applied_to"]:
+                    raise ApiError(409, "firewall_already_applied", "firewall already applied to resource")
+                fw["applied_to"].append(res)
+            elif res in fw["applied_to"]:
+                fw["applied_to"].remove(res)
+        return 201, {"actions": [firewall_action(fw, "apply_firewall" if name == "apply_to_resources" else "remove_firewall")]}
+    raise ApiError(404, "not_found", "action '%s' not supported by the fake" % name)
+
+
+def create_placement_group(body):
+    require(body, "name", "type")
+    unique_name("placement_groups", body)
+    if body["type"] != "spread":
+        raise ApiError(400, "invalid_input", "type must be spread", {"fields": [{"name": "type"}]})
+    pg = {"id": new_id(), "name": body["name"], "labels": body.get("labels") or {}, "type": "spread",
+          "created": now(), "servers": []}
+    STATE["placement_groups"][pg["id"]] = pg
+    return 201, {"placement_group": pg, "action": None}
+
+
+CREATE = {"ssh_keys": create_ssh_key, "networks": create_network, "servers": create_server,
+          "firewalls": create_firewall, "placement_groups": create_placement_group}
+SINGULAR = {"ssh_keys": "ssh_key", "networks": "network", "servers": "server", "actions": "action",
+            "firewalls": "firewall", "placement_groups": "placement_group"}
 
 
 def route(method, path, query, body):
@@ -367,6 +440,8 @@ def route(method, path, query, body):
         return server_action(obj, rest[2], body)
     if kind == "networks" and len(rest) == 3 and rest[1] == "actions" and method == "POST":
         return network_action(obj, rest[2], body)
+    if kind == "firewalls" and len(rest) == 3 and rest[1] == "actions" and method == "POST":
+        return firewalls_action(obj, rest[2], body)
     if method == "GET":
         return 200, {one: obj}
     if method == "PUT":
@@ -377,8 +452,17 @@ def route(method, path, query, body):
             obj["labels"] = body["labels"] or {}
         return 200, {one: obj}
     if method == "DELETE":
+        if kind == "firewalls" and obj["applied_to"]:
+            raise ApiError(422, "resource_in_use", "firewall is still applied to resources")
+        if kind == "placement_groups" and obj["servers"]:
+            raise ApiError(422, "resource_in_use", "placement group still has servers")
         del store[obj["id"]]
         if kind == "servers":
+            for fw in STATE["firewalls"].values():
+                fw["applied_to"] = [r for r in fw["applied_to"] if r.get("server", {}).get("id") != obj["id"]]
+            for pg in STATE["placement_groups"].values():
+                if obj["id"] in pg["servers"]:
+                    pg["servers"].remove(obj["id"])
             for net in STATE["networks"].values():
                 if obj["id"] in net["servers"]:
                     net["servers"].remove(obj["id"])

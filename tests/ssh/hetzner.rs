@@ -27,12 +27,18 @@ fn servers_created_then_configured_in_the_same_run() {
     key: {key}
   tasks:
     - hetzner.hcloud.ssh_key: {{name: ops, public_key: "{{{{ lookup('file', key + '.pub') }}}}"}}
+    - hetzner.hcloud.network: {{name: tmn, ip_range: 10.0.0.0/16, subnets: [{{ip_range: 10.0.1.0/24}}]}}
+    - hetzner.hcloud.firewall:
+        name: tmn-ssh
+        rules: [{{direction: in, protocol: tcp, port: 22, source_ips: [0.0.0.0/0]}}]
+        apply_to_label_selectors: [cluster=tmn]
     - hetzner.hcloud.server:
         name: "{{{{ item }}}}"
         server_type: cx22
         image: debian-12
         location: fsn1
         ssh_keys: [ops]
+        networks: [tmn]
         labels: {{cluster: tmn}}
       loop: [tmn-cp-1, tmn-worker-1, tmn-worker-2]
       register: servers
@@ -41,6 +47,7 @@ fn servers_created_then_configured_in_the_same_run() {
         ansible_host: "{{{{ item.hcloud_server.ipv4_address }}}}"
         ansible_user: root
         ansible_ssh_private_key_file: "{{{{ key }}}}"
+        private_ip: "{{{{ item.hcloud_server.private_networks_info[0].ip }}}}"
         groups: cluster
       loop: "{{{{ servers.results }}}}"
       when: item.hcloud_server.ipv4_address is defined
@@ -49,7 +56,7 @@ fn servers_created_then_configured_in_the_same_run() {
   gather_facts: no
   tasks:
     - wait_for_connection: {{timeout: 60}}
-    - copy: {{content: "{{{{ inventory_hostname }}}} {{{{ ansible_host }}}}\n", dest: /etc/timonel-node}}
+    - copy: {{content: "{{{{ inventory_hostname }}}} {{{{ ansible_host }}}} {{{{ private_ip }}}}\n", dest: /etc/timonel-node}}
 "#,
             key = key()
         ),
@@ -63,7 +70,7 @@ fn servers_created_then_configured_in_the_same_run() {
         &env,
     );
     out.assert_ok();
-    assert_eq!(out.recap("localhost").changed, 2, "{}", out.stdout);
+    assert_eq!(out.recap("localhost").changed, 4, "{}", out.stdout);
     assert!(
         out.stdout.contains("+name: \"tmn-worker-2\""),
         "{}",
@@ -82,10 +89,11 @@ fn servers_created_then_configured_in_the_same_run() {
         .enumerate()
     {
         assert_eq!(out.recap(h).changed, 1, "{}", out.stdout);
-        let ip = format!("127.0.0.{}", 101 + i);
+        // Public address: the fake's loopback one; private: from the network's subnet.
+        let (ip, private) = (format!("127.0.0.{}", 101 + i), format!("10.0.1.{}", 2 + i));
         assert_eq!(
             exec(&format!("hcloud-{h}"), "cat /etc/timonel-node"),
-            format!("{h} {ip}\n")
+            format!("{h} {ip} {private}\n")
         );
     }
     let servers: Vec<String> = fake

@@ -3,7 +3,9 @@
 //! unchanged; the registered results carry the same keys.
 
 pub mod client;
+pub mod firewall;
 pub mod network;
+pub mod placement_group;
 pub mod server;
 pub mod ssh_key;
 

@@ -28,7 +28,9 @@ static SPEC: ModuleSpec = ModuleSpec::new(
         arg("ssh_keys", List, "SSH key names or IDs for root."),
         arg("labels", Dict, "Labels (key: value)."),
         arg("user_data", Str, "cloud-init user data."),
-        arg("networks", List, "Private networks (names or IDs) to attach at creation."),
+        arg("networks", List, "Private networks (names or IDs) it is attached to."),
+        arg("firewalls", List, "Firewalls (names or IDs) applied at creation."),
+        arg("placement_group", Str, "Placement group (name or ID), set at creation."),
         arg("enable_ipv4", Bool, "Give it a public IPv4 address.").default("true"),
         arg("enable_ipv6", Bool, "Give it a public IPv6 network.").default("true"),
         arg(
@@ -139,6 +141,40 @@ async fn networks(
     Ok((out, note))
 }
 
+/// IDs of resources named by name or ID; a missing one is an error, or a note in check mode.
+async fn ids(
+    client: &Client,
+    path: &str,
+    refs: &[String],
+    check: bool,
+    notes: &mut Vec<String>,
+) -> ModResult<Vec<u64>> {
+    let mut out = vec![];
+    for r in refs {
+        let id = match r.parse::<u64>() {
+            Ok(id) => Some(id),
+            Err(_) => client
+                .find_by_name(path, r)
+                .await?
+                .and_then(|o| o["id"].as_u64()),
+        };
+        match id {
+            Some(id) => out.push(id),
+            None if check => notes.push(format!(
+                "{} '{r}' does not exist yet",
+                &path[1..path.len() - 1]
+            )),
+            None => {
+                return Err(ModuleError::Failed(format!(
+                    "hetzner_server: {} '{r}' not found: create it first",
+                    &path[1..path.len() - 1]
+                )))
+            }
+        }
+    }
+    Ok(out)
+}
+
 #[async_trait]
 impl Module for Server {
     fn spec(&self) -> &'static ModuleSpec {
@@ -204,6 +240,33 @@ impl Module for Server {
                 }
                 if !nets.is_empty() {
                     body["networks"] = json!(nets.iter().map(|(id, _)| *id).collect::<Vec<_>>());
+                }
+                let firewalls = ids(
+                    &client,
+                    "/firewalls",
+                    &args.strings("firewalls"),
+                    ctx.check_mode,
+                    &mut notes,
+                )
+                .await?;
+                if !firewalls.is_empty() {
+                    body["firewalls"] = json!(firewalls
+                        .iter()
+                        .map(|id| json!({"firewall": id}))
+                        .collect::<Vec<_>>());
+                }
+                let group: Vec<String> = args.string("placement_group").into_iter().collect();
+                if let Some(g) = ids(
+                    &client,
+                    "/placement_groups",
+                    &group,
+                    ctx.check_mode,
+                    &mut notes,
+                )
+                .await?
+                .first()
+                {
+                    body["placement_group"] = json!(g);
                 }
                 if let Some(l) = labels(args.get("labels")) {
                     body["labels"] = Value::Object(l);

@@ -1,0 +1,302 @@
+//! `hetzner_firewall` (hetzner.hcloud.firewall): rules and labels, and the servers or label
+//! selectors it applies to (which the collection keeps in a separate module).
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde_json::{json, Map, Value};
+
+use super::client::Client;
+use super::{describe, labels, API_ARGS};
+use crate::spec::{arg, ArgType::*, ModuleSpec};
+use crate::{
+    take_work, Args, FileDiff, ModResult, Module, ModuleContext, ModuleError, ModuleResult, Plan,
+};
+
+pub struct Firewall;
+
+static SPEC: ModuleSpec = ModuleSpec::new(
+    "hetzner_firewall",
+    "A firewall: rules and labels reconciled, applied to servers or label selectors, or deleted.",
+    &[
+        arg("name", Str, "The firewall's name.").required(),
+        arg(
+            "rules",
+            List,
+            "Inbound/outbound rules: {direction: in|out, protocol: tcp|udp|icmp|esp|gre, port, \
+             source_ips, destination_ips, description}. The firewall has exactly these.",
+        ),
+        arg("labels", Dict, "Labels (key: value)."),
+        arg(
+            "apply_to_servers",
+            List,
+            "Server names or IDs it must apply to.",
+        ),
+        arg(
+            "apply_to_label_selectors",
+            List,
+            "Label selectors it must apply to, e.g. cluster=k8s.",
+        ),
+        arg("state", Str, "Whether the firewall should exist.")
+            .default("\"present\"")
+            .choices(&["present", "absent"]),
+        API_ARGS[0],
+        API_ARGS[1],
+    ],
+)
+.also_known_as(&[
+    "hetzner.hcloud.firewall",
+    "hetzner.hcloud.hcloud_firewall",
+    "hcloud_firewall",
+]);
+
+const FIELDS: &[&str] = &["name", "rules", "applied_to", "labels"];
+const WAIT: Duration = Duration::from_secs(300);
+
+enum Op {
+    Create(Value),
+    Labels(u64, Value),
+    Action(u64, &'static str, Value),
+    Delete(u64),
+}
+
+/// A rule as the API returns it, so wanted and existing rules compare field by field.
+fn rule(r: &Value) -> Value {
+    let ips = |k: &str| {
+        let mut v: Vec<String> = r[k]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|x| x.as_str().map(str::to_string))
+            .collect();
+        v.sort();
+        v
+    };
+    let port = match &r["port"] {
+        Value::Null => Value::Null,
+        Value::String(s) => json!(s),
+        other => json!(other.to_string()),
+    };
+    json!({
+        "direction": r["direction"],
+        "protocol": r["protocol"],
+        "port": port,
+        "source_ips": ips("source_ips"),
+        "destination_ips": ips("destination_ips"),
+        "description": r["description"],
+    })
+}
+
+fn rules_of(v: &Value) -> Vec<Value> {
+    let mut rules: Vec<Value> = v.as_array().into_iter().flatten().map(rule).collect();
+    rules.sort_by_key(|r| r.to_string());
+    rules
+}
+
+/// One line per rule and per resource, for --diff.
+fn shown(fw: &Map<String, Value>) -> Map<String, Value> {
+    let mut m = fw.clone();
+    let rules: Vec<Value> = rules_of(&fw["rules"])
+        .iter()
+        .map(|r| {
+            json!(format!(
+                "{} {} {} from {} to {}",
+                r["direction"].as_str().unwrap_or(""),
+                r["protocol"].as_str().unwrap_or(""),
+                r["port"].as_str().unwrap_or("-"),
+                r["source_ips"],
+                r["destination_ips"]
+            ))
+        })
+        .collect();
+    m.insert("rules".into(), Value::Array(rules));
+    m.insert(
+        "applied_to".into(),
+        Value::Array(fw["applied_to"].as_array().cloned().unwrap_or_default()),
+    );
+    m
+}
+
+fn registered(fw: &Map<String, Value>) -> Value {
+    json!({"id": fw.get("id"), "name": fw.get("name"), "rules": fw.get("rules"), "labels": fw.get("labels"), "applied_to": fw.get("applied_to")})
+}
+
+#[async_trait]
+impl Module for Firewall {
+    fn spec(&self) -> &'static ModuleSpec {
+        &SPEC
+    }
+
+    async fn plan(&self, ctx: &ModuleContext<'_>, args: &Args) -> ModResult<Plan> {
+        let client = Client::from_args(args)?;
+        let name = args.string("name").unwrap_or_default();
+        let found = client.find_by_name("/firewalls", &name).await?;
+        // What it must apply to, as the API writes resources.
+        let mut apply_to = vec![];
+        let mut notes = vec![];
+        for s in args.strings("apply_to_servers") {
+            let id = match s.parse::<u64>() {
+                Ok(id) => Some(id),
+                Err(_) => client
+                    .find_by_name("/servers", &s)
+                    .await?
+                    .and_then(|o| o["id"].as_u64()),
+            };
+            match id {
+                Some(id) => apply_to.push(json!({"type": "server", "server": {"id": id}})),
+                None if ctx.check_mode => notes.push(format!("server '{s}' does not exist yet")),
+                None => {
+                    return Err(ModuleError::Failed(format!(
+                        "hetzner_firewall: server '{s}' not found, so '{name}' cannot apply to it"
+                    )))
+                }
+            }
+        }
+        for sel in args.strings("apply_to_label_selectors") {
+            apply_to.push(json!({"type": "label_selector", "label_selector": {"selector": sel}}));
+        }
+        let want_rules = args
+            .get("rules")
+            .map(|_| rules_of(&Value::Array(args.list("rules"))));
+        let before = found
+            .as_ref()
+            .map(|f| describe(&shown(f), FIELDS))
+            .unwrap_or_default();
+        let mut ops = vec![];
+        let after = match (&found, args.str("state")) {
+            (None, Some("absent")) => {
+                return Ok(Plan::Done(
+                    ModuleResult::ok().with("hcloud_firewall", json!({})),
+                ))
+            }
+            (Some(f), Some("absent")) => {
+                let id = f["id"].as_u64().unwrap_or_default();
+                let applied = f["applied_to"].as_array().cloned().unwrap_or_default();
+                if !applied.is_empty() {
+                    ops.push(Op::Action(
+                        id,
+                        "remove_from_resources",
+                        json!({"remove_from": strip(&applied)}),
+                    ));
+                }
+                ops.push(Op::Delete(id));
+                String::new()
+            }
+            (None, _) => {
+                let mut body = json!({"name": name, "rules": want_rules.clone().unwrap_or_default(), "apply_to": apply_to});
+                if let Some(l) = labels(args.get("labels")) {
+                    body["labels"] = Value::Object(l);
+                }
+                let mut shown_new = body.as_object().cloned().unwrap_or_default();
+                shown_new.insert("applied_to".into(), body["apply_to"].clone());
+                ops.push(Op::Create(body));
+                describe(&shown(&shown_new), FIELDS)
+            }
+            (Some(f), _) => {
+                let id = f["id"].as_u64().unwrap_or_default();
+                let mut now = f.clone();
+                if let Some(r) = want_rules.filter(|r| *r != rules_of(&f["rules"])) {
+                    now.insert("rules".into(), Value::Array(r.clone()));
+                    ops.push(Op::Action(id, "set_rules", json!({"rules": r})));
+                }
+                if let Some(l) =
+                    labels(args.get("labels")).filter(|l| Some(l) != f["labels"].as_object())
+                {
+                    now.insert("labels".into(), Value::Object(l.clone()));
+                    ops.push(Op::Labels(id, json!({"labels": l})));
+                }
+                let applied = strip(&f["applied_to"].as_array().cloned().unwrap_or_default());
+                let missing: Vec<Value> = apply_to
+                    .into_iter()
+                    .filter(|a| !applied.contains(a))
+                    .collect();
+                if !missing.is_empty() {
+                    let mut all = applied.clone();
+                    all.extend(missing.iter().cloned());
+                    now.insert("applied_to".into(), Value::Array(all));
+                    ops.push(Op::Action(
+                        id,
+                        "apply_to_resources",
+                        json!({"apply_to": missing}),
+                    ));
+                }
+                describe(&shown(&now), FIELDS)
+            }
+        };
+        let mut result = ModuleResult::ok();
+        if let Some(f) = &found {
+            result = result.with("hcloud_firewall", registered(f));
+        }
+        if !notes.is_empty() {
+            result.msg = Some(notes.join("; "));
+        }
+        if ops.is_empty() {
+            return Ok(Plan::Done(result));
+        }
+        result.changed = true;
+        if ctx.diff {
+            result = result.with_diff(FileDiff::new(
+                &format!("hetzner firewall {name}"),
+                before,
+                after,
+            ));
+        }
+        Ok(Plan::change(result, ops))
+    }
+
+    async fn apply(
+        &self,
+        _: &ModuleContext<'_>,
+        args: &Args,
+        preview: ModuleResult,
+        work: Box<dyn std::any::Any + Send>,
+    ) -> ModResult<ModuleResult> {
+        let client = Client::from_args(args)?;
+        let mut id = None;
+        for op in take_work::<Vec<Op>>(work) {
+            let r = match op {
+                Op::Create(body) => {
+                    let r = client.post("/firewalls", &body).await?;
+                    id = r["firewall"]["id"].as_u64();
+                    r
+                }
+                Op::Labels(fid, body) => {
+                    id = Some(fid);
+                    client.put(&format!("/firewalls/{fid}"), &body).await?
+                }
+                Op::Action(fid, action, body) => {
+                    id = Some(fid);
+                    client
+                        .post(&format!("/firewalls/{fid}/actions/{action}"), &body)
+                        .await?
+                }
+                Op::Delete(fid) => {
+                    client.delete(&format!("/firewalls/{fid}")).await?;
+                    return Ok(preview.with("hcloud_firewall", json!({})));
+                }
+            };
+            for a in r["actions"].as_array().into_iter().flatten() {
+                client.wait_action(a, WAIT).await?;
+            }
+        }
+        let fw = match id {
+            Some(fid) => client.get(&format!("/firewalls/{fid}")).await?["firewall"].clone(),
+            None => json!({}),
+        };
+        Ok(preview.with(
+            "hcloud_firewall",
+            registered(&fw.as_object().cloned().unwrap_or_default()),
+        ))
+    }
+}
+
+/// Applied resources as the API takes them back (without the resources a selector matched).
+fn strip(applied: &[Value]) -> Vec<Value> {
+    applied
+        .iter()
+        .map(|a| match a["type"].as_str() {
+            Some("server") => json!({"type": "server", "server": {"id": a["server"]["id"]}}),
+            _ => json!({"type": a["type"], "label_selector": {"selector": a["label_selector"]["selector"]}}),
+        })
+        .collect()
+}
