@@ -444,3 +444,74 @@ fn firewall_rules_placement_group_and_servers_created_with_them() {
     );
     assert!(w[w.len() - 1].starts_with("DELETE /v1/firewalls/"), "{w:?}");
 }
+
+#[test]
+fn inventory_source_lists_servers_with_groups_from_labels() {
+    let fake = Fake::start();
+    let t = Lab::new();
+    t.write(
+        "mk.yml",
+        r#"
+- hosts: localhost
+  gather_facts: no
+  tasks:
+    - hetzner_network: {name: k8s, ip_range: 10.0.0.0/16, subnets: [{ip_range: 10.0.1.0/24}]}
+    - hetzner_server:
+        name: "{{ item.n }}"
+        server_type: cx22
+        image: debian-12
+        location: "{{ item.l }}"
+        networks: [k8s]
+        labels: {cluster: k8s, role: "{{ item.r }}"}
+      loop: [{n: cp-1, r: control-plane, l: fsn1}, {n: w-1, r: worker, l: nbg1}]
+    - hetzner_server: {name: other, server_type: cx22, image: debian-12, labels: {cluster: other}}
+"#,
+    );
+    fake.run(&t, &["run", "mk.yml"]).assert_ok();
+    t.write(
+        "hcloud.yml",
+        "plugin: hetzner.hcloud.hcloud\nlabel_selector: cluster=k8s\nconnect_with: private_ipv4\nnetwork: k8s\n\
+         keyed_groups:\n  - {key: labels.role, prefix: role}\n  - {key: location, prefix: hcloud_location}\n",
+    );
+    let out = fake.run(&t, &["inventory", "-i", "hcloud.yml", "--graph"]);
+    out.assert_ok();
+    for want in [
+        "|--@hcloud:\n  |  |--cp-1\n  |  |--w-1",
+        "|--@role_control_plane:\n  |  |--cp-1",
+        "|--@hcloud_location_nbg1:\n  |  |--w-1",
+    ] {
+        assert!(out.stdout.contains(want), "{want}\n{}", out.stdout);
+    }
+    assert!(
+        !out.stdout.contains("other"),
+        "the label selector was not applied:\n{}",
+        out.stdout
+    );
+    let out = fake.run(&t, &["inventory", "-i", "hcloud.yml", "--host", "w-1"]);
+    let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(
+        (v["ansible_host"].as_str(), v["hcloud_location"].as_str()),
+        (Some("10.0.1.3"), Some("nbg1"))
+    );
+    assert_eq!(v["hcloud_labels"]["role"], "worker");
+
+    // A misspelt option, an unknown plugin, a wrong token: named, with the fix; nothing runs.
+    t.write("bad.yml", "plugin: hetzner\nlabel_selectr: cluster=k8s\n");
+    fake.run(&t, &["inventory", "-i", "bad.yml", "--list"])
+        .assert_code(5)
+        .assert_error(&[
+            "unknown option 'label_selectr' for the hetzner inventory",
+            "bad.yml:2:1",
+            "did you mean 'label_selector'?",
+        ]);
+    t.write("aws.yml", "plugin: amazon.aws.aws_ec2\n");
+    fake.run(&t, &["inventory", "-i", "aws.yml", "--list"])
+        .assert_code(5)
+        .assert_error(&["inventory plugin 'amazon.aws.aws_ec2' is not supported"]);
+    fake.run_token(&t, &["inventory", "-i", "hcloud.yml", "--list"], "wrong")
+        .assert_code(5)
+        .assert_error(&[
+            "hcloud.yml: cannot list the Hetzner Cloud servers",
+            "unauthorized",
+        ]);
+}

@@ -116,6 +116,35 @@ fn servers_created_then_configured_in_the_same_run() {
         3
     );
 
+    // The same servers through the inventory source instead of add_host.
+    t.write(
+        "hcloud.yml",
+        "plugin: hetzner\nlabel_selector: cluster=tmn\n",
+    );
+    t.write(
+        "uptime.yml",
+        "- hosts: hcloud\n  gather_facts: no\n  tasks:\n    - command: cat /etc/timonel-node\n      register: n\n    \
+         - assert: {that: \"n.stdout.startswith(inventory_hostname + ' ' + hcloud_ipv4)\"}\n",
+    );
+    let key_var = format!("ansible_ssh_private_key_file={}", key());
+    let out = fake.run_with(
+        &t,
+        &[
+            "run",
+            "uptime.yml",
+            "-i",
+            "hcloud.yml",
+            "-u",
+            "root",
+            "-e",
+            &key_var,
+        ],
+        fake::TOKEN,
+        &env,
+    );
+    out.assert_ok();
+    assert_eq!(out.recap("tmn-worker-2").ok, 2, "{}", out.stdout);
+
     // Stopped, then deleted: the containers go with them.
     t.write(
         "down.yml",

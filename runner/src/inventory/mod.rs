@@ -1,6 +1,7 @@
 //! Ansible-compatible inventories: hosts, groups, their variables, and host patterns.
 
 mod dirvars;
+mod hetzner;
 mod ini;
 mod patterns;
 mod ranges;

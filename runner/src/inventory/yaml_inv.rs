@@ -19,9 +19,16 @@ pub fn parse(inv: &mut Inventory, path: &Path) -> Result<(), Diagnostic> {
         for (k, v) in map {
             let name = k.scalar_text().unwrap_or_default();
             if name == "plugin" {
+                let plugin = v.scalar_text().unwrap_or_default();
+                if super::hetzner::PLUGIN_NAMES.contains(&plugin.as_str()) {
+                    return super::hetzner::load(inv, &doc, path);
+                }
                 return Err(Diagnostic::at(
-                    &k.pos,
-                    "inventory plugins are not supported yet",
+                    &v.pos,
+                    format!("inventory plugin '{plugin}' is not supported"),
+                )
+                .help(
+                    "the inventory plugin timonel has is 'hetzner' (also hetzner.hcloud.hcloud)",
                 ));
             }
             group(inv, &name, v)?;
