@@ -48,6 +48,7 @@ static MODULES: &[&dyn Module] = &[
     &cloud::hetzner::network::Subnetwork,
     &cloud::hetzner::firewall::Firewall,
     &cloud::hetzner::placement_group::PlacementGroup,
+    &cloud::hetzner::load_balancer::LoadBalancer,
 ];
 
 /// The name without an `ansible.builtin.` / `ansible.legacy.` prefix.

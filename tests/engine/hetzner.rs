@@ -515,3 +515,87 @@ fn inventory_source_lists_servers_with_groups_from_labels() {
             "unauthorized",
         ]);
 }
+
+#[test]
+fn load_balancer_for_the_kubernetes_api() {
+    let fake = Fake::start();
+    let t = Lab::new();
+    let play = |services: &str| {
+        format!(
+            r#"
+- hosts: localhost
+  gather_facts: no
+  tasks:
+    - hetzner_network: {{name: k8s, ip_range: 10.0.0.0/16, subnets: [{{ip_range: 10.0.1.0/24}}]}}
+    - hetzner.hcloud.load_balancer:
+        name: k8s-api
+        load_balancer_type: lb11
+        location: fsn1
+        network: k8s
+        services: {services}
+        targets: [{{label_selector: role=control-plane}}]
+      register: lb
+    - debug: var=lb.hcloud_load_balancer.private_ipv4
+"#
+        )
+    };
+    t.write("lb.yml", &play("[{protocol: tcp, listen_port: 6443}]"));
+    let out = fake.run(&t, &["run", "lb.yml", "--check", "--diff"]);
+    out.assert_ok();
+    assert!(
+        out.stdout.contains("+services: [\"tcp 6443 -> 6443\"]"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout
+            .contains("+targets: [\"label_selector role=control-plane\"]"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(
+        fake.writes(),
+        Vec::<String>::new(),
+        "check mode wrote to the API"
+    );
+
+    let out = fake.run(&t, &["run", "lb.yml"]);
+    assert_eq!(out.recap("localhost"), recap(3, 2, 0, 0), "{}", out.stdout);
+    assert!(
+        out.stdout
+            .contains("\"lb.hcloud_load_balancer.private_ipv4\": \"10.0.1.200\""),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(
+        fake.run(&t, &["run", "lb.yml"]).recap("localhost").changed,
+        0
+    );
+
+    // A second service and a changed one: actions on the same load balancer.
+    t.write("lb.yml", &play("[{protocol: tcp, listen_port: 6443, destination_port: 16443}, {protocol: tcp, listen_port: 9345}]"));
+    assert_eq!(
+        fake.run(&t, &["run", "lb.yml"]).recap("localhost").changed,
+        1
+    );
+    let w = fake.writes();
+    assert!(
+        w.iter().any(|l| l.ends_with("/actions/update_service 201")),
+        "{w:?}"
+    );
+    assert!(
+        w.iter().any(|l| l.ends_with("/actions/add_service 201")),
+        "{w:?}"
+    );
+    assert_eq!(
+        w.iter()
+            .filter(|l| l.starts_with("POST /v1/load_balancers "))
+            .count(),
+        1,
+        "{w:?}"
+    );
+    assert_eq!(
+        fake.run(&t, &["run", "lb.yml"]).recap("localhost").changed,
+        0
+    );
+}

@@ -30,7 +30,7 @@ from urllib.parse import parse_qs, urlparse
 
 LOCK = threading.Lock()
 STATE = {"ssh_keys": {}, "networks": {}, "servers": {}, "actions": {}, "firewalls": {},
-         "placement_groups": {}}
+         "placement_groups": {}, "load_balancers": {}}
 LAB = [False]
 LAB_SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lab", "lab")
 ACTION_SECONDS = 1.0
@@ -397,10 +397,103 @@ def create_placement_group(body):
     return 201, {"placement_group": pg, "action": None}
 
 
+def lb_service(s):
+    require(s, "protocol", "listen_port")
+    return {"protocol": s["protocol"], "listen_port": s["listen_port"],
+            "destination_port": s.get("destination_port") or s["listen_port"],
+            "proxyprotocol": bool(s.get("proxyprotocol")),
+            "health_check": s.get("health_check") or {"protocol": "tcp", "port": s.get("destination_port") or s["listen_port"],
+                                                      "interval": 15, "timeout": 10, "retries": 3},
+            "http": None}
+
+
+def lb_target(t):
+    require(t, "type")
+    if t["type"] == "label_selector":
+        require(t.get("label_selector") or {}, "selector")
+    elif t["type"] == "server":
+        if (t.get("server") or {}).get("id") not in STATE["servers"]:
+            raise ApiError(400, "invalid_input", "server not found", {"fields": [{"name": "targets"}]})
+    return {"type": t["type"], "label_selector": t.get("label_selector"), "server": t.get("server"),
+            "use_private_ip": bool(t.get("use_private_ip"))}
+
+
+def lb_attach(lb, nid, ip=None):
+    net = STATE["networks"].get(nid)
+    if not net:
+        raise ApiError(404, "not_found", "network with ID '%s' not found" % nid)
+    if any(p["network"] == nid for p in lb["private_net"]):
+        raise ApiError(409, "load_balancer_already_attached", "load balancer is already attached to this network")
+    lb["private_net"].append({"network": nid, "ip": ip or "10.0.1.%d" % (200 + len(lb["private_net"]))})
+
+
+def create_load_balancer(body):
+    require(body, "name", "load_balancer_type")
+    unique_name("load_balancers", body)
+    if not body.get("location") and not body.get("network_zone"):
+        raise ApiError(400, "invalid_input", "location or network_zone is required",
+                       {"fields": [{"name": "location"}]})
+    NEXT_IPV4[0] += 1
+    lb = {"id": new_id(), "name": body["name"], "created": now(), "labels": body.get("labels") or {},
+          "public_net": {"enabled": body.get("public_interface", True),
+                         "ipv4": {"ip": "127.0.0.%d" % NEXT_IPV4[0], "dns_ptr": "static.fake"},
+                         "ipv6": {"ip": "2001:db8:ffff::1", "dns_ptr": "static.fake"}},
+          "private_net": [],
+          "location": {"id": 1, "name": body.get("location") or "fsn1", "network_zone": body.get("network_zone") or "eu-central"},
+          "load_balancer_type": {"id": 1, "name": body["load_balancer_type"], "max_connections": 10000,
+                                 "max_services": 5, "max_targets": 25},
+          "protection": {"delete": False},
+          "algorithm": body.get("algorithm") or {"type": "round_robin"},
+          "services": [lb_service(x) for x in body.get("services") or []],
+          "targets": [lb_target(x) for x in body.get("targets") or []],
+          "outgoing_traffic": 0, "ingoing_traffic": 0, "included_traffic": 21990232555520}
+    if body.get("network"):
+        lb_attach(lb, body["network"])
+    STATE["load_balancers"][lb["id"]] = lb
+    a = new_action("create_load_balancer", lb["id"])
+    a["resources"] = [{"id": lb["id"], "type": "load_balancer"}]
+    return 201, {"load_balancer": lb, "action": action_view(a)}
+
+
+def load_balancer_action(lb, name, body):
+    if name == "add_service":
+        svc = lb_service(body)
+        if any(x["listen_port"] == svc["listen_port"] for x in lb["services"]):
+            raise ApiError(409, "source_port_already_used", "listen port %s is already used" % svc["listen_port"])
+        lb["services"].append(svc)
+    elif name == "update_service":
+        require(body, "listen_port")
+        svc = [x for x in lb["services"] if x["listen_port"] == body["listen_port"]]
+        if not svc:
+            raise ApiError(404, "not_found", "service on port %s not found" % body["listen_port"])
+        svc[0].update({k: v for k, v in body.items() if k in ("protocol", "destination_port", "proxyprotocol", "health_check")})
+    elif name == "delete_service":
+        require(body, "listen_port")
+        lb["services"] = [x for x in lb["services"] if x["listen_port"] != body["listen_port"]]
+    elif name == "add_target":
+        t = lb_target(body)
+        if t in lb["targets"]:
+            raise ApiError(409, "target_already_defined", "target is already defined")
+        lb["targets"].append(t)
+    elif name == "remove_target":
+        t = lb_target(body)
+        lb["targets"] = [x for x in lb["targets"] if x != t]
+    elif name == "attach_to_network":
+        require(body, "network")
+        lb_attach(lb, body["network"], body.get("ip"))
+    else:
+        raise ApiError(404, "not_found", "action '%s' not supported by the fake" % name)
+    a = new_action(name, lb["id"])
+    a["resources"] = [{"id": lb["id"], "type": "load_balancer"}]
+    return 201, {"action": action_view(a)}
+
+
 CREATE = {"ssh_keys": create_ssh_key, "networks": create_network, "servers": create_server,
-          "firewalls": create_firewall, "placement_groups": create_placement_group}
+          "firewalls": create_firewall, "placement_groups": create_placement_group,
+          "load_balancers": create_load_balancer}
 SINGULAR = {"ssh_keys": "ssh_key", "networks": "network", "servers": "server", "actions": "action",
-            "firewalls": "firewall", "placement_groups": "placement_group"}
+            "firewalls": "firewall", "placement_groups": "placement_group",
+            "load_balancers": "load_balancer"}
 
 
 def route(method, path, query, body):
@@ -442,6 +535,8 @@ def route(method, path, query, body):
         return network_action(obj, rest[2], body)
     if kind == "firewalls" and len(rest) == 3 and rest[1] == "actions" and method == "POST":
         return firewalls_action(obj, rest[2], body)
+    if kind == "load_balancers" and len(rest) == 3 and rest[1] == "actions" and method == "POST":
+        return load_balancer_action(obj, rest[2], body)
     if method == "GET":
         return 200, {one: obj}
     if method == "PUT":

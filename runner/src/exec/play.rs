@@ -205,8 +205,10 @@ pub async fn run_play(
             should_abort.clone(),
         )
         .await;
-        for h in handles {
-            let _ = h.await;
+        for (h, host) in handles.into_iter().zip(batch.iter()) {
+            if let Err(e) = h.await {
+                internal_error(&shared, host, e);
+            }
         }
         if ctx.ended.load(Ordering::SeqCst) {
             return Ok(true);
@@ -230,6 +232,26 @@ pub async fn run_play(
         }
     }
     Ok(true)
+}
+
+/// A host whose run panicked (a bug in timonel): reported as that host's failure, so the
+/// recap and the exit code say so instead of the run ending as if all went well.
+fn internal_error(shared: &Shared, host: &str, e: tokio::task::JoinError) {
+    let why = if e.is_panic() {
+        let p = e.into_panic();
+        p.downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| p.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown panic".into())
+    } else {
+        e.to_string()
+    };
+    shared.with_host(host, |s| s.failed = true);
+    shared.stats(host, |s| s.failed += 1);
+    shared.printer.write(&format!(
+        "fatal: [{host}]: FAILED! => {{\"msg\": \"internal error in timonel (a bug, please report it): {}\"}}\n",
+        why.replace('"', "'")
+    ));
 }
 
 /// `groups`: every group with its hosts.

@@ -96,6 +96,7 @@ fn rules_of(v: &Value) -> Vec<Value> {
 /// One line per rule and per resource, for --diff.
 fn shown(fw: &Map<String, Value>) -> Map<String, Value> {
     let mut m = fw.clone();
+    let fw = &Value::Object(fw.clone());
     let rules: Vec<Value> = rules_of(&fw["rules"])
         .iter()
         .map(|r| {

@@ -4,6 +4,7 @@
 
 pub mod client;
 pub mod firewall;
+pub mod load_balancer;
 pub mod network;
 pub mod placement_group;
 pub mod server;

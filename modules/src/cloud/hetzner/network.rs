@@ -83,6 +83,7 @@ fn subnet(v: &Value) -> Value {
 
 fn shown(net: &Map<String, Value>) -> Map<String, Value> {
     let mut m = net.clone();
+    let net = &Value::Object(net.clone());
     let subnets: Vec<Value> = net["subnets"]
         .as_array()
         .into_iter()

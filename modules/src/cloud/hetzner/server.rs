@@ -68,6 +68,7 @@ enum Op {
 
 /// The fields `--diff` shows, flattened from the API's nested objects.
 fn flat(s: &Map<String, Value>) -> Map<String, Value> {
+    let s = &Value::Object(s.clone());
     let mut m = Map::new();
     m.insert("name".into(), s["name"].clone());
     m.insert("server_type".into(), s["server_type"]["name"].clone());
@@ -84,6 +85,7 @@ fn flat(s: &Map<String, Value>) -> Map<String, Value> {
 
 /// What the hetzner.hcloud collection registers as `hcloud_server`.
 fn registered(s: &Map<String, Value>, networks: &[(u64, String)]) -> Value {
+    let s = &Value::Object(s.clone());
     let name_of = |id: &Value| {
         networks
             .iter()
