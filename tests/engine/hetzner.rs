@@ -599,3 +599,73 @@ fn load_balancer_for_the_kubernetes_api() {
         0
     );
 }
+
+#[test]
+fn server_type_change_needs_force_and_rebuild_reinstalls() {
+    let fake = Fake::start();
+    let t = Lab::new();
+    let play = |extra: &str| {
+        format!("- hosts: localhost\n  gather_facts: no\n  tasks:\n    - hetzner_server: {{name: db-1, image: debian-12, {extra}}}\n      register: s\n    - debug: var=s.hcloud_server.server_type\n")
+    };
+    t.write("s.yml", &play("server_type: cx22"));
+    fake.run(&t, &["run", "s.yml"]).assert_ok();
+
+    // A bigger type on a running server: refused without force, with the way out.
+    t.write("s.yml", &play("server_type: cx32"));
+    let out = fake.run(&t, &["run", "s.yml"]);
+    out.assert_code(2);
+    assert!(
+        out.stdout
+            .contains("changing 'db-1' from cx22 to cx32 needs the server off: add force: yes"),
+        "{}",
+        out.stdout
+    );
+    t.write(
+        "s.yml",
+        &play("server_type: cx32, force: yes, upgrade_disk: yes"),
+    );
+    let out = fake.run(&t, &["run", "s.yml", "--diff"]);
+    assert_eq!(out.recap("localhost").changed, 1, "{}", out.stdout);
+    assert!(
+        out.stdout
+            .contains("\"s.hcloud_server.server_type\": \"cx32\""),
+        "{}",
+        out.stdout
+    );
+    let actions: Vec<String> = fake
+        .writes()
+        .into_iter()
+        .filter(|w| w.contains("/actions/"))
+        .map(|w| w.split('/').nth(5).unwrap_or("").to_string())
+        .collect();
+    assert_eq!(actions, ["poweroff 201", "change_type 201", "poweron 201"]);
+    assert_eq!(
+        fake.run(&t, &["run", "s.yml"]).recap("localhost").changed,
+        0
+    );
+
+    // rebuild always reinstalls (and needs the image); a different image alone is only reported.
+    t.write("s.yml", &play("server_type: cx32, state: rebuild"));
+    assert_eq!(
+        fake.run(&t, &["run", "s.yml"]).recap("localhost").changed,
+        1
+    );
+    assert!(fake
+        .writes()
+        .last()
+        .unwrap()
+        .ends_with("/actions/rebuild 201"));
+    t.write(
+        "s.yml",
+        &play("server_type: cx32").replace("debian-12", "ubuntu-24.04"),
+    );
+    let out = fake.run(&t, &["run", "s.yml", "-v"]);
+    assert_eq!(out.recap("localhost").changed, 0, "{}", out.stdout);
+    assert!(
+        out.stdout.contains(
+            "image is debian-12 (not ubuntu-24.04): it is set only when the server is created"
+        ),
+        "{}",
+        out.stdout
+    );
+}

@@ -32,6 +32,7 @@ LOCK = threading.Lock()
 STATE = {"ssh_keys": {}, "networks": {}, "servers": {}, "actions": {}, "firewalls": {},
          "placement_groups": {}, "load_balancers": {}}
 LAB = [False]
+KEYS = {}  # server id -> the public keys root gets
 LAB_SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lab", "lab")
 ACTION_SECONDS = 1.0
 NEXT_ID = [1000]
@@ -221,6 +222,18 @@ def container(server):
     return "hcloud-" + server["name"]
 
 
+def boot(server):
+    """A fresh lab container for the server, root reachable with its keys."""
+    err = lab("host", container(server), "22", server["public_net"]["ipv4"]["ip"])
+    if err:
+        return err
+    auth = "\n".join(KEYS.get(server["id"], [])) + "\n"
+    r = subprocess.run(["docker", "exec", "-i", container(server), "sh", "-c",
+                        "install -d -m 700 /root/.ssh && cat > /root/.ssh/authorized_keys && chmod 600 /root/.ssh/authorized_keys"],
+                       input=auth, capture_output=True, text=True)
+    return None if r.returncode == 0 else r.stderr[-300:]
+
+
 def set_status(server, status):
     def hook():
         server["status"] = status
@@ -241,7 +254,9 @@ def create_server(body):
         if nid not in STATE["networks"]:
             raise ApiError(400, "invalid_input", "network %s not found" % nid,
                            {"fields": [{"name": "networks"}]})
-    location = body.get("location") or "fsn1"
+    location = body.get("location") or (body.get("datacenter") or "fsn1").split("-")[0]
+    loc = {"id": 1, "name": location, "description": "fake", "country": "DE", "city": "Falkenstein",
+           "latitude": 50.47612, "longitude": 12.370071, "network_zone": "eu-central"}
     sid = new_id()
     NEXT_IPV4[0] += 1
     ipv4 = "127.0.0.%d" % NEXT_IPV4[0]
@@ -256,10 +271,10 @@ def create_server(body):
         "server_type": {"id": 1, "name": body["server_type"], "description": body["server_type"].upper(),
                         "cores": 2, "memory": 4.0, "disk": 40, "storage_type": "local", "cpu_type": "shared",
                         "architecture": "x86", "deprecated": False, "prices": []},
+        "location": loc,
+        # Deprecated by the API in favour of location; still sent, as the API does.
         "datacenter": {"id": 1, "name": (body.get("datacenter") or location + "-dc14"), "description": "fake",
-                       "location": {"id": 1, "name": location, "description": "fake", "country": "DE",
-                                    "city": "Falkenstein", "latitude": 50.47612, "longitude": 12.370071,
-                                    "network_zone": "eu-central"}},
+                       "location": loc},
         "image": {"id": 114690387, "type": "system", "status": "available", "name": body["image"],
                   "description": body["image"], "os_flavor": "debian", "os_version": "12",
                   "architecture": "x86", "labels": {}},
@@ -283,17 +298,8 @@ def create_server(body):
             raise ApiError(400, "invalid_input", "firewall not found", {"fields": [{"name": "firewalls"}]})
         fw["applied_to"].append({"type": "server", "server": {"id": sid}})
     STATE["servers"][sid] = server
-    work = None
-    if LAB[0]:
-        def work():
-            err = lab("host", container(server), "22", ipv4)
-            if err:
-                return err
-            auth = "\n".join(keys) + "\n"
-            r = subprocess.run(["docker", "exec", "-i", container(server), "sh", "-c",
-                                "install -d -m 700 /root/.ssh && cat > /root/.ssh/authorized_keys && chmod 600 /root/.ssh/authorized_keys"],
-                               input=auth, capture_output=True, text=True)
-            return None if r.returncode == 0 else r.stderr[-300:]
+    KEYS[sid] = keys
+    work = (lambda: boot(server)) if LAB[0] else None
     action = new_action("create_server", sid, work)
     start = body.get("start_after_create", True)
     action["_on_success"] = [set_status(server, "running" if start else "off")]
@@ -329,11 +335,19 @@ def server_action(server, name, body):
             if net and sid in net["servers"]:
                 net["servers"].remove(sid)
         return 201, {"action": action_view(new_action(name, sid))}
+    if name == "rebuild":
+        require(body, "image")
+        server["image"]["name"] = body["image"]
+        a = new_action("rebuild_server", sid, (lambda: boot(server)) if LAB[0] else None)
+        a["_on_success"] = [set_status(server, "running")]
+        return 201, {"action": action_view(a), "root_password": None}
     if name == "change_type":
         require(body, "server_type")
         if server["status"] != "off":
             raise ApiError(409, "server_not_stopped", "server must be stopped before changing its type")
         server["server_type"]["name"] = body["server_type"]
+        if body.get("upgrade_disk"):
+            server["primary_disk_size"] = 80
         return 201, {"action": action_view(new_action("change_server_type", sid))}
     raise ApiError(404, "not_found", "action '%s' not supported by the fake" % name)
 

@@ -49,6 +49,27 @@ assert (n.name, n.ip_range) == ("official-net", "10.0.0.0/16"), n
 assert [s.ip_range for s in n.subnets] == ["10.0.1.0/24"]
 assert [x.name for x in c.networks.get_all(label_selector="cluster=k8s")] == ["official-net"]
 
+from hcloud.images import Image
+from hcloud.server_types import ServerType
+from hcloud.locations import Location
+
+created = c.servers.create(name="official-srv", server_type=ServerType(name="cx22"),
+                           image=Image(name="debian-12"), location=Location(name="fsn1"),
+                           ssh_keys=[c.ssh_keys.get_by_name("official")], networks=[n],
+                           labels={"role": "worker"})
+created.action.wait_until_finished(max_retries=20)
+srv = c.servers.get_by_name("official-srv")
+assert srv.status == "running", srv.status
+assert srv.server_type.name == "cx22" and srv.image.name == "debian-12", srv
+assert srv.location.name == "fsn1"
+assert srv.public_net.ipv4.ip.startswith("127.0.0."), srv.public_net.ipv4.ip
+assert [p.ip for p in srv.private_net] == ["10.0.1.2"], srv.private_net
+assert [x.name for x in c.servers.get_all(label_selector="role=worker")] == ["official-srv"]
+srv.power_off().wait_until_finished(max_retries=20)
+assert c.servers.get_by_id(srv.id).status == "off"
+srv.delete().wait_until_finished(max_retries=20)
+assert c.servers.get_all() == []
+
 n.delete()
 for x in c.ssh_keys.get_all():
     x.delete()

@@ -110,7 +110,7 @@ fn host_vars(
         "hcloud_server_type": s["server_type"]["name"],
         "hcloud_image_name": s["image"]["name"],
         "hcloud_image_os_flavor": s["image"]["os_flavor"],
-        "hcloud_location": s["datacenter"]["location"]["name"],
+        "hcloud_location": modules::cloud::hetzner::server::location(s),
         "hcloud_datacenter": s["datacenter"]["name"],
         "hcloud_labels": s["labels"],
         "hcloud_ipv4": s["public_net"]["ipv4"]["ip"],
@@ -217,7 +217,7 @@ pub fn load(inv: &mut Inventory, doc: &Node, path: &Path) -> Result<(), Diagnost
         list.is_empty() || v.as_str().is_some_and(|s| list.iter().any(|x| x == s))
     };
     for s in &servers {
-        if !keep(&locations, &s["datacenter"]["location"]["name"])
+        if !keep(&locations, &modules::cloud::hetzner::server::location(s))
             || !keep(&types, &s["server_type"]["name"])
             || !keep(&images, &s["image"]["name"])
         {

@@ -31,16 +31,28 @@ static SPEC: ModuleSpec = ModuleSpec::new(
         arg("networks", List, "Private networks (names or IDs) it is attached to."),
         arg("firewalls", List, "Firewalls (names or IDs) applied at creation."),
         arg("placement_group", Str, "Placement group (name or ID), set at creation."),
+        arg(
+            "upgrade_disk",
+            Bool,
+            "With a new server_type, grow the disk too (the type cannot be downgraded after).",
+        )
+        .default("false"),
+        arg(
+            "force",
+            Bool,
+            "Power a running server off when a change needs it (server_type), then on again.",
+        )
+        .default("false"),
         arg("enable_ipv4", Bool, "Give it a public IPv4 address.").default("true"),
         arg("enable_ipv6", Bool, "Give it a public IPv6 network.").default("true"),
         arg(
             "state",
             Str,
             "present: exists (created started); started/stopped: and powered on/off; \
-             restarted: rebooted; absent: deleted.",
+             restarted: rebooted; rebuild: reinstalled from image (its disk is wiped); absent: deleted.",
         )
         .default("\"present\"")
-        .choices(&["present", "started", "stopped", "restarted", "absent"]),
+        .choices(&["present", "started", "stopped", "restarted", "rebuild", "absent"]),
         arg("timeout", Int, "Seconds to wait for each action to finish.").default("600"),
         API_ARGS[0],
         API_ARGS[1],
@@ -66,6 +78,14 @@ enum Op {
     Delete(u64),
 }
 
+/// The server's location: `location`, or the deprecated `datacenter.location`.
+pub fn location(s: &Value) -> Value {
+    match &s["location"]["name"] {
+        Value::Null => s["datacenter"]["location"]["name"].clone(),
+        v => v.clone(),
+    }
+}
+
 /// The fields `--diff` shows, flattened from the API's nested objects.
 fn flat(s: &Map<String, Value>) -> Map<String, Value> {
     let s = &Value::Object(s.clone());
@@ -73,10 +93,7 @@ fn flat(s: &Map<String, Value>) -> Map<String, Value> {
     m.insert("name".into(), s["name"].clone());
     m.insert("server_type".into(), s["server_type"]["name"].clone());
     m.insert("image".into(), s["image"]["name"].clone());
-    m.insert(
-        "location".into(),
-        s["datacenter"]["location"]["name"].clone(),
-    );
+    m.insert("location".into(), location(s));
     m.insert("datacenter".into(), s["datacenter"]["name"].clone());
     m.insert("status".into(), s["status"].clone());
     m.insert("labels".into(), s["labels"].clone());
@@ -100,7 +117,7 @@ fn registered(s: &Map<String, Value>, networks: &[(u64, String)]) -> Value {
         "status": s["status"],
         "server_type": s["server_type"]["name"],
         "image": s["image"]["name"],
-        "location": s["datacenter"]["location"]["name"],
+        "location": location(s),
         "datacenter": s["datacenter"]["name"],
         "ipv4_address": s["public_net"]["ipv4"]["ip"],
         "ipv6": s["public_net"]["ipv6"]["ip"],
@@ -296,26 +313,70 @@ impl Module for Server {
             (Some(s), _) => {
                 let id = s["id"].as_u64().unwrap_or_default();
                 let now = flat(s);
+                let mut status = s["status"].as_str().unwrap_or("");
+                let after = after_obj.as_mut().expect("found");
+                // A new type needs the server off: with force it is stopped and started again.
+                if let Some(t) = args
+                    .string("server_type")
+                    .filter(|t| Some(t.as_str()) != now["server_type"].as_str())
+                {
+                    let running = status != "off";
+                    if running && !args.bool("force") {
+                        return Err(ModuleError::Failed(format!(
+                            "hetzner_server: changing '{name}' from {} to {t} needs the server off: \
+                             add force: yes to power it off and on again (a short outage), or state: stopped",
+                            now["server_type"].as_str().unwrap_or("?")
+                        )));
+                    }
+                    if running {
+                        ops.push(Op::Action(id, "poweroff", json!({})));
+                    }
+                    ops.push(Op::Action(
+                        id,
+                        "change_type",
+                        json!({"server_type": t, "upgrade_disk": args.bool("upgrade_disk")}),
+                    ));
+                    if running && state != "stopped" {
+                        ops.push(Op::Action(id, "poweron", json!({})));
+                    } else if running {
+                        status = "off";
+                        after.insert("status".into(), json!("off"));
+                    }
+                    after.insert("server_type".into(), json!(t));
+                }
+                if state == "rebuild" {
+                    let image = args.string("image").ok_or_else(|| {
+                        ModuleError::Failed(format!(
+                            "hetzner_server: state=rebuild needs 'image' for '{name}'"
+                        ))
+                    })?;
+                    after.insert("image".into(), json!(image));
+                    after.insert("status".into(), json!("running (rebuilt)"));
+                    ops.push(Op::Action(id, "rebuild", json!({"image": image})));
+                }
                 // Fields the API sets only at creation: reported, never silently ignored.
-                for k in ["server_type", "image", "location", "datacenter"] {
+                let create_only: &[&str] = if state == "rebuild" {
+                    &["location", "datacenter"]
+                } else {
+                    &["image", "location", "datacenter"]
+                };
+                for k in create_only.iter().copied() {
                     if let Some(want) = args
                         .string(k)
                         .filter(|w| Some(w.as_str()) != now[k].as_str())
                     {
                         notes.push(format!(
                             "{k} is {} (not {want}): it is set only when the server is created",
-                            now[k]
+                            now[k].as_str().unwrap_or("unset")
                         ));
                     }
                 }
-                let after = after_obj.as_mut().expect("found");
                 if let Some(l) =
                     labels(args.get("labels")).filter(|l| Some(l) != s["labels"].as_object())
                 {
                     after.insert("labels".into(), Value::Object(l.clone()));
                     ops.push(Op::Labels(id, json!({"labels": l})));
                 }
-                let status = s["status"].as_str().unwrap_or("");
                 let power = match (state.as_str(), status) {
                     ("started", "off") => Some(("poweron", "running")),
                     ("stopped", "running") => Some(("poweroff", "off")),
