@@ -669,3 +669,52 @@ fn server_type_change_needs_force_and_rebuild_reinstalls() {
         out.stdout
     );
 }
+
+/// An OpenSSH ed25519 public key of its own for each `i`.
+fn ed25519_key(i: u8) -> String {
+    use base64::Engine;
+    let mut blob = b"\0\0\0\x0bssh-ed25519\0\0\0 ".to_vec();
+    blob.extend([i; 32]);
+    format!(
+        "ssh-ed25519 {} k{i}",
+        base64::engine::general_purpose::STANDARD.encode(blob)
+    )
+}
+
+#[test]
+fn many_hosts_at_once_stay_within_the_rate_limit() {
+    // A bucket of 6 requests; 3 hosts create 2 keys each at once (2 requests per key).
+    let fake = Fake::start_limited(6);
+    let t = Lab::new();
+    t.write(
+        "hosts",
+        "[nodes]\nh1\nh2\nh3\n\n[nodes:vars]\nansible_connection=local\n",
+    );
+    let keys: Vec<String> = (1..=6).map(|i| format!("\"{}\"", ed25519_key(i))).collect();
+    t.write(
+        "k.yml",
+        &format!(
+            "- hosts: nodes\n  gather_facts: no\n  vars:\n    keys: [{}]\n  tasks:\n    - hetzner_ssh_key:\n        \
+             name: \"{{{{ inventory_hostname }}}}-{{{{ item }}}}\"\n        \
+             public_key: \"{{{{ keys[(inventory_hostname[1:] | int - 1) * 2 + item] }}}}\"\n      loop: [0, 1]\n",
+            keys.join(", ")
+        ),
+    );
+    let out = fake.run(&t, &["run", "k.yml", "-i", "hosts"]);
+    out.assert_ok();
+    for h in ["h1", "h2", "h3"] {
+        assert_eq!(out.recap(h).changed, 1, "{}", out.stdout);
+    }
+    let log = fake.log();
+    assert_eq!(
+        log.iter()
+            .filter(|l| l.starts_with("POST /v1/ssh_keys 201"))
+            .count(),
+        6,
+        "{log:?}"
+    );
+    assert!(
+        !log.iter().any(|l| l.ends_with(" 429")),
+        "the limit was exceeded: {log:?}"
+    );
+}

@@ -29,6 +29,11 @@ impl Fake {
         Fake::start_with(&[])
     }
 
+    /// A fake whose project bucket holds `n` requests (one more each second).
+    pub fn start_limited(n: u32) -> Fake {
+        Fake::start_with(&["--rate-limit", &n.to_string()])
+    }
+
     /// With `--lab`, every server is a lab container (tests/lab/lab) at its public IPv4.
     pub fn start_with(flags: &[&str]) -> Fake {
         let mut child = Command::new("python3")

@@ -40,13 +40,15 @@ NEXT_IPV4 = [100]
 LOG = []
 FAULTS = []
 RATE_LIMIT = 3600
+# The project's bucket: RATE_LIMIT requests, one more each second (as the API documents).
+BUCKET = {"tokens": float(RATE_LIMIT), "at": time.time()}
 MESSAGES = {
     400: "invalid input",
     401: "unable to authenticate",
     404: "not found",
     409: "uniqueness error",
     423: "resource is locked",
-    429: "limit of 3600 requests per hour reached",
+    429: "limit of requests per hour reached",
     500: "internal server error",
     503: "service unavailable",
 }
@@ -610,13 +612,20 @@ class Handler(BaseHTTPRequestHandler):
             with LOCK:
                 FAULTS.extend(json.loads(raw or b"[]"))
             return self.send(204, None)
-        reset = int(time.time()) + 1
-        headers = {"RateLimit-Limit": RATE_LIMIT, "RateLimit-Remaining": RATE_LIMIT - 1,
-                   "RateLimit-Reset": reset}
         with LOCK:
+            t = time.time()
+            BUCKET["tokens"] = min(float(RATE_LIMIT), BUCKET["tokens"] + (t - BUCKET["at"]))
+            BUCKET["at"] = t
+            limited = BUCKET["tokens"] < 1
+            if not limited:
+                BUCKET["tokens"] -= 1
+            headers = {"RateLimit-Limit": RATE_LIMIT, "RateLimit-Remaining": int(BUCKET["tokens"]),
+                       "RateLimit-Reset": int(t + RATE_LIMIT - BUCKET["tokens"]) + 1}
             try:
                 if self.headers.get("Authorization") != "Bearer " + self.token:
                     raise ApiError(401, "unauthorized", "unable to authenticate")
+                if limited:
+                    raise ApiError(429, "rate_limit_exceeded", MESSAGES[429])
                 for f in FAULTS:
                     if "action" in f:
                         continue
@@ -646,7 +655,11 @@ def main():
     ap.add_argument("--token", required=True)
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--lab", action="store_true", help="servers are lab containers")
+    ap.add_argument("--rate-limit", type=int, default=3600, help="the bucket's size")
     a = ap.parse_args()
+    global RATE_LIMIT
+    RATE_LIMIT = a.rate_limit
+    BUCKET["tokens"] = float(a.rate_limit)
     Handler.token = a.token
     LAB[0] = a.lab
     srv = ThreadingHTTPServer(("127.0.0.1", a.port), Handler)

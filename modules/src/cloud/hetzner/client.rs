@@ -3,7 +3,9 @@
 //! `RateLimit-Reset`, 5xx, `conflict`, `locked`), with every error reported as the API's own
 //! `code` and `message`.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::LazyLock;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use reqwest::{Method, StatusCode, Url};
 use serde_json::{Map, Value};
@@ -13,6 +15,27 @@ use crate::{Args, ModResult, ModuleError};
 pub const DEFAULT_ENDPOINT: &str = "https://api.hetzner.cloud/v1";
 const TRIES: u32 = 6;
 const MAX_WAIT: Duration = Duration::from_secs(60);
+/// Requests left in the project's bucket, as the last answer said (RateLimit-Remaining).
+/// The API adds one a second, so below a few every caller paces itself to that rate
+/// instead of running into 429s.
+static REMAINING: AtomicI64 = AtomicI64::new(i64::MAX);
+const PACE_BELOW: i64 = 5;
+/// When the next request may go out while pacing: shared by every host's task, so many
+/// hosts at once still send one request a second.
+static NEXT_SLOT: LazyLock<tokio::sync::Mutex<Instant>> =
+    LazyLock::new(|| tokio::sync::Mutex::new(Instant::now()));
+
+async fn pace() {
+    if REMAINING.load(Ordering::Relaxed) >= PACE_BELOW {
+        return;
+    }
+    let mut next = NEXT_SLOT.lock().await;
+    let now = Instant::now();
+    if *next > now {
+        tokio::time::sleep(*next - now).await;
+    }
+    *next = (*next).max(now) + Duration::from_secs(1);
+}
 
 pub struct Client {
     http: reqwest::Client,
@@ -119,6 +142,7 @@ impl Client {
                 .extend_pairs(query.iter().map(|(k, v)| (*k, v.as_str())));
         }
         for try_no in 1..=TRIES {
+            pace().await;
             let mut req = self
                 .http
                 .request(method.clone(), url.clone())
@@ -143,6 +167,13 @@ impl Client {
             };
             let status = resp.status();
             let headers = resp.headers().clone();
+            if let Some(left) = headers
+                .get("RateLimit-Remaining")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.parse::<i64>().ok())
+            {
+                REMAINING.store(left, Ordering::Relaxed);
+            }
             let bytes = resp.bytes().await.unwrap_or_default();
             let json: Value = if bytes.is_empty() {
                 Value::Null
