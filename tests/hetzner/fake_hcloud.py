@@ -656,7 +656,9 @@ def main():
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--lab", action="store_true", help="servers are lab containers")
     ap.add_argument("--rate-limit", type=int, default=3600, help="the bucket's size")
+    ap.add_argument("--first-ipv4", type=int, default=101, help="servers get 127.0.0.N on from here")
     a = ap.parse_args()
+    NEXT_IPV4[0] = a.first_ipv4 - 1
     global RATE_LIMIT
     RATE_LIMIT = a.rate_limit
     BUCKET["tokens"] = float(a.rate_limit)

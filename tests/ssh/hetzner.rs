@@ -161,3 +161,69 @@ fn servers_created_then_configured_in_the_same_run() {
     let out = fake.run_with(&t, &["run", "down.yml"], fake::TOKEN, &env);
     assert_eq!(out.recap("localhost").changed, 0, "{}", out.stdout);
 }
+
+/// playbooks/cluster_infra.yml itself, on the fake: the whole infrastructure of an HA
+/// cluster, the servers handed over and reached over SSH.
+#[test]
+fn cluster_infra_playbook_builds_and_reaches_the_cluster() {
+    let fake = Fake::start_with(&["--lab", "--first-ipv4", "121"]);
+    let t = Lab::new();
+    let home = t.path("home").display().to_string();
+    std::fs::create_dir_all(&home).unwrap();
+    let env = [("HOME", home.as_str())];
+    let playbook =
+        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../playbooks/cluster_infra.yml");
+    let playbook = playbook.display().to_string();
+    let key_var = format!("ssh_key_file={}", key());
+    let args = |extra: &[&'static str]| {
+        let mut a = vec![
+            "run",
+            playbook.as_str(),
+            "-e",
+            key_var.as_str(),
+            "-e",
+            "cluster=tci",
+            "-e",
+            "control_plane_count=2",
+            "-e",
+            "worker_count=1",
+        ];
+        a.extend_from_slice(extra);
+        a
+    };
+    let out = fake.run_with(&t, &args(&["--check"]), fake::TOKEN, &env);
+    out.assert_ok();
+    assert_eq!(
+        fake.writes(),
+        Vec::<String>::new(),
+        "check mode wrote to the API"
+    );
+
+    let out = fake.run_with(&t, &args(&[]), fake::TOKEN, &env);
+    out.assert_ok();
+    // Key, network, firewall, placement group, servers, API load balancer, add_host.
+    assert_eq!(out.recap("localhost").changed, 7, "{}", out.stdout);
+    for h in ["tci-cp-1", "tci-cp-2", "tci-worker-1"] {
+        assert_eq!(out.recap(h).ok, 1, "{}", out.stdout);
+    }
+    assert_eq!(exec("hcloud-tci-cp-2", "hostname"), "hcloud-tci-cp-2\n");
+    let creates = |log: &[String]| {
+        log.iter()
+            .filter(|w| {
+                w.starts_with("POST /v1/") && !w.contains("/actions/") && w.ends_with(" 201")
+            })
+            .count()
+    };
+    // ssh key, network, firewall, placement group, 3 servers, load balancer.
+    assert_eq!(creates(&fake.writes()), 8, "{:?}", fake.writes());
+
+    let out = fake.run_with(&t, &args(&[]), fake::TOKEN, &env);
+    out.assert_ok();
+    assert_eq!(
+        out.recap("localhost").changed,
+        1,
+        "only add_host counts again:\n{}",
+        out.stdout
+    );
+    assert_eq!(creates(&fake.writes()), 8, "a second run created something");
+}
