@@ -1,17 +1,14 @@
 //! `hetzner_firewall` (hetzner.hcloud.firewall): rules and labels, and the servers or label
 //! selectors it applies to (which the collection keeps in a separate module).
 
-use std::time::Duration;
-
 use async_trait::async_trait;
 use serde_json::{json, Map, Value};
 
 use super::client::Client;
+use super::resource::{apply_ops, finish, Kind, Op};
 use super::{describe, labels, API_ARGS};
 use crate::spec::{arg, ArgType::*, ModuleSpec};
-use crate::{
-    take_work, Args, FileDiff, ModResult, Module, ModuleContext, ModuleError, ModuleResult, Plan,
-};
+use crate::{Args, ModResult, Module, ModuleContext, ModuleError, ModuleResult, Plan};
 
 pub struct Firewall;
 
@@ -51,14 +48,10 @@ static SPEC: ModuleSpec = ModuleSpec::new(
 ]);
 
 const FIELDS: &[&str] = &["name", "rules", "applied_to", "labels"];
-const WAIT: Duration = Duration::from_secs(300);
-
-enum Op {
-    Create(Value),
-    Labels(u64, Value),
-    Action(u64, &'static str, Value),
-    Delete(u64),
-}
+const KIND: Kind = Kind {
+    path: "/firewalls",
+    one: "firewall",
+};
 
 /// A rule as the API returns it, so wanted and existing rules compare field by field.
 fn rule(r: &Value) -> Value {
@@ -204,7 +197,7 @@ impl Module for Firewall {
                     labels(args.get("labels")).filter(|l| Some(l) != f["labels"].as_object())
                 {
                     now.insert("labels".into(), Value::Object(l.clone()));
-                    ops.push(Op::Labels(id, json!({"labels": l})));
+                    ops.push(Op::Update(id, json!({"labels": l})));
                 }
                 let applied = strip(&f["applied_to"].as_array().cloned().unwrap_or_default());
                 let missing: Vec<Value> = apply_to
@@ -228,21 +221,8 @@ impl Module for Firewall {
         if let Some(f) = &found {
             result = result.with("hcloud_firewall", registered(f));
         }
-        if !notes.is_empty() {
-            result.msg = Some(notes.join("; "));
-        }
-        if ops.is_empty() {
-            return Ok(Plan::Done(result));
-        }
-        result.changed = true;
-        if ctx.diff {
-            result = result.with_diff(FileDiff::new(
-                &format!("hetzner firewall {name}"),
-                before,
-                after,
-            ));
-        }
-        Ok(Plan::change(result, ops))
+        let label = format!("hetzner firewall {name}");
+        Ok(finish(ctx, label, result, notes, (before, after), ops))
     }
 
     async fn apply(
@@ -252,42 +232,7 @@ impl Module for Firewall {
         preview: ModuleResult,
         work: Box<dyn std::any::Any + Send>,
     ) -> ModResult<ModuleResult> {
-        let client = Client::from_args(args)?;
-        let mut id = None;
-        for op in take_work::<Vec<Op>>(work) {
-            let r = match op {
-                Op::Create(body) => {
-                    let r = client.post("/firewalls", &body).await?;
-                    id = r["firewall"]["id"].as_u64();
-                    r
-                }
-                Op::Labels(fid, body) => {
-                    id = Some(fid);
-                    client.put(&format!("/firewalls/{fid}"), &body).await?
-                }
-                Op::Action(fid, action, body) => {
-                    id = Some(fid);
-                    client
-                        .post(&format!("/firewalls/{fid}/actions/{action}"), &body)
-                        .await?
-                }
-                Op::Delete(fid) => {
-                    client.delete(&format!("/firewalls/{fid}")).await?;
-                    return Ok(preview.with("hcloud_firewall", json!({})));
-                }
-            };
-            for a in r["actions"].as_array().into_iter().flatten() {
-                client.wait_action(a, WAIT).await?;
-            }
-        }
-        let fw = match id {
-            Some(fid) => client.get(&format!("/firewalls/{fid}")).await?["firewall"].clone(),
-            None => json!({}),
-        };
-        Ok(preview.with(
-            "hcloud_firewall",
-            registered(&fw.as_object().cloned().unwrap_or_default()),
-        ))
+        apply_ops(args, preview, work, &KIND, "hcloud_firewall", registered).await
     }
 }
 

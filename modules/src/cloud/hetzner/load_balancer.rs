@@ -3,17 +3,14 @@
 //! (label selectors or servers) and its private network. This is the highly available
 //! Kubernetes API endpoint (port 6443 to every control-plane server).
 
-use std::time::Duration;
-
 use async_trait::async_trait;
 use serde_json::{json, Map, Value};
 
 use super::client::Client;
+use super::resource::{apply_ops, finish, Kind, Op};
 use super::{describe, labels, API_ARGS};
 use crate::spec::{arg, ArgType::*, ModuleSpec};
-use crate::{
-    take_work, Args, FileDiff, ModResult, Module, ModuleContext, ModuleError, ModuleResult, Plan,
-};
+use crate::{Args, ModResult, Module, ModuleContext, ModuleError, ModuleResult, Plan};
 
 pub struct LoadBalancer;
 
@@ -61,14 +58,10 @@ const FIELDS: &[&str] = &[
     "networks",
     "labels",
 ];
-const WAIT: Duration = Duration::from_secs(300);
-
-enum Op {
-    Create(Value),
-    Labels(u64, Value),
-    Action(u64, &'static str, Value),
-    Delete(u64),
-}
+const KIND: Kind = Kind {
+    path: "/load_balancers",
+    one: "load_balancer",
+};
 
 fn service(v: &Value) -> Value {
     let port = v["listen_port"].clone();
@@ -331,7 +324,7 @@ impl Module for LoadBalancer {
                     labels(args.get("labels")).filter(|x| Some(x) != l["labels"].as_object())
                 {
                     now.insert("labels".into(), Value::Object(lab.clone()));
-                    ops.push(Op::Labels(id, json!({"labels": lab})));
+                    ops.push(Op::Update(id, json!({"labels": lab})));
                 }
                 for (k, path) in [
                     ("load_balancer_type", "load_balancer_type"),
@@ -351,21 +344,8 @@ impl Module for LoadBalancer {
         if let Some(l) = &found {
             result = result.with("hcloud_load_balancer", registered(l));
         }
-        if !notes.is_empty() {
-            result.msg = Some(notes.join("; "));
-        }
-        if ops.is_empty() {
-            return Ok(Plan::Done(result));
-        }
-        result.changed = true;
-        if ctx.diff {
-            result = result.with_diff(FileDiff::new(
-                &format!("hetzner load_balancer {name}"),
-                before,
-                after,
-            ));
-        }
-        Ok(Plan::change(result, ops))
+        let label = format!("hetzner load_balancer {name}");
+        Ok(finish(ctx, label, result, notes, (before, after), ops))
     }
 
     async fn apply(
@@ -375,41 +355,14 @@ impl Module for LoadBalancer {
         preview: ModuleResult,
         work: Box<dyn std::any::Any + Send>,
     ) -> ModResult<ModuleResult> {
-        let client = Client::from_args(args)?;
-        let mut id = None;
-        for op in take_work::<Vec<Op>>(work) {
-            match op {
-                Op::Create(body) => {
-                    let r = client.post("/load_balancers", &body).await?;
-                    id = r["load_balancer"]["id"].as_u64();
-                    client.wait_action(&r["action"], WAIT).await?;
-                }
-                Op::Labels(lid, body) => {
-                    id = Some(lid);
-                    client.put(&format!("/load_balancers/{lid}"), &body).await?;
-                }
-                Op::Action(lid, action, body) => {
-                    id = Some(lid);
-                    let r = client
-                        .post(&format!("/load_balancers/{lid}/actions/{action}"), &body)
-                        .await?;
-                    client.wait_action(&r["action"], WAIT).await?;
-                }
-                Op::Delete(lid) => {
-                    client.delete(&format!("/load_balancers/{lid}")).await?;
-                    return Ok(preview.with("hcloud_load_balancer", json!({})));
-                }
-            }
-        }
-        let lb = match id {
-            Some(lid) => {
-                client.get(&format!("/load_balancers/{lid}")).await?["load_balancer"].clone()
-            }
-            None => json!({}),
-        };
-        Ok(preview.with(
+        apply_ops(
+            args,
+            preview,
+            work,
+            &KIND,
             "hcloud_load_balancer",
-            registered(&lb.as_object().cloned().unwrap_or_default()),
-        ))
+            registered,
+        )
+        .await
     }
 }

@@ -7,6 +7,7 @@ pub mod firewall;
 pub mod load_balancer;
 pub mod network;
 pub mod placement_group;
+pub mod resource;
 pub mod server;
 pub mod ssh_key;
 

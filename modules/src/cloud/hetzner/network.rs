@@ -7,11 +7,10 @@ use async_trait::async_trait;
 use serde_json::{json, Map, Value};
 
 use super::client::Client;
+use super::resource::{apply_ops, finish, run, Kind, Op};
 use super::{describe, labels, API_ARGS};
 use crate::spec::{arg, ArgType::*, ModuleSpec};
-use crate::{
-    take_work, Args, FileDiff, ModResult, Module, ModuleContext, ModuleError, ModuleResult, Plan,
-};
+use crate::{take_work, Args, ModResult, Module, ModuleContext, ModuleError, ModuleResult, Plan};
 
 pub struct Network;
 pub struct Subnetwork;
@@ -62,14 +61,11 @@ static SUBNETWORK: ModuleSpec = ModuleSpec::new(
 ]);
 
 const FIELDS: &[&str] = &["name", "ip_range", "subnets", "labels"];
+const KIND: Kind = Kind {
+    path: "/networks",
+    one: "network",
+};
 const WAIT: Duration = Duration::from_secs(300);
-
-enum Op {
-    Create(Value),
-    Labels(u64, Value),
-    Action(u64, &'static str, Value),
-    Delete(u64),
-}
 
 /// A subnet as the API takes it, with the collection's defaults.
 fn subnet(v: &Value) -> Value {
@@ -112,51 +108,6 @@ fn registered(net: &Map<String, Value>) -> Value {
         "delete_protection": net.get("protection").and_then(|p| p.get("delete")),
         "labels": net.get("labels"),
     })
-}
-
-/// Carries out the planned calls; the network as it ends up.
-async fn run(client: &Client, ops: Vec<Op>) -> ModResult<Value> {
-    let mut id = None;
-    for op in ops {
-        match op {
-            Op::Create(body) => {
-                id = client.post("/networks", &body).await?["network"]["id"].as_u64()
-            }
-            Op::Labels(nid, body) => {
-                client.put(&format!("/networks/{nid}"), &body).await?;
-                id = Some(nid);
-            }
-            Op::Action(nid, action, body) => {
-                let r = client
-                    .post(&format!("/networks/{nid}/actions/{action}"), &body)
-                    .await?;
-                client.wait_action(&r["action"], WAIT).await?;
-                id = Some(nid);
-            }
-            Op::Delete(nid) => {
-                client.delete(&format!("/networks/{nid}")).await?;
-                return Ok(json!({}));
-            }
-        }
-    }
-    match id {
-        Some(nid) => Ok(client.get(&format!("/networks/{nid}")).await?["network"].clone()),
-        None => Ok(json!({})),
-    }
-}
-
-fn preview(
-    ctx: &ModuleContext<'_>,
-    label: &str,
-    before: String,
-    after: String,
-    mut r: ModuleResult,
-) -> ModuleResult {
-    r.changed = true;
-    if ctx.diff {
-        r = r.with_diff(FileDiff::new(label, before, after));
-    }
-    r
 }
 
 #[async_trait]
@@ -206,7 +157,7 @@ impl Module for Network {
                     labels(args.get("labels")).filter(|l| Some(l) != n["labels"].as_object())
                 {
                     now.insert("labels".into(), Value::Object(l.clone()));
-                    ops.push(Op::Labels(id, json!({"labels": l})));
+                    ops.push(Op::Update(id, json!({"labels": l})));
                 }
                 if let Some(r) = args
                     .string("ip_range")
@@ -230,14 +181,8 @@ impl Module for Network {
         if let Some(n) = &found {
             result = result.with("hcloud_network", registered(n));
         }
-        if ops.is_empty() {
-            return Ok(Plan::Done(result));
-        }
         let label = format!("hetzner network {name}");
-        Ok(Plan::change(
-            preview(ctx, &label, before, after, result),
-            ops,
-        ))
+        Ok(finish(ctx, label, result, vec![], (before, after), ops))
     }
 
     async fn apply(
@@ -247,14 +192,7 @@ impl Module for Network {
         preview: ModuleResult,
         work: Box<dyn std::any::Any + Send>,
     ) -> ModResult<ModuleResult> {
-        let net = run(&Client::from_args(args)?, take_work(work)).await?;
-        let net = net.as_object().cloned().unwrap_or_default();
-        let value = if net.is_empty() {
-            json!({})
-        } else {
-            registered(&net)
-        };
-        Ok(preview.with("hcloud_network", value))
+        apply_ops(args, preview, work, &KIND, "hcloud_network", registered).await
     }
 }
 
@@ -310,8 +248,12 @@ impl Module for Subnetwork {
             "hetzner network {} subnet",
             net["name"].as_str().unwrap_or("")
         );
-        Ok(Plan::change(
-            preview(ctx, &label, before, after, result),
+        Ok(finish(
+            ctx,
+            label,
+            result,
+            vec![],
+            (before, after),
             vec![op],
         ))
     }
@@ -323,7 +265,7 @@ impl Module for Subnetwork {
         preview: ModuleResult,
         work: Box<dyn std::any::Any + Send>,
     ) -> ModResult<ModuleResult> {
-        run(&Client::from_args(args)?, take_work(work)).await?;
+        run(&Client::from_args(args)?, &KIND, take_work(work), WAIT).await?;
         Ok(preview)
     }
 }

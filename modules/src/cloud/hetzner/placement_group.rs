@@ -5,9 +5,10 @@ use async_trait::async_trait;
 use serde_json::{json, Map, Value};
 
 use super::client::Client;
+use super::resource::{apply_ops, finish, Kind, Op};
 use super::{describe, labels, API_ARGS};
 use crate::spec::{arg, ArgType::*, ModuleSpec};
-use crate::{take_work, Args, FileDiff, ModResult, Module, ModuleContext, ModuleResult, Plan};
+use crate::{Args, ModResult, Module, ModuleContext, ModuleResult, Plan};
 
 pub struct PlacementGroup;
 
@@ -33,11 +34,10 @@ static SPEC: ModuleSpec = ModuleSpec::new(
     "hcloud_placement_group",
 ]);
 
-enum Op {
-    Create(Value),
-    Labels(u64, Value),
-    Delete(u64),
-}
+const KIND: Kind = Kind {
+    path: "/placement_groups",
+    one: "placement_group",
+};
 
 fn registered(g: &Map<String, Value>) -> Value {
     json!({"id": g.get("id"), "name": g.get("name"), "type": g.get("type"), "labels": g.get("labels"), "servers": g.get("servers")})
@@ -52,56 +52,49 @@ impl Module for PlacementGroup {
     async fn plan(&self, ctx: &ModuleContext<'_>, args: &Args) -> ModResult<Plan> {
         let client = Client::from_args(args)?;
         let name = args.string("name").unwrap_or_default();
-        let found = client.find_by_name("/placement_groups", &name).await?;
+        let found = client.find_by_name(KIND.path, &name).await?;
         let fields = &["name", "type", "labels"];
         let before = found
             .as_ref()
             .map(|g| describe(g, fields))
             .unwrap_or_default();
         let want_labels = labels(args.get("labels"));
-        let (op, after) = match (&found, args.str("state")) {
-            (None, Some("absent")) => {
-                return Ok(Plan::Done(
-                    ModuleResult::ok().with("hcloud_placement_group", json!({})),
-                ))
+        let mut ops = vec![];
+        let after = match (&found, args.str("state")) {
+            (None, Some("absent")) => String::new(),
+            (Some(g), Some("absent")) => {
+                ops.push(Op::Delete(g["id"].as_u64().unwrap_or_default()));
+                String::new()
             }
-            (Some(g), Some("absent")) => (
-                Op::Delete(g["id"].as_u64().unwrap_or_default()),
-                String::new(),
-            ),
             (None, _) => {
-                let mut body = json!({"name": name, "type": args.string("type").unwrap_or_else(|| "spread".into())});
+                let kind = args.string("type").unwrap_or_else(|| "spread".into());
+                let mut body = json!({"name": name, "type": kind});
                 if let Some(l) = want_labels {
                     body["labels"] = Value::Object(l);
                 }
                 let after = describe(body.as_object().expect("object"), fields);
-                (Op::Create(body), after)
+                ops.push(Op::Create(body));
+                after
             }
             (Some(g), _) => match want_labels.filter(|l| Some(l) != g["labels"].as_object()) {
                 Some(l) => {
                     let mut now = g.clone();
                     now.insert("labels".into(), Value::Object(l.clone()));
-                    (
-                        Op::Labels(g["id"].as_u64().unwrap_or_default(), json!({"labels": l})),
-                        describe(&now, fields),
-                    )
+                    ops.push(Op::Update(
+                        g["id"].as_u64().unwrap_or_default(),
+                        json!({"labels": l}),
+                    ));
+                    describe(&now, fields)
                 }
-                None => {
-                    return Ok(Plan::Done(
-                        ModuleResult::ok().with("hcloud_placement_group", registered(g)),
-                    ))
-                }
+                None => before.clone(),
             },
         };
-        let mut preview = ModuleResult::changed();
-        if ctx.diff {
-            preview = preview.with_diff(FileDiff::new(
-                &format!("hetzner placement_group {name}"),
-                before,
-                after,
-            ));
-        }
-        Ok(Plan::change(preview, op))
+        let result = ModuleResult::ok().with(
+            "hcloud_placement_group",
+            found.as_ref().map(registered).unwrap_or_else(|| json!({})),
+        );
+        let label = format!("hetzner placement_group {name}");
+        Ok(finish(ctx, label, result, vec![], (before, after), ops))
     }
 
     async fn apply(
@@ -111,23 +104,14 @@ impl Module for PlacementGroup {
         preview: ModuleResult,
         work: Box<dyn std::any::Any + Send>,
     ) -> ModResult<ModuleResult> {
-        let client = Client::from_args(args)?;
-        let g = match take_work::<Op>(work) {
-            Op::Create(body) => {
-                client.post("/placement_groups", &body).await?["placement_group"].clone()
-            }
-            Op::Labels(id, body) => client
-                .put(&format!("/placement_groups/{id}"), &body)
-                .await?["placement_group"]
-                .clone(),
-            Op::Delete(id) => {
-                client.delete(&format!("/placement_groups/{id}")).await?;
-                return Ok(preview.with("hcloud_placement_group", json!({})));
-            }
-        };
-        Ok(preview.with(
+        apply_ops(
+            args,
+            preview,
+            work,
+            &KIND,
             "hcloud_placement_group",
-            registered(&g.as_object().cloned().unwrap_or_default()),
-        ))
+            registered,
+        )
+        .await
     }
 }

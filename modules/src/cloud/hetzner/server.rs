@@ -8,11 +8,10 @@ use async_trait::async_trait;
 use serde_json::{json, Map, Value};
 
 use super::client::Client;
+use super::resource::{finish, run, Kind, Op};
 use super::{describe, labels, API_ARGS};
 use crate::spec::{arg, ArgType::*, ModuleSpec};
-use crate::{
-    take_work, Args, FileDiff, ModResult, Module, ModuleContext, ModuleError, ModuleResult, Plan,
-};
+use crate::{take_work, Args, ModResult, Module, ModuleContext, ModuleError, ModuleResult, Plan};
 
 pub struct Server;
 
@@ -71,12 +70,10 @@ const FIELDS: &[&str] = &[
     "labels",
 ];
 
-enum Op {
-    Create(Value),
-    Labels(u64, Value),
-    Action(u64, &'static str, Value),
-    Delete(u64),
-}
+const KIND: Kind = Kind {
+    path: "/servers",
+    one: "server",
+};
 
 /// The server's location: `location`, or the deprecated `datacenter.location`.
 pub fn location(s: &Value) -> Value {
@@ -375,7 +372,7 @@ impl Module for Server {
                     labels(args.get("labels")).filter(|l| Some(l) != s["labels"].as_object())
                 {
                     after.insert("labels".into(), Value::Object(l.clone()));
-                    ops.push(Op::Labels(id, json!({"labels": l})));
+                    ops.push(Op::Update(id, json!({"labels": l})));
                 }
                 let power = match (state.as_str(), status) {
                     ("started", "off") => Some(("poweron", "running")),
@@ -404,18 +401,16 @@ impl Module for Server {
         if let Some(s) = &found {
             result = result.with("hcloud_server", registered(s, &nets));
         }
-        if !notes.is_empty() {
-            result.msg = Some(notes.join("; "));
-        }
-        if ops.is_empty() {
-            return Ok(Plan::Done(result));
-        }
-        result.changed = true;
-        if ctx.diff {
-            let after = after_obj.map(|o| describe(&o, FIELDS)).unwrap_or_default();
-            result = result.with_diff(FileDiff::new(&label, before, after));
-        }
-        Ok(Plan::change(result, (ops, nets)))
+        let after = after_obj.map(|o| describe(&o, FIELDS)).unwrap_or_default();
+        Ok(
+            match finish(ctx, label, result, notes, (before, after), ops) {
+                // apply also needs the network names, for the registered result.
+                Plan::Change { preview, work } => {
+                    Plan::change(preview, (take_work::<Vec<Op>>(work), nets))
+                }
+                done => done,
+            },
+        )
     }
 
     async fn apply(
@@ -429,58 +424,18 @@ impl Module for Server {
         let timeout = Duration::from_secs(args.int("timeout").unwrap_or(600).max(1) as u64);
         let (ops, nets): (Vec<Op>, Vec<(u64, String)>) = take_work(work);
         let name = args.string("name").unwrap_or_default();
-        let named = |e: ModuleError| match e {
-            ModuleError::Failed(m) => ModuleError::Failed(format!("server '{name}': {m}")),
-            other => other,
-        };
-        let mut id = None;
-        for op in ops {
-            match op {
-                Op::Create(body) => {
-                    let r = client.post("/servers", &body).await.map_err(named)?;
-                    id = r["server"]["id"].as_u64();
-                    client
-                        .wait_action(&r["action"], timeout)
-                        .await
-                        .map_err(named)?;
-                    for next in r["next_actions"].as_array().into_iter().flatten() {
-                        client.wait_action(next, timeout).await.map_err(named)?;
-                    }
-                }
-                Op::Labels(sid, body) => {
-                    client.put(&format!("/servers/{sid}"), &body).await?;
-                    id = Some(sid);
-                }
-                Op::Action(sid, action, body) => {
-                    let r = client
-                        .post(&format!("/servers/{sid}/actions/{action}"), &body)
-                        .await
-                        .map_err(named)?;
-                    client
-                        .wait_action(&r["action"], timeout)
-                        .await
-                        .map_err(named)?;
-                    id = Some(sid);
-                }
-                Op::Delete(sid) => {
-                    let r = client
-                        .delete(&format!("/servers/{sid}"))
-                        .await
-                        .map_err(named)?;
-                    client
-                        .wait_action(&r["action"], timeout)
-                        .await
-                        .map_err(named)?;
-                    return Ok(preview.with("hcloud_server", json!({})));
-                }
-            }
-        }
-        // The server as it is now (status and addresses after the actions).
-        let s = match id {
-            Some(sid) => client.get(&format!("/servers/{sid}")).await?["server"].clone(),
-            None => Value::Null,
-        };
+        let s = run(&client, &KIND, ops, timeout)
+            .await
+            .map_err(|e| match e {
+                ModuleError::Failed(m) => ModuleError::Failed(format!("server '{name}': {m}")),
+                other => other,
+            })?;
         let s = s.as_object().cloned().unwrap_or_default();
-        Ok(preview.with("hcloud_server", registered(&s, &nets)))
+        let value = if s.is_empty() {
+            json!({})
+        } else {
+            registered(&s, &nets)
+        };
+        Ok(preview.with("hcloud_server", value))
     }
 }

@@ -4,11 +4,10 @@ use async_trait::async_trait;
 use serde_json::{json, Map, Value};
 
 use super::client::Client;
+use super::resource::{apply_ops, finish, Kind, Op};
 use super::{describe, labels, API_ARGS};
 use crate::spec::{arg, ArgType::*, ModuleSpec};
-use crate::{
-    take_work, Args, FileDiff, ModResult, Module, ModuleContext, ModuleError, ModuleResult, Plan,
-};
+use crate::{Args, ModResult, Module, ModuleContext, ModuleError, ModuleResult, Plan};
 
 pub struct SshKey;
 
@@ -38,11 +37,10 @@ static SPEC: ModuleSpec = ModuleSpec::new(
 
 const FIELDS: &[&str] = &["name", "fingerprint", "public_key", "labels"];
 
-enum Work {
-    Create(Value),
-    Update(u64, Value),
-    Delete(u64),
-}
+const KIND: Kind = Kind {
+    path: "/ssh_keys",
+    one: "ssh_key",
+};
 
 /// The key material, without the comment.
 fn key_material(k: &str) -> String {
@@ -68,22 +66,19 @@ impl Module for SshKey {
     async fn plan(&self, ctx: &ModuleContext<'_>, args: &Args) -> ModResult<Plan> {
         let client = Client::from_args(args)?;
         let name = args.string("name").unwrap_or_default();
-        let found = client.find_by_name("/ssh_keys", &name).await?;
+        let found = client.find_by_name(KIND.path, &name).await?;
         let want_labels = labels(args.get("labels"));
-        let label = format!("hetzner ssh_key {name}");
         let before = found
             .as_ref()
             .map(|k| describe(k, FIELDS))
             .unwrap_or_default();
-        let (work, after, mut msg) = match (args.str("state"), &found) {
-            (Some("absent"), None) => {
-                return Ok(Plan::Done(
-                    ModuleResult::ok().with("hcloud_ssh_key", json!({})),
-                ))
-            }
+        let mut ops = vec![];
+        let mut notes = vec![];
+        let after = match (args.str("state"), &found) {
+            (Some("absent"), None) => String::new(),
             (Some("absent"), Some(k)) => {
-                let id = k["id"].as_u64().unwrap_or_default();
-                (Work::Delete(id), String::new(), None)
+                ops.push(Op::Delete(k["id"].as_u64().unwrap_or_default()));
+                String::new()
             }
             (_, None) => {
                 let public_key = args.string("public_key").ok_or_else(|| {
@@ -96,75 +91,50 @@ impl Module for SshKey {
                     body["labels"] = Value::Object(l.clone());
                 }
                 let after = describe(body.as_object().expect("object"), FIELDS);
-                (Work::Create(body), after, None)
+                ops.push(Op::Create(body));
+                after
             }
             (_, Some(k)) => {
                 // A key's material cannot change: say so rather than ignore it.
-                let msg = args
-                    .str("public_key")
-                    .filter(|p| key_material(p) != key_material(k["public_key"].as_str().unwrap_or("")))
-                    .map(|_| {
-                        format!(
-                            "the public_key differs from the existing key '{name}' ({}), which the API \
-                             cannot change: remove the key (state: absent) and create it again",
-                            k["fingerprint"].as_str().unwrap_or("")
-                        )
-                    });
+                if args.str("public_key").is_some_and(|p| {
+                    key_material(p) != key_material(k["public_key"].as_str().unwrap_or(""))
+                }) {
+                    notes.push(format!(
+                        "the public_key differs from the existing key '{name}' ({}), which the API \
+                         cannot change: remove the key (state: absent) and create it again",
+                        k["fingerprint"].as_str().unwrap_or("")
+                    ));
+                }
                 let current = labels(k.get("labels")).unwrap_or_default();
                 match want_labels.filter(|l| *l != current) {
                     Some(l) => {
                         let mut updated = k.clone();
                         updated.insert("labels".into(), Value::Object(l.clone()));
-                        let id = k["id"].as_u64().unwrap_or_default();
-                        (
-                            Work::Update(id, json!({"labels": l})),
-                            describe(&updated, FIELDS),
-                            msg,
-                        )
+                        ops.push(Op::Update(
+                            k["id"].as_u64().unwrap_or_default(),
+                            json!({"labels": l}),
+                        ));
+                        describe(&updated, FIELDS)
                     }
-                    None => {
-                        let mut r = ModuleResult::ok().with("hcloud_ssh_key", registered(k));
-                        r.msg = msg;
-                        return Ok(Plan::Done(r));
-                    }
+                    None => before.clone(),
                 }
             }
         };
-        let mut preview = ModuleResult::changed();
-        preview.msg = msg.take();
-        if let Some(k) = &found {
-            preview = preview.with("hcloud_ssh_key", registered(k));
-        }
-        if ctx.diff {
-            preview = preview.with_diff(FileDiff::new(&label, before, after));
-        }
-        Ok(Plan::change(preview, work))
+        let result = ModuleResult::ok().with(
+            "hcloud_ssh_key",
+            found.as_ref().map(registered).unwrap_or_else(|| json!({})),
+        );
+        let label = format!("hetzner ssh_key {name}");
+        Ok(finish(ctx, label, result, notes, (before, after), ops))
     }
 
     async fn apply(
         &self,
-        _ctx: &ModuleContext<'_>,
+        _: &ModuleContext<'_>,
         args: &Args,
         preview: ModuleResult,
         work: Box<dyn std::any::Any + Send>,
     ) -> ModResult<ModuleResult> {
-        let client = Client::from_args(args)?;
-        let key = match take_work::<Work>(work) {
-            Work::Create(body) => client.post("/ssh_keys", &body).await?["ssh_key"].clone(),
-            Work::Update(id, body) => {
-                client.put(&format!("/ssh_keys/{id}"), &body).await?["ssh_key"].clone()
-            }
-            Work::Delete(id) => {
-                client.delete(&format!("/ssh_keys/{id}")).await?;
-                json!({})
-            }
-        };
-        let key = key.as_object().cloned().unwrap_or_default();
-        let value = if key.is_empty() {
-            json!({})
-        } else {
-            registered(&key)
-        };
-        Ok(preview.with("hcloud_ssh_key", value))
+        apply_ops(args, preview, work, &KIND, "hcloud_ssh_key", registered).await
     }
 }

@@ -1,0 +1,124 @@
+//! What every hetzner_* module does the same way: the calls that change one resource, carried
+//! out in order with their actions waited for, and the end of the plan step.
+
+use std::time::Duration;
+
+use serde_json::{json, Map, Value};
+
+use super::client::Client;
+use crate::{take_work, Args, FileDiff, ModResult, ModuleContext, ModuleResult, Plan};
+
+/// A collection of the API: its path and the key one object comes under.
+pub struct Kind {
+    pub path: &'static str,
+    pub one: &'static str,
+}
+
+/// One call that changes a resource.
+pub enum Op {
+    /// POST to the collection.
+    Create(Value),
+    /// PUT on the resource (name, labels).
+    Update(u64, Value),
+    /// POST to one of the resource's actions.
+    Action(u64, &'static str, Value),
+    Delete(u64),
+}
+
+/// Waits for every action an answer names (`action`, `actions`, `next_actions`).
+async fn wait_all(client: &Client, answer: &Value, timeout: Duration) -> ModResult<()> {
+    let mut actions: Vec<&Value> = answer
+        .get("action")
+        .filter(|a| a.is_object())
+        .into_iter()
+        .collect();
+    for key in ["actions", "next_actions"] {
+        actions.extend(answer[key].as_array().into_iter().flatten());
+    }
+    for a in actions {
+        client.wait_action(a, timeout).await?;
+    }
+    Ok(())
+}
+
+/// Carries out `ops` in order; the resource as it ends up (`{}` once deleted).
+pub async fn run(
+    client: &Client,
+    kind: &Kind,
+    ops: Vec<Op>,
+    timeout: Duration,
+) -> ModResult<Value> {
+    let mut id = None;
+    for op in ops {
+        let answer = match op {
+            Op::Create(body) => {
+                let r = client.post(kind.path, &body).await?;
+                id = r[kind.one]["id"].as_u64();
+                r
+            }
+            Op::Update(rid, body) => {
+                id = Some(rid);
+                client.put(&format!("{}/{rid}", kind.path), &body).await?
+            }
+            Op::Action(rid, action, body) => {
+                id = Some(rid);
+                client
+                    .post(&format!("{}/{rid}/actions/{action}", kind.path), &body)
+                    .await?
+            }
+            Op::Delete(rid) => {
+                let r = client.delete(&format!("{}/{rid}", kind.path)).await?;
+                wait_all(client, &r, timeout).await?;
+                return Ok(json!({}));
+            }
+        };
+        wait_all(client, &answer, timeout).await?;
+    }
+    match id {
+        Some(rid) => Ok(client.get(&format!("{}/{rid}", kind.path)).await?[kind.one].clone()),
+        None => Ok(json!({})),
+    }
+}
+
+/// The end of a plan: nothing to do, or a change shown as `before` -> `after`.
+pub fn finish(
+    ctx: &ModuleContext<'_>,
+    label: String,
+    mut result: ModuleResult,
+    notes: Vec<String>,
+    (before, after): (String, String),
+    ops: Vec<Op>,
+) -> Plan {
+    if !notes.is_empty() {
+        result.msg = Some(notes.join("; "));
+    }
+    if ops.is_empty() {
+        return Plan::Done(result);
+    }
+    result.changed = true;
+    if ctx.diff {
+        result = result.with_diff(FileDiff::new(&label, before, after));
+    }
+    Plan::change(result, ops)
+}
+
+/// The apply step of a module whose work is its `Vec<Op>`: carries them out and registers
+/// the resource as it ends up under `key` (`{}` once deleted).
+pub async fn apply_ops(
+    args: &Args,
+    preview: ModuleResult,
+    work: Box<dyn std::any::Any + Send>,
+    kind: &Kind,
+    key: &str,
+    registered: fn(&Map<String, Value>) -> Value,
+) -> ModResult<ModuleResult> {
+    let client = Client::from_args(args)?;
+    let obj = run(&client, kind, take_work(work), Duration::from_secs(300)).await?;
+    let obj = obj.as_object().cloned().unwrap_or_default();
+    let value = if obj.is_empty() {
+        json!({})
+    } else {
+        registered(&obj)
+    };
+    Ok(preview.with(key, value))
+}
