@@ -17,6 +17,10 @@ fn strings(v: Option<&Value>) -> Vec<String> {
 
 /// Applies the result's inventory change, if it has one; true when the inventory changed.
 pub fn apply(p: &PlayCtx, host: &str, result: &Map<String, Value>) -> bool {
+    // Every task result passes here: only these two take the inventory's write lock.
+    if !result.contains_key("add_host") && !result.contains_key("add_group") {
+        return false;
+    }
     let mut inv = p.shared.inventory.write().expect("inventory lock");
     let changed = if let Some(a) = result.get("add_host") {
         let name = a
