@@ -718,3 +718,44 @@ fn many_hosts_at_once_stay_within_the_rate_limit() {
         "the limit was exceeded: {log:?}"
     );
 }
+
+#[test]
+fn many_servers_created_at_once_within_the_rate_limit_and_never_twice() {
+    // Six servers at once, one per inventory host (delegated to the controller, as Ansible
+    // users do it), against a bucket of 8 requests.
+    let fake = Fake::start_limited(8);
+    let t = Lab::new();
+    t.write("hosts", "[nodes]\nnode-[1:6]\n");
+    t.write(
+        "s.yml",
+        "- hosts: nodes\n  gather_facts: no\n  tasks:\n    - hetzner_server:\n        name: \"{{ inventory_hostname }}\"\n        \
+         server_type: cx22\n        image: debian-12\n      delegate_to: localhost\n",
+    );
+    let out = fake.run(&t, &["run", "s.yml", "-i", "hosts"]);
+    out.assert_ok();
+    for i in 1..=6 {
+        assert_eq!(out.recap(&format!("node-{i}")).changed, 1, "{}", out.stdout);
+    }
+    let log = fake.log();
+    assert!(
+        !log.iter().any(|l| l.ends_with(" 429")),
+        "the limit was exceeded: {log:?}"
+    );
+    assert_eq!(
+        log.iter()
+            .filter(|l| l.starts_with("POST /v1/servers 201"))
+            .count(),
+        6,
+        "{log:?}"
+    );
+    // Again, all at once: nothing is created twice.
+    let out = fake.run(&t, &["run", "s.yml", "-i", "hosts"]);
+    assert_eq!(out.recap("node-3").changed, 0, "{}", out.stdout);
+    assert_eq!(
+        fake.log()
+            .iter()
+            .filter(|l| l.starts_with("POST /v1/servers"))
+            .count(),
+        6
+    );
+}

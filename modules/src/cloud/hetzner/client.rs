@@ -3,7 +3,6 @@
 //! `RateLimit-Reset`, 5xx, `conflict`, `locked`), with every error reported as the API's own
 //! `code` and `message`.
 
-use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::LazyLock;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -15,26 +14,89 @@ use crate::{Args, ModResult, ModuleError};
 pub const DEFAULT_ENDPOINT: &str = "https://api.hetzner.cloud/v1";
 const TRIES: u32 = 6;
 const MAX_WAIT: Duration = Duration::from_secs(60);
-/// Requests left in the project's bucket, as the last answer said (RateLimit-Remaining).
-/// The API adds one a second, so below a few every caller paces itself to that rate
-/// instead of running into 429s.
-static REMAINING: AtomicI64 = AtomicI64::new(i64::MAX);
-const PACE_BELOW: i64 = 5;
-/// When the next request may go out while pacing: shared by every host's task, so many
-/// hosts at once still send one request a second.
-static NEXT_SLOT: LazyLock<tokio::sync::Mutex<Instant>> =
-    LazyLock::new(|| tokio::sync::Mutex::new(Instant::now()));
+/// The project's request bucket as this process sees it: the API refills one request a
+/// second, up to RateLimit-Limit. Every request takes one first, waiting for the refill when
+/// there is none, so many hosts at once never run into 429s. Answers arrive out of order and
+/// while other requests are still in the air, so a reported count, less those requests, only
+/// ever lowers the estimate (the refill raises it).
+struct Bucket {
+    tokens: f64,
+    limit: f64,
+    at: Instant,
+    known: bool,
+    in_flight: u32,
+}
 
-async fn pace() {
-    if REMAINING.load(Ordering::Relaxed) >= PACE_BELOW {
+static BUCKET: LazyLock<std::sync::Mutex<Bucket>> = LazyLock::new(|| {
+    std::sync::Mutex::new(Bucket {
+        tokens: 0.0,
+        limit: 0.0,
+        at: Instant::now(),
+        known: false,
+        in_flight: 0,
+    })
+});
+
+/// One spare request, for the API's own rounding of its refill.
+const RESERVE: f64 = 1.0;
+
+impl Bucket {
+    fn refill(&mut self) {
+        let now = Instant::now();
+        self.tokens = (self.tokens + (now - self.at).as_secs_f64()).min(self.limit);
+        self.at = now;
+    }
+}
+
+/// A request in the air; the bucket counts it until it is dropped.
+struct Ticket;
+
+impl Drop for Ticket {
+    fn drop(&mut self) {
+        let mut b = BUCKET.lock().unwrap_or_else(|e| e.into_inner());
+        b.in_flight = b.in_flight.saturating_sub(1);
+    }
+}
+
+/// Takes a request from the bucket, waiting for one when it is empty.
+async fn take() -> Ticket {
+    loop {
+        let wait = {
+            let mut b = BUCKET.lock().unwrap_or_else(|e| e.into_inner());
+            b.refill();
+            if !b.known || b.tokens >= 1.0 + RESERVE {
+                b.tokens -= 1.0;
+                b.in_flight += 1;
+                return Ticket;
+            }
+            Duration::from_secs_f64(1.0 + RESERVE - b.tokens)
+        };
+        tokio::time::sleep(wait).await;
+    }
+}
+
+/// What an answer says of the bucket.
+fn observe(headers: &reqwest::header::HeaderMap) {
+    let num = |k: &str| {
+        headers
+            .get(k)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<f64>().ok())
+    };
+    let (Some(left), Some(limit)) = (num("RateLimit-Remaining"), num("RateLimit-Limit")) else {
         return;
-    }
-    let mut next = NEXT_SLOT.lock().await;
-    let now = Instant::now();
-    if *next > now {
-        tokio::time::sleep(*next - now).await;
-    }
-    *next = (*next).max(now) + Duration::from_secs(1);
+    };
+    let mut b = BUCKET.lock().unwrap_or_else(|e| e.into_inner());
+    b.refill();
+    b.limit = limit;
+    // The other requests in the air may not be counted in `left` yet.
+    let estimate = left - f64::from(b.in_flight.saturating_sub(1));
+    b.tokens = if b.known {
+        b.tokens.min(estimate)
+    } else {
+        estimate
+    };
+    b.known = true;
 }
 
 pub struct Client {
@@ -142,7 +204,7 @@ impl Client {
                 .extend_pairs(query.iter().map(|(k, v)| (*k, v.as_str())));
         }
         for try_no in 1..=TRIES {
-            pace().await;
+            let _ticket = take().await;
             let mut req = self
                 .http
                 .request(method.clone(), url.clone())
@@ -167,13 +229,7 @@ impl Client {
             };
             let status = resp.status();
             let headers = resp.headers().clone();
-            if let Some(left) = headers
-                .get("RateLimit-Remaining")
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.parse::<i64>().ok())
-            {
-                REMAINING.store(left, Ordering::Relaxed);
-            }
+            observe(&headers);
             let bytes = resp.bytes().await.unwrap_or_default();
             let json: Value = if bytes.is_empty() {
                 Value::Null
