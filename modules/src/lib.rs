@@ -53,6 +53,8 @@ pub trait Controller: Send + Sync {
     /// Evaluates a bare Jinja expression (`when`-style) to a JSON value.
     fn eval(&self, expr: &str) -> Result<serde_json::Value, String>;
     fn inventory_hostname(&self) -> String;
+    /// Says what a long step is doing now, for the progress line (e.g. "create_server 40%").
+    fn progress(&self, _note: &str) {}
 }
 
 pub struct ModuleContext<'a> {

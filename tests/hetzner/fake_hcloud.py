@@ -186,7 +186,7 @@ def new_action(command, server_id, work=None, fail=None):
             fail = (f.get("code", "action_failed"), f.get("message", "the action failed"))
     a = {"id": new_id(), "command": command, "status": "running", "progress": 0,
          "started": now(), "finished": None, "resources": [{"id": server_id, "type": "server"}],
-         "error": None, "_done_at": time.time() + ACTION_SECONDS, "_fail": fail}
+         "error": None, "_done_at": time.time() + ACTION_SECONDS, "_fail": fail, "_begun": time.time()}
     STATE["actions"][a["id"]] = a
     if work:
         a["_done_at"] = None
@@ -202,6 +202,9 @@ def new_action(command, server_id, work=None, fail=None):
 
 
 def action_view(a):
+    if a["status"] == "running":
+        # Counts up while it runs, as the API's progress does.
+        a["progress"] = min(99, int((time.time() - a["_begun"]) * 100 / (ACTION_SECONDS * 2)))
     if a["status"] == "running" and a["_done_at"] is not None and time.time() >= a["_done_at"]:
         a["finished"], a["progress"] = now(), 100
         if a["_fail"]:

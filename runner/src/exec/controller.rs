@@ -102,4 +102,8 @@ impl Controller for TaskController {
     fn inventory_hostname(&self) -> String {
         self.host.clone()
     }
+
+    fn progress(&self, note: &str) {
+        self.p.shared.printer.progress.note(&self.host, note);
+    }
 }

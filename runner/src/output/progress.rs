@@ -9,16 +9,25 @@ use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
+/// A host running the current task: since when, and what its module says it is doing.
+type Running = HashMap<String, (Instant, Option<String>)>;
+
 pub struct Progress {
     bar: Option<ProgressBar>,
-    running: Arc<Mutex<HashMap<String, Instant>>>,
+    running: Arc<Mutex<Running>>,
 }
 
-fn still_running(running: &Mutex<HashMap<String, Instant>>) -> String {
+fn still_running(running: &Mutex<Running>) -> String {
     let r = running.lock().map(|m| m.clone()).unwrap_or_default();
     let mut slow: Vec<(String, Duration)> = r
         .into_iter()
-        .map(|(h, t)| (h, t.elapsed()))
+        .map(|(h, (t, note))| {
+            let h = match note {
+                Some(n) => format!("{h} ({n})"),
+                None => h,
+            };
+            (h, t.elapsed())
+        })
         .filter(|(_, d)| d.as_secs() >= 2)
         .collect();
     if slow.is_empty() {
@@ -77,7 +86,16 @@ impl Progress {
 
     pub fn started(&self, host: &str) {
         if let Ok(mut r) = self.running.lock() {
-            r.insert(host.to_string(), Instant::now());
+            r.insert(host.to_string(), (Instant::now(), None));
+        }
+    }
+
+    /// What a host's module is doing now (e.g. "create_server 40%"), shown beside its time.
+    pub fn note(&self, host: &str, note: &str) {
+        if let Ok(mut r) = self.running.lock() {
+            if let Some(entry) = r.get_mut(host) {
+                entry.1 = Some(note.to_string());
+            }
         }
     }
 
@@ -102,5 +120,32 @@ impl Progress {
         if let Some(b) = &self.bar {
             b.finish_and_clear();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slow_hosts_are_listed_with_what_they_are_doing() {
+        let running = Mutex::new(Running::new());
+        let long_ago = Instant::now() - Duration::from_secs(12);
+        running
+            .lock()
+            .unwrap()
+            .insert("cp-1".into(), (long_ago, Some("create_server 40%".into())));
+        running
+            .lock()
+            .unwrap()
+            .insert("w-1".into(), (long_ago, None));
+        running
+            .lock()
+            .unwrap()
+            .insert("fast".into(), (Instant::now(), None));
+        assert_eq!(
+            still_running(&running),
+            "  running: cp-1 (create_server 40%) 12s, w-1 12s"
+        );
     }
 }

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use reqwest::{Method, StatusCode, Url};
 use serde_json::{Map, Value};
 
-use crate::{Args, ModResult, ModuleError};
+use crate::{Args, Controller, ModResult, ModuleError};
 
 pub const DEFAULT_ENDPOINT: &str = "https://api.hetzner.cloud/v1";
 const TRIES: u32 = 6;
@@ -286,13 +286,22 @@ impl Client {
         }
     }
 
-    /// Waits until an action (as the API returned it) has finished; its error, named by the
-    /// action's command, if it failed.
-    pub async fn wait_action(&self, action: &Value, timeout: Duration) -> ModResult<()> {
+    /// Waits until an action (as the API returned it) has finished, telling `progress` its
+    /// command and percentage; its error, named by the command, if it failed.
+    pub async fn wait_action(
+        &self,
+        action: &Value,
+        timeout: Duration,
+        progress: &dyn Controller,
+    ) -> ModResult<()> {
         let start = std::time::Instant::now();
         let mut a = action.clone();
         loop {
             let command = a["command"].as_str().unwrap_or("action").to_string();
+            progress.progress(&format!(
+                "{command} {}%",
+                a["progress"].as_u64().unwrap_or(0)
+            ));
             match a["status"].as_str() {
                 Some("success") => return Ok(()),
                 Some("error") => {

@@ -227,12 +227,21 @@ impl Module for Firewall {
 
     async fn apply(
         &self,
-        _: &ModuleContext<'_>,
+        ctx: &ModuleContext<'_>,
         args: &Args,
         preview: ModuleResult,
         work: Box<dyn std::any::Any + Send>,
     ) -> ModResult<ModuleResult> {
-        apply_ops(args, preview, work, &KIND, "hcloud_firewall", registered).await
+        apply_ops(
+            ctx,
+            args,
+            preview,
+            work,
+            &KIND,
+            "hcloud_firewall",
+            registered,
+        )
+        .await
     }
 }
 

@@ -187,12 +187,21 @@ impl Module for Network {
 
     async fn apply(
         &self,
-        _: &ModuleContext<'_>,
+        ctx: &ModuleContext<'_>,
         args: &Args,
         preview: ModuleResult,
         work: Box<dyn std::any::Any + Send>,
     ) -> ModResult<ModuleResult> {
-        apply_ops(args, preview, work, &KIND, "hcloud_network", registered).await
+        apply_ops(
+            ctx,
+            args,
+            preview,
+            work,
+            &KIND,
+            "hcloud_network",
+            registered,
+        )
+        .await
     }
 }
 
@@ -260,12 +269,13 @@ impl Module for Subnetwork {
 
     async fn apply(
         &self,
-        _: &ModuleContext<'_>,
+        ctx: &ModuleContext<'_>,
         args: &Args,
         preview: ModuleResult,
         work: Box<dyn std::any::Any + Send>,
     ) -> ModResult<ModuleResult> {
-        run(&Client::from_args(args)?, &KIND, take_work(work), WAIT).await?;
+        let client = Client::from_args(args)?;
+        run(&client, &KIND, take_work(work), WAIT, ctx.controller).await?;
         Ok(preview)
     }
 }

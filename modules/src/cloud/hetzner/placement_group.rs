@@ -99,12 +99,13 @@ impl Module for PlacementGroup {
 
     async fn apply(
         &self,
-        _: &ModuleContext<'_>,
+        ctx: &ModuleContext<'_>,
         args: &Args,
         preview: ModuleResult,
         work: Box<dyn std::any::Any + Send>,
     ) -> ModResult<ModuleResult> {
         apply_ops(
+            ctx,
             args,
             preview,
             work,

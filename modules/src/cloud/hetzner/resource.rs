@@ -6,7 +6,7 @@ use std::time::Duration;
 use serde_json::{json, Map, Value};
 
 use super::client::Client;
-use crate::{take_work, Args, FileDiff, ModResult, ModuleContext, ModuleResult, Plan};
+use crate::{take_work, Args, Controller, FileDiff, ModResult, ModuleContext, ModuleResult, Plan};
 
 /// A collection of the API: its path and the key one object comes under.
 pub struct Kind {
@@ -26,7 +26,12 @@ pub enum Op {
 }
 
 /// Waits for every action an answer names (`action`, `actions`, `next_actions`).
-async fn wait_all(client: &Client, answer: &Value, timeout: Duration) -> ModResult<()> {
+async fn wait_all(
+    client: &Client,
+    answer: &Value,
+    timeout: Duration,
+    progress: &dyn Controller,
+) -> ModResult<()> {
     let mut actions: Vec<&Value> = answer
         .get("action")
         .filter(|a| a.is_object())
@@ -36,7 +41,7 @@ async fn wait_all(client: &Client, answer: &Value, timeout: Duration) -> ModResu
         actions.extend(answer[key].as_array().into_iter().flatten());
     }
     for a in actions {
-        client.wait_action(a, timeout).await?;
+        client.wait_action(a, timeout, progress).await?;
     }
     Ok(())
 }
@@ -47,6 +52,7 @@ pub async fn run(
     kind: &Kind,
     ops: Vec<Op>,
     timeout: Duration,
+    progress: &dyn Controller,
 ) -> ModResult<Value> {
     let mut id = None;
     for op in ops {
@@ -68,11 +74,11 @@ pub async fn run(
             }
             Op::Delete(rid) => {
                 let r = client.delete(&format!("{}/{rid}", kind.path)).await?;
-                wait_all(client, &r, timeout).await?;
+                wait_all(client, &r, timeout, progress).await?;
                 return Ok(json!({}));
             }
         };
-        wait_all(client, &answer, timeout).await?;
+        wait_all(client, &answer, timeout, progress).await?;
     }
     match id {
         Some(rid) => Ok(client.get(&format!("{}/{rid}", kind.path)).await?[kind.one].clone()),
@@ -105,6 +111,7 @@ pub fn finish(
 /// The apply step of a module whose work is its `Vec<Op>`: carries them out and registers
 /// the resource as it ends up under `key` (`{}` once deleted).
 pub async fn apply_ops(
+    ctx: &ModuleContext<'_>,
     args: &Args,
     preview: ModuleResult,
     work: Box<dyn std::any::Any + Send>,
@@ -113,7 +120,14 @@ pub async fn apply_ops(
     registered: fn(&Map<String, Value>) -> Value,
 ) -> ModResult<ModuleResult> {
     let client = Client::from_args(args)?;
-    let obj = run(&client, kind, take_work(work), Duration::from_secs(300)).await?;
+    let obj = run(
+        &client,
+        kind,
+        take_work(work),
+        Duration::from_secs(300),
+        ctx.controller,
+    )
+    .await?;
     let obj = obj.as_object().cloned().unwrap_or_default();
     let value = if obj.is_empty() {
         json!({})

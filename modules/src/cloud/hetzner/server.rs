@@ -415,7 +415,7 @@ impl Module for Server {
 
     async fn apply(
         &self,
-        _ctx: &ModuleContext<'_>,
+        ctx: &ModuleContext<'_>,
         args: &Args,
         preview: ModuleResult,
         work: Box<dyn std::any::Any + Send>,
@@ -424,7 +424,7 @@ impl Module for Server {
         let timeout = Duration::from_secs(args.int("timeout").unwrap_or(600).max(1) as u64);
         let (ops, nets): (Vec<Op>, Vec<(u64, String)>) = take_work(work);
         let name = args.string("name").unwrap_or_default();
-        let s = run(&client, &KIND, ops, timeout)
+        let s = run(&client, &KIND, ops, timeout, ctx.controller)
             .await
             .map_err(|e| match e {
                 ModuleError::Failed(m) => ModuleError::Failed(format!("server '{name}': {m}")),

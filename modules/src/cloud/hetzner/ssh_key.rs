@@ -130,11 +130,20 @@ impl Module for SshKey {
 
     async fn apply(
         &self,
-        _: &ModuleContext<'_>,
+        ctx: &ModuleContext<'_>,
         args: &Args,
         preview: ModuleResult,
         work: Box<dyn std::any::Any + Send>,
     ) -> ModResult<ModuleResult> {
-        apply_ops(args, preview, work, &KIND, "hcloud_ssh_key", registered).await
+        apply_ops(
+            ctx,
+            args,
+            preview,
+            work,
+            &KIND,
+            "hcloud_ssh_key",
+            registered,
+        )
+        .await
     }
 }
