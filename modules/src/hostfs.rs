@@ -26,28 +26,58 @@ pub struct FileStat {
     pub checksum: Option<String>,
 }
 
-/// Everything a module needs to act on one host.
-pub struct Host<'a> {
+/// What a plan sees of a host: commands that read (a plan runs no other kind), stat and
+/// file reads. Uploads and file writes are only on [`Host`], which `apply` gets.
+pub struct HostView<'a> {
     pub conn: &'a dyn Connection,
     pub opts: ExecOptions,
 }
 
+/// Everything a module's apply step needs to act on one host: the reads of [`HostView`]
+/// plus uploads and atomic file writes.
+pub struct Host<'a>(HostView<'a>);
+
 impl<'a> Host<'a> {
-    pub async fn exec(&self, cmd: &str) -> Result<ExecOutput, ModuleError> {
-        self.exec_with_stdin(cmd, None).await
+    pub fn new(conn: &'a dyn Connection, opts: ExecOptions) -> Host<'a> {
+        Host(HostView { conn, opts })
     }
 
-    pub async fn exec_with_stdin(
-        &self,
-        cmd: &str,
-        stdin: Option<Vec<u8>>,
-    ) -> Result<ExecOutput, ModuleError> {
-        let mut opts = self.opts.clone();
-        opts.stdin = stdin;
-        self.conn.exec(cmd, &opts).await.map_err(|e| match e {
-            ConnError::Unreachable(m) => ModuleError::Unreachable(m),
-            ConnError::Failed(m) => ModuleError::Failed(m),
-        })
+    /// The read side, for a plan.
+    pub fn view(&self) -> &HostView<'a> {
+        &self.0
+    }
+}
+
+impl<'a> std::ops::Deref for Host<'a> {
+    type Target = HostView<'a>;
+    fn deref(&self) -> &HostView<'a> {
+        &self.0
+    }
+}
+
+async fn exec_on(
+    view: &HostView<'_>,
+    cmd: &str,
+    stdin: Option<Vec<u8>>,
+) -> Result<ExecOutput, ModuleError> {
+    let mut opts = view.opts.clone();
+    opts.stdin = stdin;
+    view.conn.exec(cmd, &opts).await.map_err(|e| match e {
+        ConnError::Unreachable(m) => ModuleError::Unreachable(m),
+        ConnError::Failed(m) => ModuleError::Failed(m),
+    })
+}
+
+impl<'a> HostView<'a> {
+    pub async fn exec(&self, cmd: &str) -> Result<ExecOutput, ModuleError> {
+        exec_on(self, cmd, None).await
+    }
+
+    /// The one way a plan may write: a scratch upload it needs to compare with what is on
+    /// the host (unarchive's archive, for `tar --compare`). The work the plan returns must
+    /// remove it in both `apply` and `discard`.
+    pub async fn upload_scratch(&self, path: &str, content: &[u8]) -> Result<(), ModuleError> {
+        write_file(self, path, content, &Attrs::default(), None).await
     }
 
     /// Runs a command that must succeed; its stderr becomes the error.
@@ -135,11 +165,75 @@ impl<'a> Host<'a> {
         let content = (st.kind == FileKind::File).then_some(body);
         Ok((Some(st), content))
     }
+}
 
-    /// Writes `content` to `path` atomically: a temporary file in the same directory, then a
-    /// rename, so an interrupted run never leaves a half-written file. `existing` is what the
-    /// plan step saw there: an existing file keeps its mode and owner unless new ones are
-    /// given; a new one gets the umask's mode, as any new file would.
+/// Writes `content` to `path` atomically: a temporary file in the same directory, then a
+/// rename, so an interrupted run never leaves a half-written file. The rename happens only
+/// once the whole content arrived (its SHA-1 checked on the host); an interrupted transfer
+/// (the connection dropped, the run stopped) removes its temporary file. `existing` is what
+/// the plan step saw there: an existing file keeps its mode and owner unless new ones are
+/// given; a new one gets the umask's mode, as any new file would.
+async fn write_file(
+    view: &HostView<'_>,
+    path: &str,
+    content: &[u8],
+    attrs: &Attrs,
+    existing: Option<&FileStat>,
+) -> Result<(), ModuleError> {
+    // The directory and temporary name are worked out here, not with dirname/mktemp on
+    // the host: every process saved there is saved on every file of every host.
+    let dir = match path.rfind('/') {
+        Some(0) => "/",
+        Some(i) => &path[..i],
+        None => ".",
+    };
+    let tmp = format!(
+        "{}/.{}.timonel.{}",
+        dir.trim_end_matches('/'),
+        path.rsplit('/').next().unwrap_or("f"),
+        unique()
+    );
+    let (p, d, t) = (sh_quote(path), sh_quote(dir), sh_quote(&tmp));
+    let sum = crate::files::content::sha1_hex(content);
+    let mut script = format!(
+        "p={p}; t={t}; [ -d {d} ] || {{ echo \"destination directory {dir} does not exist\" >&2; exit 1; }}; \
+         set -C; : > \"$t\" || exit 1; set +C; trap 'rm -f \"$t\"' EXIT; trap 'exit 1' HUP INT TERM PIPE; \
+         cat > \"$t\" || exit 1; s=$(sha1sum < \"$t\") || exit 1; [ \"${{s%% *}}\" = {sum} ] || \
+         {{ echo \"the transfer of {len} bytes to {dir} was cut short; {path} is unchanged\" >&2; exit 1; }}; ",
+        len = content.len()
+    );
+    if let Some(e) = existing {
+        if attrs.mode.is_none() {
+            script.push_str(&format!("chmod {:o} \"$t\" || exit 1; ", e.mode));
+        }
+        if attrs.owner.is_none() || attrs.group.is_none() {
+            script.push_str("chown --reference=\"$p\" \"$t\" 2>/dev/null; ");
+        }
+    }
+    script.push_str(&attrs.commands("\"$t\""));
+    script.push_str("mv -f \"$t\" \"$p\" && trap - EXIT");
+    let out = exec_on(view, &script, Some(content.to_vec())).await?;
+    if out.rc == 0 {
+        Ok(())
+    } else {
+        Err(ModuleError::Failed(format!(
+            "cannot write {path}: {}",
+            out.stderr_str().trim()
+        )))
+    }
+}
+
+impl Host<'_> {
+    /// Runs a command with `stdin` as its standard input.
+    pub async fn exec_with_stdin(
+        &self,
+        cmd: &str,
+        stdin: Option<Vec<u8>>,
+    ) -> Result<ExecOutput, ModuleError> {
+        exec_on(self, cmd, stdin).await
+    }
+
+    /// Writes `content` to `path` atomically (see [`write_file`]).
     pub async fn write_atomic(
         &self,
         path: &str,
@@ -147,46 +241,7 @@ impl<'a> Host<'a> {
         attrs: &Attrs,
         existing: Option<&FileStat>,
     ) -> Result<(), ModuleError> {
-        // The directory and temporary name are worked out here, not with dirname/mktemp on
-        // the host: every process saved there is saved on every file of every host.
-        let dir = match path.rfind('/') {
-            Some(0) => "/",
-            Some(i) => &path[..i],
-            None => ".",
-        };
-        let tmp = format!(
-            "{}/.{}.timonel.{}",
-            dir.trim_end_matches('/'),
-            path.rsplit('/').next().unwrap_or("f"),
-            unique()
-        );
-        let (p, d, t) = (sh_quote(path), sh_quote(dir), sh_quote(&tmp));
-        let mut script = format!(
-            "p={p}; t={t}; [ -d {d} ] || {{ echo \"destination directory {dir} does not exist\" >&2; exit 1; }}; \
-             set -C; : > \"$t\" || exit 1; set +C; trap 'rm -f \"$t\"' EXIT INT TERM; \
-             cat > \"$t\" || exit 1; "
-        );
-        if let Some(e) = existing {
-            if attrs.mode.is_none() {
-                script.push_str(&format!("chmod {:o} \"$t\" || exit 1; ", e.mode));
-            }
-            if attrs.owner.is_none() || attrs.group.is_none() {
-                script.push_str("chown --reference=\"$p\" \"$t\" 2>/dev/null; ");
-            }
-        }
-        script.push_str(&attrs.commands("\"$t\""));
-        script.push_str("mv -f \"$t\" \"$p\" && trap - EXIT INT TERM");
-        let out = self
-            .exec_with_stdin(&script, Some(content.to_vec()))
-            .await?;
-        if out.rc == 0 {
-            Ok(())
-        } else {
-            Err(ModuleError::Failed(format!(
-                "cannot write {path}: {}",
-                out.stderr_str().trim()
-            )))
-        }
+        write_file(self, path, content, attrs, existing).await
     }
 }
 

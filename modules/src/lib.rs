@@ -2,7 +2,8 @@
 //!
 //! A module runs on the controller and acts on a host through a [`Connection`]. It works in
 //! two steps: [`Module::plan`] only reads the host and decides what would change (with the
-//! diff); [`Module::apply`] makes the change. `--check` stops after `plan`.
+//! diff) as a [`Plan`]; the plan's [`Work`] makes the change. The engine owns check mode
+//! ([`invoke`]): `--check` stops after the plan.
 
 pub mod cloud;
 pub mod commands;
@@ -10,6 +11,7 @@ pub mod connection;
 pub mod control;
 pub mod files;
 pub mod hostfs;
+pub mod invoke;
 pub mod mode;
 pub mod packages;
 pub mod registry;
@@ -17,13 +19,12 @@ pub mod result;
 pub mod spec;
 pub mod system;
 
-use std::any::Any;
 use std::path::PathBuf;
 
 use async_trait::async_trait;
 
 pub use connection::{Become, ConnError, Connection, ExecOptions, ExecOutput};
-pub use hostfs::Host;
+pub use hostfs::{Host, HostView};
 pub use result::{FileDiff, ModuleResult};
 pub use spec::{ArgSpec, ArgType, Args, ModuleSpec};
 
@@ -57,11 +58,33 @@ pub trait Controller: Send + Sync {
     fn progress(&self, _note: &str) {}
 }
 
-pub struct ModuleContext<'a> {
-    pub host: Host<'a>,
-    pub check_mode: bool,
+/// What a module's plan step gets: a read view of the host, the diff flag, the controller.
+/// Plans never see check mode: the engine decides whether the change is made.
+pub struct PlanContext<'a> {
+    pub host: HostView<'a>,
     pub diff: bool,
     pub controller: &'a dyn Controller,
+}
+
+/// What the apply step gets: the host with writes.
+pub struct ApplyContext<'a> {
+    pub host: Host<'a>,
+    pub diff: bool,
+    pub controller: &'a dyn Controller,
+}
+
+impl<'a> ApplyContext<'a> {
+    /// The same host and flags as a plan sees them (for a re-read after a change).
+    pub fn plan_view(&self) -> PlanContext<'_> {
+        PlanContext {
+            host: HostView {
+                conn: self.host.conn,
+                opts: self.host.opts.clone(),
+            },
+            diff: self.diff,
+            controller: self.controller,
+        }
+    }
 }
 
 /// The outcome of the read-only step.
@@ -69,27 +92,88 @@ pub enum Plan {
     /// Nothing to change (or nothing that needs the apply step): this is the final result.
     Done(ModuleResult),
     /// A change is needed. `preview` is what check mode reports (changed, diff); `work` is
-    /// handed to `apply`.
-    Change {
+    /// what `apply` carries out.
+    Change { preview: ModuleResult, work: Work },
+    /// Whether (and how) it would change can't be known until an earlier task has run: the
+    /// unit its package would install, the network an earlier task would create. Check mode
+    /// reports `preview` with `reason` ("known after apply"); a real run fails with
+    /// `reason`, since by then the earlier task should have made it so.
+    Unknown {
         preview: ModuleResult,
-        work: Box<dyn Any + Send>,
+        reason: String,
     },
 }
 
-/// Work that is one shell command to run on the host (the default `apply` runs it).
-pub struct ShellWork(pub String);
+/// The change a plan found, as a type the compiler checks: every kind is carried out by
+/// [`Work::apply`], and a module's own kind of work by its [`Apply`] implementation, so no
+/// plan can report a change that nothing makes.
+pub enum Work {
+    /// One shell command on the host.
+    Shell(String),
+    /// A file's content and attributes (copy, template and the text editors).
+    Content(Box<files::content::ContentWork>),
+    /// Configuration files and commands in order (the kernel and init modules).
+    Steps(system::steps::Steps),
+    /// A module's own work.
+    Custom(Box<dyn Apply>),
+}
+
+/// A module's own kind of work.
+#[async_trait]
+pub trait Apply: Send {
+    /// Makes the change; `preview` is the plan's result, returned with what applying added.
+    async fn apply(
+        self: Box<Self>,
+        ctx: &ApplyContext<'_>,
+        args: &Args,
+        preview: ModuleResult,
+    ) -> ModResult<ModuleResult>;
+
+    /// Undoes what the plan left on the host when the change is not made (check mode):
+    /// a scratch upload. Most work leaves nothing.
+    async fn discard(self: Box<Self>, _ctx: &ApplyContext<'_>) -> ModResult<()> {
+        Ok(())
+    }
+}
+
+impl Work {
+    pub fn custom(work: impl Apply + 'static) -> Work {
+        Work::Custom(Box::new(work))
+    }
+
+    pub async fn apply(
+        self,
+        ctx: &ApplyContext<'_>,
+        args: &Args,
+        preview: ModuleResult,
+    ) -> ModResult<ModuleResult> {
+        match self {
+            Work::Shell(cmd) => {
+                ctx.host.exec_ok(&cmd).await?;
+                Ok(preview)
+            }
+            Work::Content(w) => files::content::apply_content(ctx, preview, *w).await,
+            Work::Steps(s) => system::steps::apply_steps(ctx, preview, s).await,
+            Work::Custom(w) => w.apply(ctx, args, preview).await,
+        }
+    }
+
+    pub async fn discard(self, ctx: &ApplyContext<'_>) -> ModResult<()> {
+        match self {
+            Work::Custom(w) => w.discard(ctx).await,
+            _ => Ok(()),
+        }
+    }
+}
 
 impl Plan {
-    pub fn change<W: Any + Send>(preview: ModuleResult, work: W) -> Plan {
-        Plan::Change {
-            preview,
-            work: Box::new(work),
-        }
+    pub fn change(preview: ModuleResult, work: Work) -> Plan {
+        Plan::Change { preview, work }
     }
 
     /// A change made by running one command.
     pub fn command(preview: ModuleResult, cmd: String) -> Plan {
-        Plan::change(preview, ShellWork(cmd))
+        Plan::change(preview, Work::Shell(cmd))
     }
 }
 
@@ -102,38 +186,7 @@ pub trait Module: Send + Sync {
         true
     }
 
-    async fn plan(&self, ctx: &ModuleContext<'_>, args: &Args) -> ModResult<Plan>;
-
-    /// Makes the change `plan` found. The default carries out the kinds of work most
-    /// modules end with: a `Plan::command`, a file's content and attributes
-    /// (`files::content::plan_content`), or `system::steps::Steps`. Modules whose plan is always final never get here.
-    async fn apply(
-        &self,
-        ctx: &ModuleContext<'_>,
-        _args: &Args,
-        preview: ModuleResult,
-        work: Box<dyn Any + Send>,
-    ) -> ModResult<ModuleResult> {
-        let work = match work.downcast::<ShellWork>() {
-            Ok(w) => {
-                ctx.host.exec_ok(&w.0).await?;
-                return Ok(preview);
-            }
-            Err(other) => other,
-        };
-        if work.is::<files::content::ContentWork>() {
-            return files::content::apply_content(ctx, preview, work).await;
-        }
-        if work.is::<system::steps::Steps>() {
-            return system::steps::apply_steps(ctx, preview, work).await;
-        }
-        Ok(preview)
-    }
-}
-
-/// Downcasts the work a module's own `plan` produced.
-pub fn take_work<W: Any>(work: Box<dyn Any + Send>) -> W {
-    *work
-        .downcast::<W>()
-        .expect("apply receives the work its own plan produced")
+    /// Reads the host (and APIs) and decides what would change. Never writes, but for a
+    /// scratch upload its work discards ([`HostView::upload_scratch`]).
+    async fn plan(&self, ctx: &PlanContext<'_>, args: &Args) -> ModResult<Plan>;
 }

@@ -6,7 +6,10 @@ use serde_json::Value;
 use super::run::{guard, run};
 use crate::connection::sh_quote;
 use crate::spec::{arg, ArgSpec, ArgType::*, ModuleSpec};
-use crate::{take_work, Args, ModResult, Module, ModuleContext, ModuleError, ModuleResult, Plan};
+use crate::{
+    Apply, ApplyContext, Args, ModResult, Module, ModuleError, ModuleResult, Plan, PlanContext,
+    Work,
+};
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -136,24 +139,34 @@ impl Module for CommandModule {
         false
     }
 
-    async fn plan(&self, ctx: &ModuleContext<'_>, args: &Args) -> ModResult<Plan> {
+    async fn plan(&self, ctx: &PlanContext<'_>, args: &Args) -> ModResult<Plan> {
         if self.0 != Kind::Raw {
             if let Some(done) = guard(ctx, args).await? {
                 return Ok(Plan::Done(done));
             }
         }
         let (script, shown) = self.script(args)?;
-        Ok(Plan::change(ModuleResult::changed(), (script, shown)))
+        Ok(Plan::change(
+            ModuleResult::changed(),
+            Work::custom(Script { script, shown }),
+        ))
     }
+}
 
+/// The command line to run and how the result shows it (`cmd`).
+struct Script {
+    script: String,
+    shown: Value,
+}
+
+#[async_trait]
+impl Apply for Script {
     async fn apply(
-        &self,
-        ctx: &ModuleContext<'_>,
+        self: Box<Self>,
+        ctx: &ApplyContext<'_>,
         args: &Args,
         _: ModuleResult,
-        work: Box<dyn std::any::Any + Send>,
     ) -> ModResult<ModuleResult> {
-        let (script, shown): (String, Value) = take_work(work);
-        run(ctx, args, script, shown).await
+        run(ctx, args, self.script, self.shown).await
     }
 }

@@ -5,10 +5,10 @@ use std::time::Instant;
 use serde_json::Value;
 
 use crate::connection::sh_quote;
-use crate::{Args, ModResult, ModuleContext, ModuleResult};
+use crate::{ApplyContext, Args, ModResult, ModuleResult, PlanContext};
 
 /// `creates`/`removes`: Some(result) when the command should not run.
-pub async fn guard(ctx: &ModuleContext<'_>, args: &Args) -> ModResult<Option<ModuleResult>> {
+pub async fn guard(ctx: &PlanContext<'_>, args: &Args) -> ModResult<Option<ModuleResult>> {
     if let Some(c) = args.str("creates") {
         if ctx.host.exec(&format!("[ -e {} ]", sh_quote(c))).await?.rc == 0 {
             return Ok(Some(
@@ -36,7 +36,7 @@ fn lines(s: &str) -> Value {
 
 /// Runs `script` with `sh -c` and reports it the way Ansible's command module does.
 pub async fn run(
-    ctx: &ModuleContext<'_>,
+    ctx: &ApplyContext<'_>,
     args: &Args,
     script: String,
     shown: Value,

@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use serde_json::{json, Value};
 
 use crate::spec::{arg, ArgType::*, ModuleSpec};
-use crate::{Args, ModResult, Module, ModuleContext, ModuleError, ModuleResult, Plan};
+use crate::{Args, ModResult, Module, ModuleError, ModuleResult, Plan, PlanContext};
 
 pub struct AddHost;
 pub struct GroupBy;
@@ -50,7 +50,7 @@ impl Module for AddHost {
         &ADD_HOST
     }
 
-    async fn plan(&self, _: &ModuleContext<'_>, args: &Args) -> ModResult<Plan> {
+    async fn plan(&self, _: &PlanContext<'_>, args: &Args) -> ModResult<Plan> {
         let mut name = args.string("name").unwrap_or_default();
         let mut vars = args.0.clone();
         for k in ["name", "host", "hostname", "groups", "group", "groupname"] {
@@ -82,7 +82,7 @@ impl Module for GroupBy {
         &GROUP_BY
     }
 
-    async fn plan(&self, _: &ModuleContext<'_>, args: &Args) -> ModResult<Plan> {
+    async fn plan(&self, _: &PlanContext<'_>, args: &Args) -> ModResult<Plan> {
         let key = args.string("key").unwrap_or_default();
         if key.trim().is_empty() || key.contains(char::is_whitespace) {
             return Err(ModuleError::Failed(format!(

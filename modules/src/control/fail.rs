@@ -1,7 +1,7 @@
 use async_trait::async_trait;
 
 use crate::spec::{arg, ArgType::*, ModuleSpec};
-use crate::{Args, ModResult, Module, ModuleContext, ModuleResult, Plan};
+use crate::{Args, ModResult, Module, ModuleResult, Plan, PlanContext};
 
 pub struct Fail;
 
@@ -17,7 +17,7 @@ impl Module for Fail {
         &SPEC
     }
 
-    async fn plan(&self, _: &ModuleContext<'_>, args: &Args) -> ModResult<Plan> {
+    async fn plan(&self, _: &PlanContext<'_>, args: &Args) -> ModResult<Plan> {
         let msg = match args.get("msg") {
             Some(serde_json::Value::String(s)) => s.clone(),
             Some(v) => v.to_string(),

@@ -1,7 +1,7 @@
 use async_trait::async_trait;
 
 use crate::spec::{arg, ArgType::*, ModuleSpec};
-use crate::{Args, ModResult, Module, ModuleContext, ModuleResult, Plan};
+use crate::{Args, ModResult, Module, ModuleResult, Plan, PlanContext};
 
 pub struct Pause;
 
@@ -27,7 +27,7 @@ impl Module for Pause {
         &SPEC
     }
 
-    async fn plan(&self, _: &ModuleContext<'_>, args: &Args) -> ModResult<Plan> {
+    async fn plan(&self, _: &PlanContext<'_>, args: &Args) -> ModResult<Plan> {
         let secs = args
             .float("seconds")
             .or(args.float("minutes").map(|m| m * 60.0))

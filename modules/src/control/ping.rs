@@ -1,7 +1,7 @@
 use async_trait::async_trait;
 
 use crate::spec::{arg, ArgType::*, ModuleSpec};
-use crate::{Args, ModResult, Module, ModuleContext, ModuleError, ModuleResult, Plan};
+use crate::{Args, ModResult, Module, ModuleError, ModuleResult, Plan, PlanContext};
 
 pub struct Ping;
 
@@ -22,7 +22,7 @@ impl Module for Ping {
         &SPEC
     }
 
-    async fn plan(&self, ctx: &ModuleContext<'_>, args: &Args) -> ModResult<Plan> {
+    async fn plan(&self, ctx: &PlanContext<'_>, args: &Args) -> ModResult<Plan> {
         let data = args.string("data").unwrap_or_else(|| "pong".into());
         if data == "crash" {
             return Err(ModuleError::Failed("boom".into()));

@@ -1,7 +1,7 @@
 use async_trait::async_trait;
 
 use crate::spec::{arg, ArgType::*, ModuleSpec};
-use crate::{Args, ModResult, Module, ModuleContext, ModuleResult, Plan};
+use crate::{Args, ModResult, Module, ModuleResult, Plan, PlanContext};
 
 pub struct SetFact;
 
@@ -23,7 +23,7 @@ impl Module for SetFact {
         &SPEC
     }
 
-    async fn plan(&self, _: &ModuleContext<'_>, args: &Args) -> ModResult<Plan> {
+    async fn plan(&self, _: &PlanContext<'_>, args: &Args) -> ModResult<Plan> {
         let mut facts = args.0.clone();
         facts.remove("cacheable");
         let mut r = ModuleResult::ok();

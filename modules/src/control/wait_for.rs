@@ -4,7 +4,7 @@ use async_trait::async_trait;
 
 use crate::connection::sh_quote;
 use crate::spec::{arg, ArgType::*, ModuleSpec};
-use crate::{Args, ModResult, Module, ModuleContext, ModuleResult, Plan};
+use crate::{Args, ModResult, Module, ModuleResult, Plan, PlanContext};
 
 pub struct WaitFor;
 
@@ -69,7 +69,7 @@ impl Module for WaitFor {
         &SPEC
     }
 
-    async fn plan(&self, ctx: &ModuleContext<'_>, args: &Args) -> ModResult<Plan> {
+    async fn plan(&self, ctx: &PlanContext<'_>, args: &Args) -> ModResult<Plan> {
         let start = Instant::now();
         let delay = args.int("delay").unwrap_or(0).max(0) as u64;
         if args.get("port").is_none() && args.get("path").is_none() {

@@ -3,7 +3,7 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 
 use crate::spec::{arg, ArgType::*, ModuleSpec};
-use crate::{Args, ModResult, Module, ModuleContext, ModuleError, ModuleResult, Plan};
+use crate::{Args, ModResult, Module, ModuleError, ModuleResult, Plan, PlanContext};
 
 pub struct WaitForConnection;
 
@@ -23,7 +23,7 @@ impl Module for WaitForConnection {
         &SPEC
     }
 
-    async fn plan(&self, ctx: &ModuleContext<'_>, args: &Args) -> ModResult<Plan> {
+    async fn plan(&self, ctx: &PlanContext<'_>, args: &Args) -> ModResult<Plan> {
         let start = Instant::now();
         let timeout = Duration::from_secs(args.int("timeout").unwrap_or(600).max(0) as u64);
         let sleep = Duration::from_secs(args.int("sleep").unwrap_or(1).max(1) as u64);

@@ -5,7 +5,9 @@ use sha1::{Digest, Sha1};
 
 use crate::connection::sh_quote;
 use crate::hostfs::{Attrs, FileKind, FileStat};
-use crate::{take_work, FileDiff, ModResult, ModuleContext, ModuleError, ModuleResult, Plan};
+use crate::{
+    ApplyContext, FileDiff, ModResult, ModuleError, ModuleResult, Plan, PlanContext, Work,
+};
 
 /// Diffs of files larger than this are not shown.
 const MAX_DIFF_BYTES: u64 = 1 << 20;
@@ -33,7 +35,7 @@ fn text_for_diff(data: &[u8]) -> Option<String> {
 /// `known` is the file's stat and content when the caller already read them
 /// (`Host::read_stat`); otherwise they are read here (content only for a diff).
 pub async fn plan_content(
-    ctx: &ModuleContext<'_>,
+    ctx: &PlanContext<'_>,
     path: &str,
     new: Vec<u8>,
     attrs: Attrs,
@@ -108,15 +110,14 @@ pub async fn plan_content(
         backup,
         existing: st,
     };
-    Ok(Plan::change(preview, work))
+    Ok(Plan::change(preview, Work::Content(Box::new(work))))
 }
 
 pub async fn apply_content(
-    ctx: &ModuleContext<'_>,
+    ctx: &ApplyContext<'_>,
     mut preview: ModuleResult,
-    work: Box<dyn std::any::Any + Send>,
+    w: ContentWork,
 ) -> ModResult<ModuleResult> {
-    let w: ContentWork = take_work(work);
     let p = sh_quote(&w.path);
     if w.backup && w.existing.is_some() && w.content.is_some() {
         let out = ctx

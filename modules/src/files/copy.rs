@@ -3,7 +3,7 @@ use async_trait::async_trait;
 use super::content::plan_content;
 use crate::hostfs::FileKind;
 use crate::spec::{arg, ArgType::*, ModuleSpec, ATTR_ARGS};
-use crate::{Args, FileSource, ModResult, Module, ModuleContext, ModuleError, ModuleResult, Plan};
+use crate::{Args, FileSource, ModResult, Module, ModuleError, ModuleResult, Plan, PlanContext};
 
 pub struct Copy;
 
@@ -55,7 +55,7 @@ impl Module for Copy {
         &SPEC
     }
 
-    async fn plan(&self, ctx: &ModuleContext<'_>, args: &Args) -> ModResult<Plan> {
+    async fn plan(&self, ctx: &PlanContext<'_>, args: &Args) -> ModResult<Plan> {
         let mut dest = args.string("dest").unwrap_or_default();
         let (data, src_name) = if let Some(c) = args.get("content") {
             let text = match c {

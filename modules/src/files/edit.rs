@@ -4,7 +4,7 @@ use async_trait::async_trait;
 
 use super::content::plan_content;
 use crate::spec::ModuleSpec;
-use crate::{Args, ModResult, Module, ModuleContext, ModuleError, ModuleResult, Plan};
+use crate::{Args, ModResult, Module, ModuleError, ModuleResult, Plan, PlanContext};
 
 /// The new text and a message for the result ("" when nothing changed).
 pub type Edit = fn(&str, &Args) -> Result<(String, &'static str), String>;
@@ -22,7 +22,7 @@ impl Module for TextEdit {
         self.spec
     }
 
-    async fn plan(&self, ctx: &ModuleContext<'_>, args: &Args) -> ModResult<Plan> {
+    async fn plan(&self, ctx: &PlanContext<'_>, args: &Args) -> ModResult<Plan> {
         let path = args.string("path").unwrap_or_default();
         let edit = self.edit;
         // `create` is false for modules that do not take it (replace).
@@ -32,7 +32,7 @@ impl Module for TextEdit {
 
 /// Reads `path`, lets `edit` compute the new text, and plans writing it.
 pub async fn plan_edit<F>(
-    ctx: &ModuleContext<'_>,
+    ctx: &PlanContext<'_>,
     args: &Args,
     path: &str,
     create: bool,

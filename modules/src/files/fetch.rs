@@ -4,7 +4,10 @@ use async_trait::async_trait;
 
 use super::content::sha1_hex;
 use crate::spec::{arg, ArgType::*, ModuleSpec};
-use crate::{take_work, Args, ModResult, Module, ModuleContext, ModuleError, ModuleResult, Plan};
+use crate::{
+    Apply, ApplyContext, Args, ModResult, Module, ModuleError, ModuleResult, Plan, PlanContext,
+    Work,
+};
 
 pub struct Fetch;
 
@@ -35,7 +38,7 @@ impl Module for Fetch {
         &SPEC
     }
 
-    async fn plan(&self, ctx: &ModuleContext<'_>, args: &Args) -> ModResult<Plan> {
+    async fn plan(&self, ctx: &PlanContext<'_>, args: &Args) -> ModResult<Plan> {
         let src = args.string("src").unwrap_or_default();
         let dest = args.string("dest").unwrap_or_default();
         let Some(data) = ctx.host.read(&src).await? else {
@@ -70,17 +73,28 @@ impl Module for Fetch {
         }
         let mut preview = result;
         preview.changed = true;
-        Ok(Plan::change(preview, (target, data)))
+        Ok(Plan::change(
+            preview,
+            Work::custom(Fetched { target, data }),
+        ))
     }
+}
 
+/// The file read from the host and where it goes on the controller.
+struct Fetched {
+    target: PathBuf,
+    data: Vec<u8>,
+}
+
+#[async_trait]
+impl Apply for Fetched {
     async fn apply(
-        &self,
-        _: &ModuleContext<'_>,
+        self: Box<Self>,
+        _: &ApplyContext<'_>,
         _: &Args,
         preview: ModuleResult,
-        work: Box<dyn std::any::Any + Send>,
     ) -> ModResult<ModuleResult> {
-        let (target, data): (PathBuf, Vec<u8>) = take_work(work);
+        let Fetched { target, data } = *self;
         let write = || -> std::io::Result<()> {
             let dir = target.parent().unwrap_or(std::path::Path::new("."));
             std::fs::create_dir_all(dir)?;

@@ -3,7 +3,7 @@ use async_trait::async_trait;
 use crate::connection::sh_quote;
 use crate::hostfs::{FileKind, FileStat};
 use crate::spec::{arg, ArgType::*, ModuleSpec, ATTR_ARGS};
-use crate::{Args, FileDiff, ModResult, Module, ModuleContext, ModuleError, ModuleResult, Plan};
+use crate::{Args, FileDiff, ModResult, Module, ModuleError, ModuleResult, Plan, PlanContext};
 
 pub struct File;
 
@@ -60,7 +60,7 @@ impl Module for File {
         &SPEC
     }
 
-    async fn plan(&self, ctx: &ModuleContext<'_>, args: &Args) -> ModResult<Plan> {
+    async fn plan(&self, ctx: &PlanContext<'_>, args: &Args) -> ModResult<Plan> {
         let path = args.string("path").unwrap_or_default();
         let p = sh_quote(&path);
         let st = ctx.host.stat(&path, false).await?;

@@ -6,11 +6,14 @@ use async_trait::async_trait;
 use base64::Engine;
 use sha2::Digest;
 
-use super::content::{apply_content, plan_content};
+use super::content::plan_content;
 use crate::connection::sh_quote;
 use crate::hostfs::FileKind;
 use crate::spec::{arg, ArgType::*, ModuleSpec, ATTR_ARGS};
-use crate::{take_work, Args, ModResult, Module, ModuleContext, ModuleError, ModuleResult, Plan};
+use crate::{
+    Apply, ApplyContext, Args, ModResult, Module, ModuleError, ModuleResult, Plan, PlanContext,
+    Work,
+};
 
 pub struct GetUrl;
 
@@ -111,7 +114,7 @@ impl Module for GetUrl {
         &SPEC
     }
 
-    async fn plan(&self, ctx: &ModuleContext<'_>, args: &Args) -> ModResult<Plan> {
+    async fn plan(&self, ctx: &PlanContext<'_>, args: &Args) -> ModResult<Plan> {
         let url = args.string("url").unwrap_or_default();
         let mut dest = args.string("dest").unwrap_or_default();
         let checksum = args
@@ -178,17 +181,22 @@ impl Module for GetUrl {
         let mut preview = result;
         preview.changed = true;
         preview.msg = Some(format!("{url} -> {dest}"));
-        Ok(Plan::change(preview, Download { dest, on_host }))
+        Ok(Plan::change(
+            preview,
+            Work::custom(Download { dest, on_host }),
+        ))
     }
+}
 
+#[async_trait]
+impl Apply for Download {
     async fn apply(
-        &self,
-        ctx: &ModuleContext<'_>,
+        self: Box<Self>,
+        ctx: &ApplyContext<'_>,
         args: &Args,
         preview: ModuleResult,
-        work: Box<dyn std::any::Any + Send>,
     ) -> ModResult<ModuleResult> {
-        let d: Download = take_work(work);
+        let d = *self;
         let url = args.string("url").unwrap_or_default();
         let timeout = args.int("timeout").unwrap_or(30).max(1);
         let checksum = args
@@ -263,13 +271,13 @@ impl Module for GetUrl {
         } else {
             data
         };
-        let plan = plan_content(ctx, &d.dest, data, args.attrs(), false, None).await?;
+        let plan = plan_content(&ctx.plan_view(), &d.dest, data, args.attrs(), false, None).await?;
         match plan {
-            Plan::Done(_) => Ok(preview),
             Plan::Change { preview: p, work } => {
-                apply_content(ctx, p, work).await?;
+                work.apply(ctx, args, p).await?;
                 Ok(preview)
             }
+            _ => Ok(preview),
         }
     }
 }

@@ -2,7 +2,7 @@ use async_trait::async_trait;
 use base64::Engine;
 
 use crate::spec::{arg, ArgType::*, ModuleSpec};
-use crate::{Args, ModResult, Module, ModuleContext, ModuleError, ModuleResult, Plan};
+use crate::{Args, ModResult, Module, ModuleError, ModuleResult, Plan, PlanContext};
 
 pub struct Slurp;
 
@@ -20,7 +20,7 @@ impl Module for Slurp {
         &SPEC
     }
 
-    async fn plan(&self, ctx: &ModuleContext<'_>, args: &Args) -> ModResult<Plan> {
+    async fn plan(&self, ctx: &PlanContext<'_>, args: &Args) -> ModResult<Plan> {
         let src = args.string("src").unwrap_or_default();
         let data = ctx
             .host

@@ -3,7 +3,7 @@ use serde_json::{json, Value};
 
 use crate::hostfs::FileKind;
 use crate::spec::{arg, ArgType::*, ModuleSpec};
-use crate::{Args, ModResult, Module, ModuleContext, ModuleResult, Plan};
+use crate::{Args, ModResult, Module, ModuleResult, Plan, PlanContext};
 
 pub struct Stat;
 
@@ -33,7 +33,7 @@ impl Module for Stat {
         &SPEC
     }
 
-    async fn plan(&self, ctx: &ModuleContext<'_>, args: &Args) -> ModResult<Plan> {
+    async fn plan(&self, ctx: &PlanContext<'_>, args: &Args) -> ModResult<Plan> {
         let path = args.string("path").unwrap_or_default();
         let stat = match ctx.host.stat(&path, args.bool("follow")).await? {
             None => json!({"exists": false}),

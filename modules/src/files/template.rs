@@ -2,7 +2,7 @@ use async_trait::async_trait;
 
 use super::content::plan_content;
 use crate::spec::{arg, ArgType::*, ModuleSpec, ATTR_ARGS};
-use crate::{Args, FileSource, ModResult, Module, ModuleContext, ModuleError, ModuleResult, Plan};
+use crate::{Args, FileSource, ModResult, Module, ModuleError, ModuleResult, Plan, PlanContext};
 
 pub struct Template;
 
@@ -39,7 +39,7 @@ impl Module for Template {
         &SPEC
     }
 
-    async fn plan(&self, ctx: &ModuleContext<'_>, args: &Args) -> ModResult<Plan> {
+    async fn plan(&self, ctx: &PlanContext<'_>, args: &Args) -> ModResult<Plan> {
         let src = args.string("src").unwrap_or_default();
         let dest = args.string("dest").unwrap_or_default();
         let path = ctx

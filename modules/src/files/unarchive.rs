@@ -7,7 +7,8 @@ use async_trait::async_trait;
 use crate::connection::sh_quote;
 use crate::spec::{arg, ArgType::*, ModuleSpec};
 use crate::{
-    take_work, Args, FileSource, ModResult, Module, ModuleContext, ModuleError, ModuleResult, Plan,
+    Apply, ApplyContext, Args, FileSource, ModResult, Module, ModuleError, ModuleResult, Plan,
+    PlanContext, Work,
 };
 
 pub struct Unarchive;
@@ -31,9 +32,20 @@ static SPEC: ModuleSpec = ModuleSpec::new(
     ],
 );
 
-struct Work {
+/// The archive on the host (uploaded by the plan to compare it, unless `remote_src`).
+struct Archive {
     archive: String,
     uploaded: bool,
+}
+
+impl Archive {
+    async fn remove_upload(&self, host: &crate::HostView<'_>) -> ModResult<()> {
+        if self.uploaded {
+            host.exec(&format!("rm -f {}", sh_quote(&self.archive)))
+                .await?;
+        }
+        Ok(())
+    }
 }
 
 fn tar(archive: &str, dest: &str, mode: &str, extra: &[String]) -> String {
@@ -61,7 +73,7 @@ impl Module for Unarchive {
         &SPEC
     }
 
-    async fn plan(&self, ctx: &ModuleContext<'_>, args: &Args) -> ModResult<Plan> {
+    async fn plan(&self, ctx: &PlanContext<'_>, args: &Args) -> ModResult<Plan> {
         let src = args.string("src").unwrap_or_default();
         let dest = args.string("dest").unwrap_or_default();
         if let Some(c) = args.str("creates") {
@@ -97,9 +109,7 @@ impl Module for Unarchive {
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_else(|| "archive".into());
             let remote = format!("/tmp/.timonel-{}-{name}", std::process::id());
-            ctx.host
-                .write_atomic(&remote, &data, &Default::default(), None)
-                .await?;
+            ctx.host.upload_scratch(&remote, &data).await?;
             (remote, true)
         };
         // tar --diff lists what differs. Ownership and modes differ whenever a non-root user
@@ -138,30 +148,26 @@ impl Module for Unarchive {
         }
         let mut preview = result;
         preview.changed = true;
-        if ctx.check_mode && uploaded {
-            ctx.host
-                .exec(&format!("rm -f {}", sh_quote(&archive)))
-                .await?;
-        }
-        Ok(Plan::change(preview, Work { archive, uploaded }))
+        Ok(Plan::change(
+            preview,
+            Work::custom(Archive { archive, uploaded }),
+        ))
     }
+}
 
+#[async_trait]
+impl Apply for Archive {
     async fn apply(
-        &self,
-        ctx: &ModuleContext<'_>,
+        self: Box<Self>,
+        ctx: &ApplyContext<'_>,
         args: &Args,
         preview: ModuleResult,
-        work: Box<dyn std::any::Any + Send>,
     ) -> ModResult<ModuleResult> {
-        let w: Work = take_work(work);
+        let w = *self;
         let dest = args.string("dest").unwrap_or_default();
         let extra: Vec<String> = args.strings("extra_opts");
         let out = ctx.host.exec(&tar(&w.archive, &dest, "x", &extra)).await?;
-        if w.uploaded {
-            ctx.host
-                .exec(&format!("rm -f {}", sh_quote(&w.archive)))
-                .await?;
-        }
+        w.remove_upload(&ctx.host).await?;
         if out.rc != 0 {
             return Err(ModuleError::Failed(format!(
                 "extracting into {dest} failed: {}",
@@ -169,5 +175,9 @@ impl Module for Unarchive {
             )));
         }
         Ok(preview)
+    }
+
+    async fn discard(self: Box<Self>, ctx: &ApplyContext<'_>) -> ModResult<()> {
+        self.remove_upload(&ctx.host).await
     }
 }

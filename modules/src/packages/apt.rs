@@ -9,7 +9,8 @@ use serde_json::{json, Value};
 use crate::connection::sh_quote;
 use crate::spec::{arg, ArgType::*, ModuleSpec};
 use crate::{
-    take_work, Args, FileDiff, ModResult, Module, ModuleContext, ModuleError, ModuleResult, Plan,
+    Apply, ApplyContext, Args, FileDiff, ModResult, Module, ModuleError, ModuleResult, Plan,
+    PlanContext,
 };
 
 pub struct Apt;
@@ -123,7 +124,7 @@ fn apt_error(stderr: &str, stdout: &str) -> String {
     }
 }
 
-struct Work {
+struct AptRun {
     update: bool,
     command: Option<String>,
     /// The dry run to repeat once the cache is updated, when the plan saw old lists.
@@ -190,7 +191,7 @@ impl Module for Apt {
         &SPEC
     }
 
-    async fn plan(&self, ctx: &ModuleContext<'_>, args: &Args) -> ModResult<Plan> {
+    async fn plan(&self, ctx: &PlanContext<'_>, args: &Args) -> ModResult<Plan> {
         let state = match args.str("state").unwrap_or("present") {
             "fixed" => "present",
             s => s,
@@ -354,22 +355,49 @@ impl Module for Apt {
         }
         Ok(Plan::change(
             result,
-            Work {
+            crate::Work::custom(AptRun {
                 update,
                 command,
                 simulate,
-            },
+            }),
         ))
     }
+}
 
+async fn installed_versions<'a>(
+    ctx: &PlanContext<'_>,
+    names: impl Iterator<Item = &'a str>,
+) -> ModResult<std::collections::HashMap<String, String>> {
+    let names: Vec<String> = names.map(sh_quote).collect();
+    let mut m = std::collections::HashMap::new();
+    if names.is_empty() {
+        return Ok(m);
+    }
+    let out = ctx
+        .host
+        .exec(&format!(
+            "dpkg-query -W -f='${{Package}}\\t${{Status}}\\t${{Version}}\\n' {} 2>/dev/null; true",
+            names.join(" ")
+        ))
+        .await?;
+    for line in out.stdout_str().lines() {
+        let f: Vec<&str> = line.split('\t').collect();
+        if f.len() == 3 && f[1].ends_with(" installed") {
+            m.insert(f[0].to_string(), f[2].to_string());
+        }
+    }
+    Ok(m)
+}
+
+#[async_trait]
+impl Apply for AptRun {
     async fn apply(
-        &self,
-        ctx: &ModuleContext<'_>,
+        self: Box<Self>,
+        ctx: &ApplyContext<'_>,
         args: &Args,
         mut preview: ModuleResult,
-        work: Box<dyn std::any::Any + Send>,
     ) -> ModResult<ModuleResult> {
-        let w: Work = take_work(work);
+        let w = *self;
         let mut waited = false;
         if w.update {
             let out = ctx.host.exec(&format!("{} update", apt_get(args))).await?;
@@ -421,31 +449,6 @@ impl Module for Apt {
         }
         Ok(preview)
     }
-}
-
-async fn installed_versions<'a>(
-    ctx: &ModuleContext<'_>,
-    names: impl Iterator<Item = &'a str>,
-) -> ModResult<std::collections::HashMap<String, String>> {
-    let names: Vec<String> = names.map(sh_quote).collect();
-    let mut m = std::collections::HashMap::new();
-    if names.is_empty() {
-        return Ok(m);
-    }
-    let out = ctx
-        .host
-        .exec(&format!(
-            "dpkg-query -W -f='${{Package}}\\t${{Status}}\\t${{Version}}\\n' {} 2>/dev/null; true",
-            names.join(" ")
-        ))
-        .await?;
-    for line in out.stdout_str().lines() {
-        let f: Vec<&str> = line.split('\t').collect();
-        if f.len() == 3 && f[1].ends_with(" installed") {
-            m.insert(f[0].to_string(), f[2].to_string());
-        }
-    }
-    Ok(m)
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@ use async_trait::async_trait;
 
 use crate::connection::sh_quote;
 use crate::spec::{arg, ArgType::*, ModuleSpec};
-use crate::{Args, FileDiff, ModResult, Module, ModuleContext, ModuleResult, Plan};
+use crate::{Args, FileDiff, ModResult, Module, ModuleResult, Plan, PlanContext};
 
 pub struct DpkgSelections;
 
@@ -23,7 +23,7 @@ impl Module for DpkgSelections {
         &SPEC
     }
 
-    async fn plan(&self, ctx: &ModuleContext<'_>, args: &Args) -> ModResult<Plan> {
+    async fn plan(&self, ctx: &PlanContext<'_>, args: &Args) -> ModResult<Plan> {
         let name = args.string("name").unwrap_or_default();
         let want = args.string("selection").unwrap_or_default();
         let out = ctx

@@ -2,7 +2,7 @@ use async_trait::async_trait;
 use serde_json::{json, Map, Value};
 
 use crate::spec::{arg, ArgType::*, ModuleSpec};
-use crate::{Args, ModResult, Module, ModuleContext, ModuleResult, Plan};
+use crate::{Args, ModResult, Module, ModuleResult, Plan, PlanContext};
 
 pub struct PackageFacts;
 
@@ -28,7 +28,7 @@ impl Module for PackageFacts {
         &SPEC
     }
 
-    async fn plan(&self, ctx: &ModuleContext<'_>, _args: &Args) -> ModResult<Plan> {
+    async fn plan(&self, ctx: &PlanContext<'_>, _args: &Args) -> ModResult<Plan> {
         let out = ctx.host.exec_ok("dpkg-query -W -f='${db:Status-Abbrev}\\t${Package}\\t${Version}\\t${Architecture}\\n'").await?;
         let mut packages: Map<String, Value> = Map::new();
         for line in out.stdout_str().lines() {

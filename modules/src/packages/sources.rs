@@ -10,7 +10,8 @@ use crate::files::content::sha1_hex;
 use crate::hostfs::Attrs;
 use crate::spec::{arg, ArgType::*, ModuleSpec};
 use crate::{
-    take_work, Args, FileDiff, ModResult, Module, ModuleContext, ModuleError, ModuleResult, Plan,
+    Apply, ApplyContext, Args, FileDiff, ModResult, Module, ModuleError, ModuleResult, Plan,
+    PlanContext,
 };
 
 pub struct AptRepository;
@@ -112,7 +113,7 @@ fn normalize(line: &str) -> String {
     line.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-struct Work {
+struct SourceFile {
     path: String,
     old: Option<Vec<u8>>,
     new: Option<Vec<u8>>,
@@ -121,7 +122,7 @@ struct Work {
 
 /// Plans writing (Some) or removing (None) the sources file.
 async fn plan_file(
-    ctx: &ModuleContext<'_>,
+    ctx: &PlanContext<'_>,
     path: &str,
     new: Option<String>,
     args: &Args,
@@ -153,22 +154,33 @@ async fn plan_file(
     let update = args.bool("update_cache");
     Ok(Plan::change(
         preview,
-        Work {
+        crate::Work::custom(SourceFile {
             path: path.to_string(),
             old,
             new: new.map(String::into_bytes),
             update,
-        },
+        }),
     ))
 }
 
+#[async_trait]
+impl Apply for SourceFile {
+    async fn apply(
+        self: Box<Self>,
+        ctx: &ApplyContext<'_>,
+        args: &Args,
+        preview: ModuleResult,
+    ) -> ModResult<ModuleResult> {
+        apply_file(ctx, args, preview, *self).await
+    }
+}
+
 async fn apply_file(
-    ctx: &ModuleContext<'_>,
+    ctx: &ApplyContext<'_>,
     args: &Args,
     mut preview: ModuleResult,
-    work: Box<dyn std::any::Any + Send>,
+    w: SourceFile,
 ) -> ModResult<ModuleResult> {
-    let w: Work = take_work(work);
     let attrs = Attrs {
         mode: args.string("mode"),
         owner: None,
@@ -214,7 +226,7 @@ impl Module for AptRepository {
         &APT_REPOSITORY
     }
 
-    async fn plan(&self, ctx: &ModuleContext<'_>, args: &Args) -> ModResult<Plan> {
+    async fn plan(&self, ctx: &PlanContext<'_>, args: &Args) -> ModResult<Plan> {
         let repo = normalize(args.str("repo").unwrap_or(""));
         if !(repo.starts_with("deb ") || repo.starts_with("deb-src ")) {
             return Err(ModuleError::Failed(format!(
@@ -252,16 +264,6 @@ impl Module for AptRepository {
         };
         plan_file(ctx, &path, new, args).await
     }
-
-    async fn apply(
-        &self,
-        ctx: &ModuleContext<'_>,
-        args: &Args,
-        preview: ModuleResult,
-        work: Box<dyn std::any::Any + Send>,
-    ) -> ModResult<ModuleResult> {
-        apply_file(ctx, args, preview, work).await
-    }
 }
 
 #[async_trait]
@@ -270,7 +272,7 @@ impl Module for Deb822Repository {
         &DEB822_REPOSITORY
     }
 
-    async fn plan(&self, ctx: &ModuleContext<'_>, args: &Args) -> ModResult<Plan> {
+    async fn plan(&self, ctx: &PlanContext<'_>, args: &Args) -> ModResult<Plan> {
         let name = args.string("name").unwrap_or_default();
         let path = format!("/etc/apt/sources.list.d/{name}.sources");
         let words = |k: &str| -> String { args.strings(k).join(" ") };
@@ -311,16 +313,6 @@ impl Module for Deb822Repository {
             Some(s)
         };
         plan_file(ctx, &path, new, args).await
-    }
-
-    async fn apply(
-        &self,
-        ctx: &ModuleContext<'_>,
-        args: &Args,
-        preview: ModuleResult,
-        work: Box<dyn std::any::Any + Send>,
-    ) -> ModResult<ModuleResult> {
-        apply_file(ctx, args, preview, work).await
     }
 }
 

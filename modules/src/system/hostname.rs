@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use super::steps::{add_diffs, state_diff, ConfigFile, Steps};
 use crate::connection::sh_quote;
 use crate::spec::{arg, ArgType::*, ModuleSpec};
-use crate::{Args, ModResult, Module, ModuleContext, ModuleError, ModuleResult, Plan};
+use crate::{Args, ModResult, Module, ModuleError, ModuleResult, Plan, PlanContext};
 
 pub struct Hostname;
 
@@ -56,7 +56,7 @@ impl Module for Hostname {
         &SPEC
     }
 
-    async fn plan(&self, ctx: &ModuleContext<'_>, args: &Args) -> ModResult<Plan> {
+    async fn plan(&self, ctx: &PlanContext<'_>, args: &Args) -> ModResult<Plan> {
         let name = args.string("name").unwrap_or_default();
         check_name(&name)
             .map_err(|e| ModuleError::Failed(format!("invalid hostname '{name}': {e}")))?;
@@ -93,7 +93,7 @@ impl Module for Hostname {
         if running != name {
             steps.run(format!("hostname {}", sh_quote(&name)));
         }
-        Ok(Plan::change(preview, steps))
+        Ok(Plan::change(preview, crate::Work::Steps(steps)))
     }
 }
 

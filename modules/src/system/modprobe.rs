@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use super::steps::{add_diffs, state_diff, ConfigFile, Steps};
 use crate::connection::sh_quote;
 use crate::spec::{arg, ArgType::*, ModuleSpec};
-use crate::{Args, ModResult, Module, ModuleContext, ModuleError, ModuleResult, Plan};
+use crate::{Args, ModResult, Module, ModuleError, ModuleResult, Plan, PlanContext};
 
 pub struct Modprobe;
 
@@ -44,7 +44,7 @@ impl Module for Modprobe {
         &SPEC
     }
 
-    async fn plan(&self, ctx: &ModuleContext<'_>, args: &Args) -> ModResult<Plan> {
+    async fn plan(&self, ctx: &PlanContext<'_>, args: &Args) -> ModResult<Plan> {
         let name = args.string("name").unwrap_or_default();
         if name.is_empty()
             || !name
@@ -161,6 +161,6 @@ impl Module for Modprobe {
             all.file(f);
         }
         all.0.extend(steps.0);
-        Ok(Plan::change(preview, all))
+        Ok(Plan::change(preview, crate::Work::Steps(all)))
     }
 }

@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use super::steps::{add_diffs, state_diff, ConfigFile, Steps};
 use crate::connection::sh_quote;
 use crate::spec::{arg, ArgType::*, ModuleSpec};
-use crate::{Args, ModResult, Module, ModuleContext, ModuleError, ModuleResult, Plan};
+use crate::{Args, ModResult, Module, ModuleError, ModuleResult, Plan, PlanContext};
 
 pub struct Mount;
 
@@ -137,7 +137,7 @@ impl Module for Mount {
         &SPEC
     }
 
-    async fn plan(&self, ctx: &ModuleContext<'_>, args: &Args) -> ModResult<Plan> {
+    async fn plan(&self, ctx: &PlanContext<'_>, args: &Args) -> ModResult<Plan> {
         let path = normalise_path(&args.string("path").unwrap_or_default());
         let state = args.string("state").unwrap_or_default();
         let src = args.string("src");
@@ -350,7 +350,7 @@ impl Module for Mount {
         if state == "absent" && !swap && mounted.is_some() {
             all.run(format!("rmdir -- {q} 2>/dev/null || true"));
         }
-        Ok(Plan::change(preview, all))
+        Ok(Plan::change(preview, crate::Work::Steps(all)))
     }
 }
 

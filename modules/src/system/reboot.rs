@@ -7,7 +7,10 @@ use async_trait::async_trait;
 
 use crate::connection::sh_quote;
 use crate::spec::{arg, ArgType::*, ModuleSpec};
-use crate::{Args, ModResult, Module, ModuleContext, ModuleError, ModuleResult, Plan};
+use crate::{
+    Apply, ApplyContext, Args, ModResult, Module, ModuleError, ModuleResult, Plan, PlanContext,
+    Work,
+};
 
 pub struct Reboot;
 
@@ -56,7 +59,7 @@ static SPEC: ModuleSpec = ModuleSpec::new(
     ],
 );
 
-async fn boot_id(ctx: &ModuleContext<'_>, cmd: &str) -> Result<String, String> {
+async fn boot_id(ctx: &ApplyContext<'_>, cmd: &str) -> Result<String, String> {
     match ctx.host.exec(cmd).await {
         Ok(o) if o.rc == 0 => Ok(o.stdout_str().trim().to_string()),
         Ok(o) => Err(format!("'{cmd}' failed: {}", o.stderr_str().trim())),
@@ -70,20 +73,22 @@ impl Module for Reboot {
         &SPEC
     }
 
-    async fn plan(&self, _ctx: &ModuleContext<'_>, _args: &Args) -> ModResult<Plan> {
+    async fn plan(&self, _ctx: &PlanContext<'_>, _args: &Args) -> ModResult<Plan> {
         // A reboot is always a change; check mode reports it and does nothing.
         Ok(Plan::change(
             ModuleResult::changed().with("rebooted", true),
-            (),
+            Work::custom(Reboot),
         ))
     }
+}
 
+#[async_trait]
+impl Apply for Reboot {
     async fn apply(
-        &self,
-        ctx: &ModuleContext<'_>,
+        self: Box<Self>,
+        ctx: &ApplyContext<'_>,
         args: &Args,
         preview: ModuleResult,
-        _work: Box<dyn std::any::Any + Send>,
     ) -> ModResult<ModuleResult> {
         let start = Instant::now();
         let secs = |k: &str| Duration::from_secs(args.int(k).unwrap_or(0).max(0) as u64);

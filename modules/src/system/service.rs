@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use super::steps::{add_diffs, state_diff, Steps};
 use crate::connection::sh_quote;
 use crate::spec::{arg, ArgSpec, ArgType::*, ModuleSpec};
-use crate::{Args, ModResult, Module, ModuleContext, ModuleError, ModuleResult, Plan};
+use crate::{Args, ModResult, Module, ModuleError, ModuleResult, Plan, PlanContext};
 
 pub enum ServiceModule {
     /// Ansible's generic `service`.
@@ -137,7 +137,7 @@ impl Module for ServiceModule {
         }
     }
 
-    async fn plan(&self, ctx: &ModuleContext<'_>, args: &Args) -> ModResult<Plan> {
+    async fn plan(&self, ctx: &PlanContext<'_>, args: &Args) -> ModResult<Plan> {
         let module = self.spec().name;
         let name = args.string("name");
         let state = args.str("state");
@@ -172,7 +172,7 @@ impl Module for ServiceModule {
                     steps.run(format!("systemctl {verb}"));
                 }
             }
-            return Ok(Plan::change(ModuleResult::ok(), steps));
+            return Ok(Plan::change(ModuleResult::ok(), crate::Work::Steps(steps)));
         };
 
         let q = sh_quote(&name);
@@ -216,13 +216,13 @@ impl Module for ServiceModule {
                 "unit '{unit}' not found on this host (systemctl show: LoadState=not-found): is its \
                  package installed, or its unit file written (then add daemon_reload: yes)?"
             );
-            // In check mode the task that would install it has not run: report, do not fail.
-            if ctx.check_mode {
-                let mut r = result.with_msg(why);
-                r.changed = state.is_some() || enabled == Some(true);
-                return Ok(Plan::Done(r));
-            }
-            return Err(ModuleError::Failed(why));
+            // The task that would install it may not have run yet (check mode).
+            let mut preview = result.with_msg(why.clone());
+            preview.changed = state.is_some() || enabled == Some(true);
+            return Ok(Plan::Unknown {
+                preview,
+                reason: why,
+            });
         }
         if is_masked
             && masked != Some(false)
@@ -350,6 +350,6 @@ impl Module for ServiceModule {
                 vec![state_diff(&label, &before.join("\n"), &after.join("\n"))],
             );
         }
-        Ok(Plan::change(preview, all))
+        Ok(Plan::change(preview, crate::Work::Steps(all)))
     }
 }

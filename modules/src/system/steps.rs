@@ -4,7 +4,7 @@
 
 use crate::connection::sh_quote;
 use crate::hostfs::{Attrs, FileStat};
-use crate::{take_work, FileDiff, ModResult, ModuleContext, ModuleError, ModuleResult};
+use crate::{ApplyContext, FileDiff, ModResult, ModuleError, ModuleResult, PlanContext};
 
 /// A configuration file as the plan found it and as it should be (`None`: absent).
 #[derive(Debug, Clone)]
@@ -16,7 +16,7 @@ pub struct ConfigFile {
 }
 
 impl ConfigFile {
-    pub async fn read(ctx: &ModuleContext<'_>, path: &str) -> ModResult<ConfigFile> {
+    pub async fn read(ctx: &PlanContext<'_>, path: &str) -> ModResult<ConfigFile> {
         let (stat, bytes) = ctx.host.read_stat(path).await?;
         let before = bytes.map(|b| String::from_utf8_lossy(&b).into_owned());
         Ok(ConfigFile {
@@ -86,11 +86,10 @@ pub fn add_diffs(preview: &mut ModuleResult, files: &[&ConfigFile], states: Vec<
 }
 
 pub async fn apply_steps(
-    ctx: &ModuleContext<'_>,
+    ctx: &ApplyContext<'_>,
     preview: ModuleResult,
-    work: Box<dyn std::any::Any + Send>,
+    Steps(steps): Steps,
 ) -> ModResult<ModuleResult> {
-    let Steps(steps) = take_work(work);
     for step in steps {
         match step {
             Step::File(f) => match &f.after {

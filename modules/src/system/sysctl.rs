@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use super::steps::{add_diffs, state_diff, ConfigFile, Steps};
 use crate::connection::sh_quote;
 use crate::spec::{arg, ArgType::*, ModuleSpec};
-use crate::{Args, ModResult, Module, ModuleContext, ModuleError, ModuleResult, Plan};
+use crate::{Args, ModResult, Module, ModuleError, ModuleResult, Plan, PlanContext};
 
 pub struct Sysctl;
 
@@ -107,7 +107,7 @@ impl Module for Sysctl {
         &SPEC
     }
 
-    async fn plan(&self, ctx: &ModuleContext<'_>, args: &Args) -> ModResult<Plan> {
+    async fn plan(&self, ctx: &PlanContext<'_>, args: &Args) -> ModResult<Plan> {
         let key = args.string("name").unwrap_or_default().trim().to_string();
         let present = args.str("state") != Some("absent");
         let value = match args.str("value") {
@@ -144,10 +144,7 @@ impl Module for Sysctl {
                      the kernel module that provides it first (modprobe br_netfilter for \
                      net.bridge.*), or set reload: false to only write {path}"
                 );
-                // In check mode an earlier modprobe has not run: say so instead of failing.
-                if !ctx.check_mode {
-                    return Err(ModuleError::Failed(why));
-                }
+                // An earlier modprobe may not have run yet (check mode): known after apply.
                 note = Some(why);
             }
         }
@@ -164,12 +161,12 @@ impl Module for Sysctl {
                 file.before.as_deref().and_then(|t| file_value(t, &key)),
             )
             .with("running_value", running.clone());
-        if !file.changed() && !kernel_differs {
+        if !file.changed() && !kernel_differs && note.is_none() {
             return Ok(Plan::Done(result));
         }
         let mut preview = result;
         preview.changed = true;
-        preview.msg = note;
+        preview.msg = note.clone();
         if ctx.diff {
             let states = match (&running, kernel_differs) {
                 (Some(r), true) => vec![state_diff(&format!("running kernel: {key}"), r, &want)],
@@ -186,7 +183,10 @@ impl Module for Sysctl {
             let e = if args.bool("ignoreerrors") { "-e " } else { "" };
             steps.run(format!("sysctl {e}-p {} >/dev/null", sh_quote(&path)));
         }
-        Ok(Plan::change(preview, steps))
+        Ok(match note {
+            Some(reason) => Plan::Unknown { preview, reason },
+            None => Plan::change(preview, crate::Work::Steps(steps)),
+        })
     }
 }
 

@@ -2,7 +2,7 @@ use async_trait::async_trait;
 
 use crate::connection::sh_quote;
 use crate::spec::{arg, ArgType::*, ModuleSpec};
-use crate::{Args, FileDiff, ModResult, Module, ModuleContext, ModuleResult, Plan};
+use crate::{Args, FileDiff, ModResult, Module, ModuleResult, Plan, PlanContext};
 
 pub struct User;
 
@@ -68,7 +68,7 @@ impl Account {
     }
 }
 
-async fn account(ctx: &ModuleContext<'_>, name: &str) -> ModResult<Option<Account>> {
+async fn account(ctx: &PlanContext<'_>, name: &str) -> ModResult<Option<Account>> {
     let q = sh_quote(name);
     let out = ctx
         .host
@@ -107,7 +107,7 @@ impl Module for User {
         &SPEC
     }
 
-    async fn plan(&self, ctx: &ModuleContext<'_>, args: &Args) -> ModResult<Plan> {
+    async fn plan(&self, ctx: &PlanContext<'_>, args: &Args) -> ModResult<Plan> {
         let name = args.string("name").unwrap_or_default();
         let q = sh_quote(&name);
         let cur = account(ctx, &name).await?;

@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use serde_json::{json, Map, Value};
 
-use modules::{Become, ExecOptions, FileDiff, Host, ModuleContext, ModuleError, Plan};
+use modules::invoke::{invoke, Mode};
+use modules::{ApplyContext, Become, ExecOptions, FileDiff, Host, ModuleError};
 
 use super::controller::TaskController;
 use super::loops;
@@ -370,28 +371,14 @@ async fn execute(p: &Arc<PlayCtx>, host: &str, t: &Task, vars: &Map<String, Valu
             }
         };
         let controller = TaskController::new(p.clone(), host, t, ctx.clone());
-        let mctx = ModuleContext {
-            host: Host {
-                conn: conn.as_ref(),
-                opts: reach.opts.clone(),
-            },
-            check_mode: check,
+        let mctx = ApplyContext {
+            host: Host::new(conn.as_ref(), reach.opts.clone()),
             diff,
             controller: &controller,
         };
+        let mode = if check { Mode::Check } else { Mode::Apply };
         let permit = p.shared.forks.clone().acquire_owned().await;
-        let res = match module.plan(&mctx, &args).await {
-            Ok(Plan::Done(r)) => Ok(r),
-            Ok(Plan::Change { .. }) if check && !module.supports_check_mode() => {
-                let mut r = modules::ModuleResult::ok()
-                    .with_msg("Command would have run if not in check mode");
-                r.skipped = true;
-                Ok(r)
-            }
-            Ok(Plan::Change { preview, .. }) if check => Ok(preview),
-            Ok(Plan::Change { preview, work }) => module.apply(&mctx, &args, preview, work).await,
-            Err(e) => Err(e),
-        };
+        let res = invoke(module, &mctx, &args, mode).await;
         drop(permit);
         let (mut result, diffs, mut changed, mut failed, skipped) = match res {
             Ok(r) => result_map(r),

@@ -5,10 +5,10 @@ use async_trait::async_trait;
 use serde_json::{json, Map, Value};
 
 use super::client::Client;
-use super::resource::{apply_ops, finish, Kind, Op};
+use super::resource::{finish, registering, Kind, Notes, Op};
 use super::{describe, labels, API_ARGS};
 use crate::spec::{arg, ArgType::*, ModuleSpec};
-use crate::{Args, ModResult, Module, ModuleContext, ModuleError, ModuleResult, Plan};
+use crate::{Args, ModResult, Module, ModuleResult, Plan, PlanContext};
 
 pub struct Firewall;
 
@@ -121,13 +121,13 @@ impl Module for Firewall {
         &SPEC
     }
 
-    async fn plan(&self, ctx: &ModuleContext<'_>, args: &Args) -> ModResult<Plan> {
+    async fn plan(&self, ctx: &PlanContext<'_>, args: &Args) -> ModResult<Plan> {
         let client = Client::from_args(args)?;
         let name = args.string("name").unwrap_or_default();
         let found = client.find_by_name("/firewalls", &name).await?;
         // What it must apply to, as the API writes resources.
         let mut apply_to = vec![];
-        let mut notes = vec![];
+        let mut notes = Notes::default();
         for s in args.strings("apply_to_servers") {
             let id = match s.parse::<u64>() {
                 Ok(id) => Some(id),
@@ -138,12 +138,12 @@ impl Module for Firewall {
             };
             match id {
                 Some(id) => apply_to.push(json!({"type": "server", "server": {"id": id}})),
-                None if ctx.check_mode => notes.push(format!("server '{s}' does not exist yet")),
-                None => {
-                    return Err(ModuleError::Failed(format!(
+                None => notes.missing(
+                    format!("server '{s}' does not exist yet"),
+                    format!(
                         "hetzner_firewall: server '{s}' not found, so '{name}' cannot apply to it"
-                    )))
-                }
+                    ),
+                ),
             }
         }
         for sel in args.strings("apply_to_label_selectors") {
@@ -222,26 +222,15 @@ impl Module for Firewall {
             result = result.with("hcloud_firewall", registered(f));
         }
         let label = format!("hetzner firewall {name}");
-        Ok(finish(ctx, label, result, notes, (before, after), ops))
-    }
-
-    async fn apply(
-        &self,
-        ctx: &ModuleContext<'_>,
-        args: &Args,
-        preview: ModuleResult,
-        work: Box<dyn std::any::Any + Send>,
-    ) -> ModResult<ModuleResult> {
-        apply_ops(
+        Ok(finish(
             ctx,
-            args,
-            preview,
-            work,
-            &KIND,
-            "hcloud_firewall",
-            registered,
-        )
-        .await
+            label,
+            result,
+            notes,
+            (before, after),
+            ops,
+            registering(&KIND, "hcloud_firewall", registered),
+        ))
     }
 }
 

@@ -7,10 +7,10 @@ use async_trait::async_trait;
 use serde_json::{json, Map, Value};
 
 use super::client::Client;
-use super::resource::{apply_ops, finish, Kind, Op};
+use super::resource::{finish, registering, Kind, Notes, Op};
 use super::{describe, labels, API_ARGS};
 use crate::spec::{arg, ArgType::*, ModuleSpec};
-use crate::{Args, ModResult, Module, ModuleContext, ModuleError, ModuleResult, Plan};
+use crate::{Args, ModResult, Module, ModuleError, ModuleResult, Plan, PlanContext};
 
 pub struct LoadBalancer;
 
@@ -154,20 +154,22 @@ impl Module for LoadBalancer {
         &SPEC
     }
 
-    async fn plan(&self, ctx: &ModuleContext<'_>, args: &Args) -> ModResult<Plan> {
+    async fn plan(&self, ctx: &PlanContext<'_>, args: &Args) -> ModResult<Plan> {
         let client = Client::from_args(args)?;
         let name = args.string("name").unwrap_or_default();
         let found = client.find_by_name("/load_balancers", &name).await?;
         // The private network, and the servers named as targets, by ID.
-        let mut notes = vec![];
+        let mut notes = Notes::default();
         let mut nets = vec![];
         if let Some(n) = args.string("network") {
             match n.parse::<u64>() {
                 Ok(id) => nets.push((id, n)),
                 Err(_) => match client.find_by_name("/networks", &n).await? {
                     Some(net) => nets.push((net["id"].as_u64().unwrap_or_default(), n)),
-                    None if ctx.check_mode => notes.push(format!("network '{n}' does not exist yet")),
-                    None => return Err(ModuleError::Failed(format!("hetzner_load_balancer: network '{n}' not found: create it first (hetzner_network)"))),
+                    None => notes.missing(
+                        format!("network '{n}' does not exist yet"),
+                        format!("hetzner_load_balancer: network '{n}' not found: create it first (hetzner_network)"),
+                    ),
                 },
             }
         }
@@ -192,14 +194,10 @@ impl Module for LoadBalancer {
                     Some(id) => targets.push(
                         json!({"type": "server", "server": {"id": id}, "use_private_ip": private}),
                     ),
-                    None if ctx.check_mode => {
-                        notes.push(format!("server '{server}' does not exist yet"))
-                    }
-                    None => {
-                        return Err(ModuleError::Failed(format!(
-                            "hetzner_load_balancer: target server '{server}' not found"
-                        )))
-                    }
+                    None => notes.missing(
+                        format!("server '{server}' does not exist yet"),
+                        format!("hetzner_load_balancer: target server '{server}' not found"),
+                    ),
                 }
             } else {
                 return Err(ModuleError::Failed(
@@ -345,25 +343,14 @@ impl Module for LoadBalancer {
             result = result.with("hcloud_load_balancer", registered(l));
         }
         let label = format!("hetzner load_balancer {name}");
-        Ok(finish(ctx, label, result, notes, (before, after), ops))
-    }
-
-    async fn apply(
-        &self,
-        ctx: &ModuleContext<'_>,
-        args: &Args,
-        preview: ModuleResult,
-        work: Box<dyn std::any::Any + Send>,
-    ) -> ModResult<ModuleResult> {
-        apply_ops(
+        Ok(finish(
             ctx,
-            args,
-            preview,
-            work,
-            &KIND,
-            "hcloud_load_balancer",
-            registered,
-        )
-        .await
+            label,
+            result,
+            notes,
+            (before, after),
+            ops,
+            registering(&KIND, "hcloud_load_balancer", registered),
+        ))
     }
 }

@@ -7,10 +7,13 @@ use async_trait::async_trait;
 use serde_json::{json, Map, Value};
 
 use super::client::Client;
-use super::resource::{apply_ops, finish, run, Kind, Op};
+use super::resource::{finish, registering, run, Kind, Notes, Op};
 use super::{describe, labels, API_ARGS};
 use crate::spec::{arg, ArgType::*, ModuleSpec};
-use crate::{take_work, Args, ModResult, Module, ModuleContext, ModuleError, ModuleResult, Plan};
+use crate::{
+    Apply, ApplyContext, Args, ModResult, Module, ModuleError, ModuleResult, Plan, PlanContext,
+    Work,
+};
 
 pub struct Network;
 pub struct Subnetwork;
@@ -116,7 +119,7 @@ impl Module for Network {
         &NETWORK
     }
 
-    async fn plan(&self, ctx: &ModuleContext<'_>, args: &Args) -> ModResult<Plan> {
+    async fn plan(&self, ctx: &PlanContext<'_>, args: &Args) -> ModResult<Plan> {
         let client = Client::from_args(args)?;
         let name = args.string("name").unwrap_or_default();
         let found = client.find_by_name("/networks", &name).await?;
@@ -182,26 +185,15 @@ impl Module for Network {
             result = result.with("hcloud_network", registered(n));
         }
         let label = format!("hetzner network {name}");
-        Ok(finish(ctx, label, result, vec![], (before, after), ops))
-    }
-
-    async fn apply(
-        &self,
-        ctx: &ModuleContext<'_>,
-        args: &Args,
-        preview: ModuleResult,
-        work: Box<dyn std::any::Any + Send>,
-    ) -> ModResult<ModuleResult> {
-        apply_ops(
+        Ok(finish(
             ctx,
-            args,
-            preview,
-            work,
-            &KIND,
-            "hcloud_network",
-            registered,
-        )
-        .await
+            label,
+            result,
+            Notes::default(),
+            (before, after),
+            ops,
+            registering(&KIND, "hcloud_network", registered),
+        ))
     }
 }
 
@@ -211,7 +203,7 @@ impl Module for Subnetwork {
         &SUBNETWORK
     }
 
-    async fn plan(&self, ctx: &ModuleContext<'_>, args: &Args) -> ModResult<Plan> {
+    async fn plan(&self, ctx: &PlanContext<'_>, args: &Args) -> ModResult<Plan> {
         let client = Client::from_args(args)?;
         let network = args.string("network").unwrap_or_default();
         let net = match network.parse::<u64>() {
@@ -221,15 +213,13 @@ impl Module for Subnetwork {
             Err(_) => client.find_by_name("/networks", &network).await?,
         };
         let Some(net) = net else {
-            if ctx.check_mode {
-                return Ok(Plan::Done(
-                    ModuleResult::changed()
-                        .with_msg(format!("network '{network}' does not exist yet")),
-                ));
-            }
-            return Err(ModuleError::Failed(format!(
-                "hetzner_subnetwork: network '{network}' not found: create it first (hetzner_network)"
-            )));
+            return Ok(Plan::Unknown {
+                preview: ModuleResult::changed()
+                    .with_msg(format!("network '{network}' does not exist yet")),
+                reason: format!(
+                    "hetzner_subnetwork: network '{network}' not found: create it first (hetzner_network)"
+                ),
+            });
         };
         let id = net["id"].as_u64().unwrap_or_default();
         let want = subnet(&Value::Object(args.0.clone()));
@@ -261,21 +251,27 @@ impl Module for Subnetwork {
             ctx,
             label,
             result,
-            vec![],
+            Notes::default(),
             (before, after),
             vec![op],
+            |ops| Work::custom(SubnetCalls(ops)),
         ))
     }
+}
 
+/// A subnet is part of its network: its calls register nothing of their own.
+struct SubnetCalls(Vec<Op>);
+
+#[async_trait]
+impl Apply for SubnetCalls {
     async fn apply(
-        &self,
-        ctx: &ModuleContext<'_>,
+        self: Box<Self>,
+        ctx: &ApplyContext<'_>,
         args: &Args,
         preview: ModuleResult,
-        work: Box<dyn std::any::Any + Send>,
     ) -> ModResult<ModuleResult> {
         let client = Client::from_args(args)?;
-        run(&client, &KIND, take_work(work), WAIT, ctx.controller).await?;
+        run(&client, &KIND, self.0, WAIT, ctx.controller).await?;
         Ok(preview)
     }
 }

@@ -5,10 +5,10 @@ use async_trait::async_trait;
 use serde_json::{json, Map, Value};
 
 use super::client::Client;
-use super::resource::{apply_ops, finish, Kind, Op};
+use super::resource::{finish, registering, Kind, Notes, Op};
 use super::{describe, labels, API_ARGS};
 use crate::spec::{arg, ArgType::*, ModuleSpec};
-use crate::{Args, ModResult, Module, ModuleContext, ModuleResult, Plan};
+use crate::{Args, ModResult, Module, ModuleResult, Plan, PlanContext};
 
 pub struct PlacementGroup;
 
@@ -49,7 +49,7 @@ impl Module for PlacementGroup {
         &SPEC
     }
 
-    async fn plan(&self, ctx: &ModuleContext<'_>, args: &Args) -> ModResult<Plan> {
+    async fn plan(&self, ctx: &PlanContext<'_>, args: &Args) -> ModResult<Plan> {
         let client = Client::from_args(args)?;
         let name = args.string("name").unwrap_or_default();
         let found = client.find_by_name(KIND.path, &name).await?;
@@ -94,25 +94,14 @@ impl Module for PlacementGroup {
             found.as_ref().map(registered).unwrap_or_else(|| json!({})),
         );
         let label = format!("hetzner placement_group {name}");
-        Ok(finish(ctx, label, result, vec![], (before, after), ops))
-    }
-
-    async fn apply(
-        &self,
-        ctx: &ModuleContext<'_>,
-        args: &Args,
-        preview: ModuleResult,
-        work: Box<dyn std::any::Any + Send>,
-    ) -> ModResult<ModuleResult> {
-        apply_ops(
+        Ok(finish(
             ctx,
-            args,
-            preview,
-            work,
-            &KIND,
-            "hcloud_placement_group",
-            registered,
-        )
-        .await
+            label,
+            result,
+            Notes::default(),
+            (before, after),
+            ops,
+            registering(&KIND, "hcloud_placement_group", registered),
+        ))
     }
 }

@@ -6,7 +6,12 @@ use std::time::Duration;
 use serde_json::{json, Map, Value};
 
 use super::client::Client;
-use crate::{take_work, Args, Controller, FileDiff, ModResult, ModuleContext, ModuleResult, Plan};
+use async_trait::async_trait;
+
+use crate::{
+    Apply, ApplyContext, Args, Controller, FileDiff, ModResult, ModuleResult, Plan, PlanContext,
+    Work,
+};
 
 /// A collection of the API: its path and the key one object comes under.
 pub struct Kind {
@@ -86,53 +91,104 @@ pub async fn run(
     }
 }
 
-/// The end of a plan: nothing to do, or a change shown as `before` -> `after`.
+/// What a plan says besides its calls: notes for the result's message, and references to
+/// resources that don't exist yet (an earlier task would create them).
+#[derive(Default)]
+pub struct Notes {
+    lines: Vec<String>,
+    missing: Option<String>,
+}
+
+impl Notes {
+    pub fn push(&mut self, note: String) {
+        self.lines.push(note);
+    }
+
+    /// A referenced resource that doesn't exist: `note` in check mode, where an earlier task
+    /// may not have made it yet; `error` in a real run.
+    pub fn missing(&mut self, note: String, error: String) {
+        self.lines.push(note);
+        self.missing.get_or_insert(error);
+    }
+}
+
+/// The end of a plan: nothing to do, or a change shown as `before` -> `after` whose calls
+/// `work` carries out; unknown while a referenced resource is missing.
 pub fn finish(
-    ctx: &ModuleContext<'_>,
+    ctx: &PlanContext<'_>,
     label: String,
     mut result: ModuleResult,
-    notes: Vec<String>,
+    notes: Notes,
     (before, after): (String, String),
     ops: Vec<Op>,
+    work: impl FnOnce(Vec<Op>) -> Work,
 ) -> Plan {
-    if !notes.is_empty() {
-        result.msg = Some(notes.join("; "));
+    if !notes.lines.is_empty() {
+        result.msg = Some(notes.lines.join("; "));
     }
-    if ops.is_empty() {
+    if ops.is_empty() && notes.missing.is_none() {
         return Plan::Done(result);
     }
     result.changed = true;
     if ctx.diff {
         result = result.with_diff(FileDiff::new(&label, before, after));
     }
-    Plan::change(result, ops)
+    match notes.missing {
+        Some(reason) => Plan::Unknown {
+            preview: result,
+            reason,
+        },
+        None => Plan::change(result, work(ops)),
+    }
 }
 
-/// The apply step of a module whose work is its `Vec<Op>`: carries them out and registers
-/// the resource as it ends up under `key` (`{}` once deleted).
-pub async fn apply_ops(
-    ctx: &ModuleContext<'_>,
-    args: &Args,
-    preview: ModuleResult,
-    work: Box<dyn std::any::Any + Send>,
-    kind: &Kind,
-    key: &str,
+/// The work of a module that registers the resource as its calls leave it under `key`
+/// (`{}` once deleted).
+pub fn registering(
+    kind: &'static Kind,
+    key: &'static str,
     registered: fn(&Map<String, Value>) -> Value,
-) -> ModResult<ModuleResult> {
-    let client = Client::from_args(args)?;
-    let obj = run(
-        &client,
-        kind,
-        take_work(work),
-        Duration::from_secs(300),
-        ctx.controller,
-    )
-    .await?;
-    let obj = obj.as_object().cloned().unwrap_or_default();
-    let value = if obj.is_empty() {
-        json!({})
-    } else {
-        registered(&obj)
-    };
-    Ok(preview.with(key, value))
+) -> impl FnOnce(Vec<Op>) -> Work {
+    move |ops| {
+        Work::custom(Registering {
+            ops,
+            kind,
+            key,
+            registered,
+        })
+    }
+}
+
+struct Registering {
+    ops: Vec<Op>,
+    kind: &'static Kind,
+    key: &'static str,
+    registered: fn(&Map<String, Value>) -> Value,
+}
+
+#[async_trait]
+impl Apply for Registering {
+    async fn apply(
+        self: Box<Self>,
+        ctx: &ApplyContext<'_>,
+        args: &Args,
+        preview: ModuleResult,
+    ) -> ModResult<ModuleResult> {
+        let client = Client::from_args(args)?;
+        let obj = run(
+            &client,
+            self.kind,
+            self.ops,
+            Duration::from_secs(300),
+            ctx.controller,
+        )
+        .await?;
+        let obj = obj.as_object().cloned().unwrap_or_default();
+        let value = if obj.is_empty() {
+            json!({})
+        } else {
+            (self.registered)(&obj)
+        };
+        Ok(preview.with(self.key, value))
+    }
 }

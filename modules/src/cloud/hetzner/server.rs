@@ -8,10 +8,13 @@ use async_trait::async_trait;
 use serde_json::{json, Map, Value};
 
 use super::client::Client;
-use super::resource::{finish, run, Kind, Op};
+use super::resource::{finish, run, Kind, Notes, Op};
 use super::{describe, labels, API_ARGS};
 use crate::spec::{arg, ArgType::*, ModuleSpec};
-use crate::{take_work, Args, ModResult, Module, ModuleContext, ModuleError, ModuleResult, Plan};
+use crate::{
+    Apply, ApplyContext, Args, ModResult, Module, ModuleError, ModuleResult, Plan, PlanContext,
+    Work,
+};
 
 pub struct Server;
 
@@ -130,15 +133,14 @@ fn registered(s: &Map<String, Value>, networks: &[(u64, String)]) -> Value {
     })
 }
 
-/// Network names (or IDs) to (id, name); a missing one is an error, except in check mode,
-/// where an earlier task may not have created it yet.
+/// Network names (or IDs) to (id, name); a missing one is noted (an earlier task may not have
+/// created it yet).
 async fn networks(
     client: &Client,
     args: &Args,
-    check: bool,
-) -> ModResult<(Vec<(u64, String)>, Option<String>)> {
+    notes: &mut Notes,
+) -> ModResult<Vec<(u64, String)>> {
     let mut out = vec![];
-    let mut note = None;
     for n in args.strings("networks") {
         if let Ok(id) = n.parse::<u64>() {
             out.push((id, n));
@@ -146,24 +148,23 @@ async fn networks(
         }
         match client.find_by_name("/networks", &n).await? {
             Some(net) => out.push((net["id"].as_u64().unwrap_or_default(), n)),
-            None if check => note = Some(format!("network '{n}' does not exist yet")),
-            None => {
-                return Err(ModuleError::Failed(format!(
+            None => notes.missing(
+                format!("network '{n}' does not exist yet"),
+                format!(
                     "hetzner_server: network '{n}' not found: create it first (hetzner_network)"
-                )))
-            }
+                ),
+            ),
         }
     }
-    Ok((out, note))
+    Ok(out)
 }
 
-/// IDs of resources named by name or ID; a missing one is an error, or a note in check mode.
+/// IDs of resources named by name or ID; a missing one is noted.
 async fn ids(
     client: &Client,
     path: &str,
     refs: &[String],
-    check: bool,
-    notes: &mut Vec<String>,
+    notes: &mut Notes,
 ) -> ModResult<Vec<u64>> {
     let mut out = vec![];
     for r in refs {
@@ -176,15 +177,12 @@ async fn ids(
         };
         match id {
             Some(id) => out.push(id),
-            None if check => notes.push(format!(
-                "{} '{r}' does not exist yet",
-                &path[1..path.len() - 1]
-            )),
             None => {
-                return Err(ModuleError::Failed(format!(
-                    "hetzner_server: {} '{r}' not found: create it first",
-                    &path[1..path.len() - 1]
-                )))
+                let what = &path[1..path.len() - 1];
+                notes.missing(
+                    format!("{what} '{r}' does not exist yet"),
+                    format!("hetzner_server: {what} '{r}' not found: create it first"),
+                )
             }
         }
     }
@@ -197,15 +195,15 @@ impl Module for Server {
         &SPEC
     }
 
-    async fn plan(&self, ctx: &ModuleContext<'_>, args: &Args) -> ModResult<Plan> {
+    async fn plan(&self, ctx: &PlanContext<'_>, args: &Args) -> ModResult<Plan> {
         let client = Client::from_args(args)?;
         let name = args.string("name").unwrap_or_default();
         let state = args.string("state").unwrap_or_else(|| "present".into());
         let found = client.find_by_name("/servers", &name).await?;
-        let (nets, note) = networks(&client, args, ctx.check_mode).await?;
+        let mut notes = Notes::default();
+        let nets = networks(&client, args, &mut notes).await?;
         let label = format!("hetzner server {name}");
         let mut ops = vec![];
-        let mut notes: Vec<String> = note.into_iter().collect();
         let before = found
             .as_ref()
             .map(|s| describe(&flat(s), FIELDS))
@@ -261,7 +259,6 @@ impl Module for Server {
                     &client,
                     "/firewalls",
                     &args.strings("firewalls"),
-                    ctx.check_mode,
                     &mut notes,
                 )
                 .await?;
@@ -272,15 +269,9 @@ impl Module for Server {
                         .collect::<Vec<_>>());
                 }
                 let group: Vec<String> = args.string("placement_group").into_iter().collect();
-                if let Some(g) = ids(
-                    &client,
-                    "/placement_groups",
-                    &group,
-                    ctx.check_mode,
-                    &mut notes,
-                )
-                .await?
-                .first()
+                if let Some(g) = ids(&client, "/placement_groups", &group, &mut notes)
+                    .await?
+                    .first()
                 {
                     body["placement_group"] = json!(g);
                 }
@@ -402,27 +393,35 @@ impl Module for Server {
             result = result.with("hcloud_server", registered(s, &nets));
         }
         let after = after_obj.map(|o| describe(&o, FIELDS)).unwrap_or_default();
-        Ok(
-            match finish(ctx, label, result, notes, (before, after), ops) {
-                // apply also needs the network names, for the registered result.
-                Plan::Change { preview, work } => {
-                    Plan::change(preview, (take_work::<Vec<Op>>(work), nets))
-                }
-                done => done,
-            },
-        )
+        Ok(finish(
+            ctx,
+            label,
+            result,
+            notes,
+            (before, after),
+            ops,
+            // The registered result also needs the network names.
+            |ops| Work::custom(ServerCalls { ops, nets }),
+        ))
     }
+}
 
+struct ServerCalls {
+    ops: Vec<Op>,
+    nets: Vec<(u64, String)>,
+}
+
+#[async_trait]
+impl Apply for ServerCalls {
     async fn apply(
-        &self,
-        ctx: &ModuleContext<'_>,
+        self: Box<Self>,
+        ctx: &ApplyContext<'_>,
         args: &Args,
         preview: ModuleResult,
-        work: Box<dyn std::any::Any + Send>,
     ) -> ModResult<ModuleResult> {
         let client = Client::from_args(args)?;
         let timeout = Duration::from_secs(args.int("timeout").unwrap_or(600).max(1) as u64);
-        let (ops, nets): (Vec<Op>, Vec<(u64, String)>) = take_work(work);
+        let ServerCalls { ops, nets } = *self;
         let name = args.string("name").unwrap_or_default();
         let s = run(&client, &KIND, ops, timeout, ctx.controller)
             .await

@@ -4,10 +4,10 @@ use async_trait::async_trait;
 use serde_json::{json, Map, Value};
 
 use super::client::Client;
-use super::resource::{apply_ops, finish, Kind, Op};
+use super::resource::{finish, registering, Kind, Notes, Op};
 use super::{describe, labels, API_ARGS};
 use crate::spec::{arg, ArgType::*, ModuleSpec};
-use crate::{Args, ModResult, Module, ModuleContext, ModuleError, ModuleResult, Plan};
+use crate::{Args, ModResult, Module, ModuleError, ModuleResult, Plan, PlanContext};
 
 pub struct SshKey;
 
@@ -63,7 +63,7 @@ impl Module for SshKey {
         &SPEC
     }
 
-    async fn plan(&self, ctx: &ModuleContext<'_>, args: &Args) -> ModResult<Plan> {
+    async fn plan(&self, ctx: &PlanContext<'_>, args: &Args) -> ModResult<Plan> {
         let client = Client::from_args(args)?;
         let name = args.string("name").unwrap_or_default();
         let found = client.find_by_name(KIND.path, &name).await?;
@@ -73,7 +73,7 @@ impl Module for SshKey {
             .map(|k| describe(k, FIELDS))
             .unwrap_or_default();
         let mut ops = vec![];
-        let mut notes = vec![];
+        let mut notes = Notes::default();
         let after = match (args.str("state"), &found) {
             (Some("absent"), None) => String::new(),
             (Some("absent"), Some(k)) => {
@@ -125,25 +125,14 @@ impl Module for SshKey {
             found.as_ref().map(registered).unwrap_or_else(|| json!({})),
         );
         let label = format!("hetzner ssh_key {name}");
-        Ok(finish(ctx, label, result, notes, (before, after), ops))
-    }
-
-    async fn apply(
-        &self,
-        ctx: &ModuleContext<'_>,
-        args: &Args,
-        preview: ModuleResult,
-        work: Box<dyn std::any::Any + Send>,
-    ) -> ModResult<ModuleResult> {
-        apply_ops(
+        Ok(finish(
             ctx,
-            args,
-            preview,
-            work,
-            &KIND,
-            "hcloud_ssh_key",
-            registered,
-        )
-        .await
+            label,
+            result,
+            notes,
+            (before, after),
+            ops,
+            registering(&KIND, "hcloud_ssh_key", registered),
+        ))
     }
 }
