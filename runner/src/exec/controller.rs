@@ -6,7 +6,7 @@ use std::sync::Arc;
 use modules::{Controller, FileSource};
 use serde_json::Value;
 
-use super::play::PlayCtx;
+use super::play_ctx::PlayCtx;
 use crate::playbook::Task;
 use crate::template::to_json;
 

@@ -11,12 +11,12 @@ use tokio::sync::{mpsc, oneshot, watch};
 use crate::output::Printer;
 
 pub type Key = Vec<u32>;
-pub type Shared = watch::Receiver<Option<super::task::TaskOutcome>>;
+pub type Shared = watch::Receiver<Option<super::outcome::TaskOutcome>>;
 
 pub enum Go {
     /// Run the task. With run_once, the leader sends its outcome and the others receive it.
     Run {
-        leader: Option<watch::Sender<Option<super::task::TaskOutcome>>>,
+        leader: Option<watch::Sender<Option<super::outcome::TaskOutcome>>>,
         follower: Option<Shared>,
     },
     /// The play is over for this host (any_errors_fatal, max_fail_percentage, end_play).

@@ -1,7 +1,15 @@
 //! The facts playbooks branch on, collected in one round trip with POSIX tools.
 
+use std::sync::Arc;
+
 use modules::{Connection, ExecOptions, ModResult, ModuleError};
 use serde_json::{json, Map, Value};
+
+use super::outcome::TaskOutcome;
+use super::play_ctx::PlayCtx;
+use super::reach::connection;
+use super::vars::task_vars;
+use crate::output::Status;
 
 const SCRIPT: &str = r#"
 echo "hostname=$(hostname 2>/dev/null || uname -n)"
@@ -143,4 +151,39 @@ pub async fn gather(conn: &dyn Connection) -> ModResult<Map<String, Value>> {
         "service_mgr": "systemd",
     });
     Ok(facts.as_object().cloned().unwrap_or_default())
+}
+
+/// The setup / gather_facts task: the facts become the host's.
+pub async fn gather_facts(p: &Arc<PlayCtx>, host: &str) -> TaskOutcome {
+    let vars = task_vars(p, host, &p.play.inh, &Map::new());
+    let conn = match connection(p, host, &vars, true).await {
+        Ok(c) => c,
+        Err(e) => {
+            return TaskOutcome::new(
+                Status::Unreachable,
+                json!({"changed": false, "unreachable": true, "msg": e})
+                    .as_object()
+                    .cloned()
+                    .unwrap_or_default(),
+            )
+        }
+    };
+    let _permit = p.shared.forks.clone().acquire_owned().await;
+    match gather(conn.as_ref()).await {
+        Ok(facts) => {
+            p.shared.with_host(host, |s| s.facts = facts.clone());
+            let mut r = Map::new();
+            r.insert("changed".into(), Value::Bool(false));
+            r.insert("ansible_facts".into(), Value::Object(facts));
+            TaskOutcome::new(Status::Ok, r)
+        }
+        Err(ModuleError::Unreachable(m)) => TaskOutcome::new(
+            Status::Unreachable,
+            json!({"changed": false, "unreachable": true, "msg": m})
+                .as_object()
+                .cloned()
+                .unwrap_or_default(),
+        ),
+        Err(ModuleError::Failed(m)) => TaskOutcome::failed(format!("fact gathering failed: {m}")),
+    }
 }

@@ -10,8 +10,10 @@ use std::future::Future;
 use std::pin::Pin;
 
 use super::coordinator::{CoordHandle, Go, Key};
-use super::play::PlayCtx;
-use super::task::{self, record, TaskOutcome};
+use super::outcome::TaskOutcome;
+use super::play_ctx::PlayCtx;
+use super::record::{record, register};
+use super::task;
 use super::vars::{context, task_vars};
 use crate::output::Status;
 use crate::playbook::{parse::parse_task_file, Inherited, Item, Task};
@@ -103,7 +105,7 @@ impl HostRun {
         else {
             return Flow::Stop;
         };
-        let out = task::gather_facts(&self.p, &self.host).await;
+        let out = super::facts::gather_facts(&self.p, &self.host).await;
         self.finish_simple(out, None).await
     }
 
@@ -242,7 +244,7 @@ impl HostRun {
                     .and_then(|v| v.clone());
                 let Some(o) = shared else { return Flow::Stop };
                 // Followers take the leader's result silently, as Ansible does.
-                task::register(&self.p, &self.host, &t, &o);
+                register(&self.p, &self.host, &t, &o);
                 return Flow::Continue;
             }
             None => {
@@ -266,7 +268,7 @@ impl HostRun {
     }
 
     async fn after_task(&mut self, t: &Task, out: TaskOutcome) -> Flow {
-        task::register(&self.p, &self.host, t, &out);
+        register(&self.p, &self.host, t, &out);
         if out.changed && !out.failed_now() {
             self.notify(t);
         }
@@ -392,7 +394,7 @@ impl HostRun {
             return Flow::Stop;
         };
         let vars = self.vars_for(&t.inh, &Map::new());
-        let plan = task::plan_include(&self.p, t, vars);
+        let plan = super::includes::plan_include(&self.p, t, vars);
         let runs = match plan {
             Ok(r) => r,
             Err(out) => return self.after_task(t, *out).await,

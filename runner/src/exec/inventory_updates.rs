@@ -3,7 +3,7 @@
 
 use serde_json::{Map, Value};
 
-use super::play::PlayCtx;
+use super::play_ctx::PlayCtx;
 
 fn strings(v: Option<&Value>) -> Vec<String> {
     v.and_then(Value::as_array)
@@ -44,7 +44,7 @@ pub fn apply(p: &PlayCtx, host: &str, result: &Map<String, Value>) -> bool {
     };
     if changed {
         // The rest of this play sees the new hosts in `groups` too, as in Ansible.
-        *p.groups.write().expect("groups lock") = super::play::groups_var(&inv);
+        *p.groups.write().expect("groups lock") = super::play_ctx::groups_var(&inv);
     }
     changed
 }

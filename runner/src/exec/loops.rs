@@ -2,7 +2,7 @@
 
 use serde_json::{json, Value};
 
-use super::play::PlayCtx;
+use super::play_ctx::PlayCtx;
 use crate::playbook::Task;
 
 fn describe(v: &Value) -> String {

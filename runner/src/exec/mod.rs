@@ -1,12 +1,21 @@
 //! The engine: runs parsed playbooks against the inventory and reports.
 
+// The imports run one way: play -> host -> task -> the task's helpers (reach, conditions,
+// includes, judge, record, facts, loops, vars, controller) -> leaves (play_ctx, outcome, state).
+mod conditions;
 mod controller;
 mod coordinator;
 mod facts;
 mod host;
+mod includes;
 mod inventory_updates;
+mod judge;
 mod loops;
+mod outcome;
 mod play;
+mod play_ctx;
+mod reach;
+mod record;
 mod state;
 mod task;
 mod vars;

@@ -8,39 +8,11 @@ use serde_json::{Map, Value};
 
 use super::coordinator::{coordinate, CoordHandle};
 use super::host::HostRun;
+use super::play_ctx::{groups_var, PlayCtx};
 use super::state::Shared;
 use crate::diag::Diagnostic;
 use crate::inventory::DirVars;
 use crate::playbook::Play;
-
-pub struct PlayCtx {
-    pub shared: Arc<Shared>,
-    pub play: Arc<Play>,
-    pub pb_vars: DirVars,
-    pub vars_files: Map<String, Value>,
-    /// The `groups` variable; add_host and group_by refresh it.
-    pub groups: std::sync::RwLock<Value>,
-    pub all_hosts: Vec<String>,
-    pub batch: Vec<String>,
-    pub inventory_dir: Value,
-    /// A host failed on a task with any_errors_fatal.
-    pub fatal: AtomicBool,
-    pub failed_in_batch: AtomicUsize,
-    pub ended: AtomicBool,
-    /// `throttle:` limits, one per task definition (by position: included tasks are parsed per host).
-    pub throttles: std::sync::Mutex<std::collections::HashMap<String, Arc<tokio::sync::Semaphore>>>,
-}
-
-impl PlayCtx {
-    pub fn active_hosts(&self) -> Vec<String> {
-        let st = self.shared.hosts.lock().expect("host state lock");
-        self.batch
-            .iter()
-            .filter(|h| st.get(*h).is_none_or(|s| !s.failed && !s.unreachable))
-            .cloned()
-            .collect()
-    }
-}
 
 /// Batch sizes for `serial` (numbers, percentages, or a list of them; the last repeats).
 pub fn batches(hosts: &[String], serial: &[Value]) -> Vec<Vec<String>> {
@@ -252,15 +224,6 @@ fn internal_error(shared: &Shared, host: &str, e: tokio::task::JoinError) {
         "fatal: [{host}]: FAILED! => {{\"msg\": \"internal error in timonel (a bug, please report it): {}\"}}\n",
         why.replace('"', "'")
     ));
-}
-
-/// `groups`: every group with its hosts.
-pub fn groups_var(inv: &crate::inventory::Inventory) -> Value {
-    let mut g = Map::new();
-    for name in inv.groups.keys() {
-        g.insert(name.clone(), Value::from(inv.group_hosts(name)));
-    }
-    Value::Object(g)
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@ use minijinja::value::{Enumerator, Object, ObjectRepr};
 use minijinja::Value as JValue;
 use serde_json::{Map, Value};
 
-use super::play::PlayCtx;
+use super::play_ctx::PlayCtx;
 use super::state::Shared;
 use crate::inventory::{merge, DirVars};
 use crate::playbook::Inherited;
@@ -161,12 +161,6 @@ pub fn context(p: &Arc<PlayCtx>, vars: Map<String, Value>) -> JValue {
 #[derive(Debug)]
 struct HostVars {
     p: Arc<PlayCtx>,
-}
-
-impl std::fmt::Debug for PlayCtx {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("PlayCtx")
-    }
 }
 
 impl Object for HostVars {

@@ -33,7 +33,8 @@ fn still_running(running: &Mutex<Running>) -> String {
     if slow.is_empty() {
         return String::new();
     }
-    slow.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    // By the seconds shown, then name: elapsed times read one after another differ by nanoseconds.
+    slow.sort_by(|a, b| b.1.as_secs().cmp(&a.1.as_secs()).then(a.0.cmp(&b.0)));
     let shown: Vec<String> = slow
         .iter()
         .take(4)

@@ -1,0 +1,129 @@
+//! How a task reaches its host: delegation, become, environment, and the connection.
+
+use std::sync::Arc;
+
+use serde_json::{Map, Value};
+
+use modules::{Become, ExecOptions};
+
+use super::conditions::bool_of;
+use super::play_ctx::PlayCtx;
+use crate::playbook::Task;
+
+fn var_str(vars: &Map<String, Value>, keys: &[&str]) -> Option<String> {
+    keys.iter()
+        .find_map(|k| vars.get(*k))
+        .and_then(|v| match v {
+            Value::String(s) if !s.contains("{{") => Some(s.clone()),
+            Value::Number(n) => Some(n.to_string()),
+            Value::Bool(b) => Some(b.to_string()),
+            _ => None,
+        })
+}
+
+/// How a task reaches its host: connection, become, environment.
+pub struct Reach {
+    pub host_name: String,
+    pub opts: ExecOptions,
+}
+
+pub fn reach(
+    p: &PlayCtx,
+    host: &str,
+    t: &Task,
+    vars: &Map<String, Value>,
+    ctx: &minijinja::Value,
+) -> Result<Reach, String> {
+    let templar = &p.shared.templar;
+    let delegate = match &t.inh.delegate_to {
+        Some(d) => Some(
+            templar
+                .render_string(d, ctx)
+                .map_err(|e| e.0)?
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
+        ),
+        None => None,
+    };
+    let become_kw = bool_of(p, &t.inh.become_.become_, ctx)?;
+    let become_var = vars.get("ansible_become").and_then(modules::spec::to_bool);
+    let become_on = become_var.or(become_kw).unwrap_or(p.shared.opts.become_);
+    let opts_b = &p.shared.opts;
+    let become_ = if become_on {
+        let user = var_str(vars, &["ansible_become_user"])
+            .or(t.inh.become_.user.clone())
+            .or(opts_b.become_user.clone())
+            .unwrap_or_else(|| "root".into());
+        let user = templar
+            .render_string(&user, ctx)
+            .map_err(|e| e.0)?
+            .as_str()
+            .unwrap_or("root")
+            .to_string();
+        Some(Become {
+            user,
+            method: var_str(vars, &["ansible_become_method"])
+                .or(t.inh.become_.method.clone())
+                .or(opts_b.become_method.clone())
+                .unwrap_or_else(|| "sudo".into()),
+            password: var_str(vars, &["ansible_become_password", "ansible_become_pass"])
+                .or(opts_b.become_password.clone()),
+        })
+    } else {
+        None
+    };
+    let mut env = vec![];
+    for e in &t.inh.environment {
+        if let Value::Object(m) = templar.render_value(e, ctx).map_err(|e| e.0)? {
+            for (k, v) in m {
+                env.push((
+                    k,
+                    v.as_str()
+                        .map(str::to_string)
+                        .unwrap_or_else(|| v.to_string()),
+                ));
+            }
+        }
+    }
+    Ok(Reach {
+        host_name: delegate.unwrap_or_else(|| host.to_string()),
+        opts: ExecOptions {
+            stdin: None,
+            become_,
+            env,
+            cwd: None,
+        },
+    })
+}
+
+pub async fn connection(
+    p: &PlayCtx,
+    name: &str,
+    vars: &Map<String, Value>,
+    own: bool,
+) -> Result<Arc<dyn modules::Connection>, String> {
+    if let Some(c) = p.shared.conns.lock().map_err(|e| e.to_string())?.get(name) {
+        return Ok(c.clone());
+    }
+    let in_inv = p
+        .shared
+        .inventory
+        .read()
+        .map(|i| i.hosts.contains_key(name))
+        .unwrap_or(false);
+    let hv = if own {
+        vars.clone()
+    } else {
+        super::vars::host_level(&p.shared, &p.pb_vars, name)
+    };
+    let implicit = !in_inv && (name == "localhost" || name == "127.0.0.1" || name == "::1");
+    let c = crate::connection::connect(name, &hv, implicit, &p.shared.opts.connect)
+        .map_err(|e| e.to_string())?;
+    p.shared
+        .conns
+        .lock()
+        .map_err(|e| e.to_string())?
+        .insert(name.to_string(), c.clone());
+    Ok(c)
+}

@@ -1,0 +1,75 @@
+//! Where an outcome goes: printed, counted in the recap, registered as host variables.
+
+use serde_json::Value;
+
+use super::outcome::TaskOutcome;
+use super::play_ctx::PlayCtx;
+use crate::output::{HostLine, Status};
+use crate::playbook::Task;
+
+/// Prints an outcome (unless its lines are already out) and counts it in the recap.
+pub fn record(p: &PlayCtx, host: &str, out: &TaskOutcome, task: Option<&Task>) {
+    if !out.printed {
+        p.shared.printer.host(HostLine {
+            host,
+            delegated: out.delegated.as_deref(),
+            status: out.status,
+            item_label: None,
+            result: &out.result,
+            diffs: &out.diffs,
+            ignored: out.ignored,
+            where_: task.map(|t| t.pos.to_string()),
+            no_log: out.no_log,
+            show_result: out.show_result,
+        });
+    }
+    p.shared.stats(host, |s| match out.status {
+        Status::Ok | Status::Changed => {
+            s.ok += 1;
+            if out.changed {
+                s.changed += 1;
+            }
+        }
+        Status::Skipped => s.skipped += 1,
+        Status::Unreachable => s.unreachable += 1,
+        Status::Failed if out.ignored => {
+            // Ansible counts an ignored failure as ok, and as changed if it changed.
+            s.ok += 1;
+            s.ignored += 1;
+            if out.result.get("changed") == Some(&Value::Bool(true)) {
+                s.changed += 1;
+            }
+        }
+        Status::Failed => s.failed += 1,
+    });
+}
+
+/// `register:` and set_fact results become host variables.
+pub fn register(p: &PlayCtx, host: &str, t: &Task, out: &TaskOutcome) {
+    p.shared.with_host(host, |s| {
+        if let Some(name) = &t.register {
+            s.vars
+                .insert(name.clone(), Value::Object(out.result.clone()));
+        }
+        if out.status != Status::Skipped && !out.failed_now() {
+            for source in std::iter::once(&out.result).chain(
+                out.result
+                    .get("results")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .filter_map(Value::as_object),
+            ) {
+                if let Some(Value::Object(f)) = source.get("ansible_facts") {
+                    // set_fact and include_vars make variables; other modules (setup,
+                    // package_facts) report facts about the host.
+                    let as_vars = matches!(t.action.as_str(), "set_fact" | "include_vars");
+                    for (k, v) in f {
+                        let target = if as_vars { &mut s.vars } else { &mut s.facts };
+                        target.insert(k.clone(), v.clone());
+                    }
+                }
+            }
+        }
+    });
+}
