@@ -108,6 +108,44 @@ fn no_log_hides_results_and_environment_reaches_commands() {
     );
 }
 
+/// no_log hides a task's values in every output: text at -vvv, --diff, --output json, loop
+/// items and the failure line.
+#[test]
+fn no_log_hides_secrets_in_every_output() {
+    let lab = Lab::new();
+    lab.write(
+        "s.yml",
+        r#"
+- hosts: localhost
+  gather_facts: no
+  tasks:
+    - copy: {content: "token=s3cr3t-file\n", dest: "{{ root }}/secret.conf"}
+      no_log: true
+    - debug: {msg: "{{ item }}"}
+      loop: [s3cr3t-item]
+      no_log: true
+    - shell: echo s3cr3t-out; exit 3
+      no_log: true
+"#,
+    );
+    // In check mode the file is new (a diff would show it) and the shell task is skipped.
+    for (args, code) in [
+        (vec!["--check", "--diff", "-v"], 0),
+        (vec!["-vvv", "--diff"], 2),
+        (vec!["--output", "json", "--diff"], 2),
+    ] {
+        // A new file each time, so the copy changes and would have a diff to show.
+        let _ = std::fs::remove_file(lab.path("secret.conf"));
+        let out = lab.play("s.yml", &args);
+        out.assert_code(code);
+        let all = format!("{}{}", out.stdout, out.stderr);
+        assert!(!all.contains("s3cr3t"), "{args:?} shows a no_log value:\n{all}");
+        assert!(all.contains("censored"), "{args:?}:\n{all}");
+    }
+    // The task did its work: only the output is hidden.
+    assert_eq!(lab.read("secret.conf"), "token=s3cr3t-file\n");
+}
+
 #[test]
 fn debug_assert_fail_ping_pause_and_per_task_check_mode() {
     let lab = Lab::new();

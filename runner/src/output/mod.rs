@@ -70,6 +70,23 @@ const YELLOW: &str = "\x1b[0;33m";
 const CYAN: &str = "\x1b[0;36m";
 const RESET: &str = "\x1b[0m";
 
+/// What a no_log task's result shows, in every output: Ansible's words and whether it changed.
+fn censored(result: &Map<String, Value>) -> Map<String, Value> {
+    let mut m = Map::new();
+    m.insert(
+        "censored".into(),
+        Value::String(
+            "the output has been hidden due to the fact that 'no_log: true' was specified for this result"
+                .into(),
+        ),
+    );
+    m.insert(
+        "changed".into(),
+        result.get("changed").cloned().unwrap_or(Value::Bool(false)),
+    );
+    m
+}
+
 impl Printer {
     pub fn new(verbosity: u8, mode: Mode) -> Printer {
         let color = std::io::stdout().is_terminal()
@@ -161,11 +178,14 @@ impl Printer {
         }
         head.push(']');
         let mut text = String::new();
-        for d in l.diffs {
-            text.push_str(&diff::render(d, self.color));
+        // A no_log task's diff shows the content it hides, so it is not shown (as Ansible).
+        if !l.no_log {
+            for d in l.diffs {
+                text.push_str(&diff::render(d, self.color));
+            }
         }
         let shown = if l.no_log {
-            json!({"censored": "the output has been hidden due to the fact that 'no_log: true' was specified for this result", "changed": l.result.get("changed").cloned().unwrap_or(Value::Bool(false))})
+            Value::Object(censored(l.result))
         } else {
             let mut m = clean_for_display(l.result);
             m.remove("failed");
@@ -225,7 +245,11 @@ impl Printer {
                 if let Some(Value::Object(hosts)) =
                     tasks.last_mut().and_then(|t| t.get_mut("hosts"))
                 {
-                    let mut r = l.result.clone();
+                    let mut r = if l.no_log {
+                        censored(l.result)
+                    } else {
+                        l.result.clone()
+                    };
                     r.insert("status".into(), Value::String(l.status.label().into()));
                     if l.ignored {
                         r.insert("ignored".into(), Value::Bool(true));
