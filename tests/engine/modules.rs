@@ -139,7 +139,10 @@ fn no_log_hides_secrets_in_every_output() {
         let out = lab.play("s.yml", &args);
         out.assert_code(code);
         let all = format!("{}{}", out.stdout, out.stderr);
-        assert!(!all.contains("s3cr3t"), "{args:?} shows a no_log value:\n{all}");
+        assert!(
+            !all.contains("s3cr3t"),
+            "{args:?} shows a no_log value:\n{all}"
+        );
         assert!(all.contains("censored"), "{args:?}:\n{all}");
     }
     // The task did its work: only the output is hidden.

@@ -142,3 +142,56 @@ fn omit_native_types_and_extra_vars_forms() {
     .assert_ok();
     assert_eq!(lab.read("g"), "[0, 1, 2]|file|9|a");
 }
+
+/// Output of a host (registered results, set_fact made from it, loop items, task vars built
+/// from it) that holds Jinja is data: it is never templated again, so it can't run a lookup
+/// on the controller, in arguments, when/until/changed_when/failed_when, debug or loops.
+#[test]
+fn jinja_in_host_output_never_runs_on_the_controller() {
+    let lab = Lab::new();
+    let pwned = lab.path("PWNED");
+    lab.write(
+        "p.yml",
+        &r#"
+- hosts: localhost
+  gather_facts: no
+  tasks:
+    - shell: "printf '%s' \"{{ '{{' }} lookup('pipe', 'touch MARK') {{ '}}' }}\""
+      register: r
+    - debug: var=r.stdout
+    - debug: msg="{{ r.stdout }}"
+    - set_fact: {x: "{{ r.stdout }}"}
+    - debug: msg="{{ x }}"
+    - debug: msg="{{ y }}"
+      vars: {y: "{{ r.stdout }}"}
+    - debug: msg=when
+      when: '"lookup" in {{ r.stdout }}'
+    - debug: msg="{{ item }}"
+      loop: ["{{ r.stdout }}", "{{ x }}"]
+    - command: echo {{ x }}
+      register: c
+      changed_when: "{{ r.stdout }} == 1"
+      failed_when: "{{ c.stdout }} == 1"
+      until: "{{ c.stdout }} != 1"
+      retries: 1
+      delay: 0
+    - copy: {content: "{{ x }}", dest: "{{ root }}/out"}
+"#
+        .replace("MARK", &pwned.display().to_string()),
+    );
+    let out = lab.play("p.yml", &[]);
+    out.assert_ok();
+    assert!(
+        !pwned.exists(),
+        "a lookup in host output ran:\n{}",
+        out.stdout
+    );
+    // The text arrives intact wherever it is used.
+    assert!(lab.read("out").contains("{{ lookup('pipe', 'touch "));
+    assert!(
+        out.stdout
+            .contains("ok: [localhost] => {\n    \"msg\": \"when\""),
+        "{}",
+        out.stdout
+    );
+}

@@ -50,6 +50,7 @@ pub fn register(p: &PlayCtx, host: &str, t: &Task, out: &TaskOutcome) {
         if let Some(name) = &t.register {
             s.vars
                 .insert(name.clone(), Value::Object(out.result.clone()));
+            s.data.insert(name.clone());
         }
         if out.status != Status::Skipped && !out.failed_now() {
             for source in std::iter::once(&out.result).chain(
@@ -67,6 +68,13 @@ pub fn register(p: &PlayCtx, host: &str, t: &Task, out: &TaskOutcome) {
                     for (k, v) in f {
                         let target = if as_vars { &mut s.vars } else { &mut s.facts };
                         target.insert(k.clone(), v.clone());
+                        // set_fact's values were templated once, when the task ran: data.
+                        // include_vars' come from the playbook's files: templated when used.
+                        if t.action == "include_vars" {
+                            s.data.remove(k);
+                        } else if as_vars {
+                            s.data.insert(k.clone());
+                        }
                     }
                 }
             }

@@ -35,6 +35,8 @@ pub struct HostState {
     pub facts: Map<String, Value>,
     /// set_fact and registered results.
     pub vars: Map<String, Value>,
+    /// Names in `vars` that hold data (registered results, set_fact), never templated again.
+    pub data: std::collections::BTreeSet<String>,
     pub failed: bool,
     pub unreachable: bool,
 }

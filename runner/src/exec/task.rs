@@ -21,6 +21,7 @@ use super::reach::{connection, reach};
 use super::vars::{context, strip_omit};
 use crate::output::{HostLine, Status};
 use crate::playbook::Task;
+use crate::template::mark_data;
 
 /// One execution of the module (one loop item), with until/retries.
 async fn execute(p: &Arc<PlayCtx>, host: &str, t: &Task, vars: &Map<String, Value>) -> TaskOutcome {
@@ -160,6 +161,7 @@ async fn execute(p: &Arc<PlayCtx>, host: &str, t: &Task, vars: &Map<String, Valu
         let mut cvars = vars.clone();
         if let Some(r) = &t.register {
             cvars.insert(r.clone(), Value::Object(result.clone()));
+            mark_data(&mut cvars, r);
         }
         let cctx = context(p, cvars);
         let keywords = Keywords {
@@ -258,6 +260,8 @@ async fn run_loop(
     for (i, item) in items.into_iter().enumerate() {
         let mut iv = vars.clone();
         iv.insert(t.loop_var.clone(), item.clone());
+        // The item was templated once, with the loop's expression.
+        mark_data(&mut iv, &t.loop_var);
         iv.insert("ansible_loop_var".into(), Value::String(t.loop_var.clone()));
         if let Some(ix) = &t.index_var {
             iv.insert(ix.clone(), Value::from(i));

@@ -14,7 +14,7 @@ use super::play_ctx::PlayCtx;
 use super::state::Shared;
 use crate::inventory::{merge, DirVars};
 use crate::playbook::Inherited;
-use crate::template::{LazyVars, OMIT};
+use crate::template::{mark_data, LazyVars, OMIT};
 
 /// Inventory vars, facts and set_facts of a host: what `hostvars[host]` shows.
 pub fn host_level(shared: &Shared, pb_vars: &DirVars, host: &str) -> Map<String, Value> {
@@ -26,12 +26,37 @@ pub fn host_level(shared: &Shared, pb_vars: &DirVars, host: &str) -> Map<String,
     let st = shared.host_state(host);
     inject_facts(&mut v, &st.facts);
     merge(&mut v, &st.vars);
+    mark_host_data(&mut v, &st);
     v.insert("inventory_hostname".into(), Value::String(host.to_string()));
     v.insert(
         "inventory_hostname_short".into(),
         Value::String(host.split('.').next().unwrap_or(host).to_string()),
     );
     v
+}
+
+/// Marks what a host produced (facts, registered results, set_fact) as data, where the
+/// final value is still that one (a later, trusted source may have set the name).
+fn mark_host_data(v: &mut Map<String, Value>, st: &super::state::HostState) {
+    let mut names: Vec<String> = st
+        .data
+        .iter()
+        .filter(|n| v.get(*n) == st.vars.get(*n))
+        .cloned()
+        .collect();
+    if !st.facts.is_empty() {
+        names.push("ansible_facts".into());
+        names.extend(
+            st.facts
+                .iter()
+                .map(|(k, f)| (format!("ansible_{k}"), f))
+                .filter(|(n, f)| v.get(n) == Some(*f))
+                .map(|(n, _)| n),
+        );
+    }
+    for n in names {
+        mark_data(v, &n);
+    }
 }
 
 fn inject_facts(v: &mut Map<String, Value>, facts: &Map<String, Value>) {
@@ -86,6 +111,7 @@ pub fn task_vars(
     }
     merge(&mut v, &shared.opts.extra_vars);
     merge(&mut v, extra);
+    mark_host_data(&mut v, &st);
     let magic = [
         ("inventory_hostname", Value::String(host.to_string())),
         (

@@ -15,8 +15,27 @@ thread_local! {
     static DEPTH: Cell<usize> = const { Cell::new(0) };
 }
 
+/// The key under which a variable map lists the names whose values are data: results a
+/// host or a module produced (registered results, set_fact, facts, loop items). Data is
+/// never templated again, so a host's output can't run templates on the controller. No
+/// variable can have this name.
+pub const DATA_NAMES: &str = "\u{0}data";
+
+/// Marks `name` in `vars` as data (see [`DATA_NAMES`]).
+pub fn mark_data(vars: &mut Map<String, Json>, name: &str) {
+    let list = vars
+        .entry(DATA_NAMES)
+        .or_insert_with(|| Json::Array(vec![]));
+    if let Json::Array(names) = list {
+        if !names.iter().any(|n| n == name) {
+            names.push(Json::String(name.to_string()));
+        }
+    }
+}
+
 pub struct LazyVars {
     vars: Arc<Map<String, Json>>,
+    data: std::collections::HashSet<String>,
     templar: Arc<Templar>,
     extra: HashMap<String, Value>,
     cache: Mutex<HashMap<String, Value>>,
@@ -35,8 +54,16 @@ impl LazyVars {
         templar: Arc<Templar>,
         extra: HashMap<String, Value>,
     ) -> Arc<LazyVars> {
+        let data = match vars.get(DATA_NAMES) {
+            Some(Json::Array(names)) => names
+                .iter()
+                .filter_map(|n| n.as_str().map(str::to_string))
+                .collect(),
+            _ => Default::default(),
+        };
         Arc::new(LazyVars {
             vars,
+            data,
             templar,
             extra,
             cache: Mutex::new(HashMap::new()),
@@ -67,8 +94,11 @@ impl Object for LazyVars {
         if let Some(v) = self.extra.get(k) {
             return Some(v.clone());
         }
+        if k == DATA_NAMES {
+            return None;
+        }
         let raw = self.vars.get(k)?;
-        if !has_template(raw) {
+        if !has_template(raw) || self.data.contains(k) {
             return Some(from_json(raw));
         }
         if let Some(v) = self.cache.lock().ok()?.get(k) {
@@ -103,6 +133,7 @@ impl Object for LazyVars {
         let keys: Vec<Value> = self
             .vars
             .keys()
+            .filter(|k| *k != DATA_NAMES)
             .map(|k| Value::from(k.as_str()))
             .chain(self.extra.keys().map(|k| Value::from(k.as_str())))
             .collect();

@@ -14,7 +14,7 @@ use minijinja::value::{Serde, ValueKind};
 use minijinja::{Environment, ErrorKind, UndefinedBehavior, Value};
 use serde_json::{Map, Value as Json};
 
-pub use lazy::LazyVars;
+pub use lazy::{mark_data, LazyVars};
 
 /// Marker Ansible's `omit` variable holds: an argument equal to it is dropped.
 pub const OMIT: &str = "__omit_place_holder__timonel";
@@ -147,23 +147,22 @@ impl Templar {
             Json::Number(n) => Ok(n.as_f64() != Some(0.0)),
             Json::String(s) => {
                 let text = s.trim();
-                let v = if is_template(text) {
-                    match self.render_string(text, ctx)? {
-                        Json::String(r) => {
-                            return Ok(modules::spec::to_bool(&Json::String(r.clone()))
-                                .unwrap_or_else(|| {
-                                    self.eval_expr(&r, ctx)
-                                        .map(|v| v.is_true())
-                                        .unwrap_or(!r.is_empty())
-                                }))
-                        }
-                        other => {
-                            return Ok(modules::spec::to_bool(&other)
-                                .unwrap_or(!matches!(other, Json::Array(ref a) if a.is_empty())))
-                        }
+                // A template inside a condition is evaluated in place, as one expression:
+                // what it renders to (a host's output, a file's content) is never templated
+                // or evaluated a second time, so data can't run code on the controller.
+                let inlined = inline_templates(text);
+                let v = match &inlined {
+                    Some(expr) => self.eval_expr(expr, ctx)?,
+                    None if is_template(text) => {
+                        // Statements or comments: rendered once, the text taken as it is.
+                        let r = self.render_string(text, ctx)?;
+                        return Ok(modules::spec::to_bool(&r).unwrap_or(match &r {
+                            Json::String(s) => !s.trim().is_empty(),
+                            Json::Array(a) => !a.is_empty(),
+                            _ => true,
+                        }));
                     }
-                } else {
-                    self.eval_expr(text, ctx)?
+                    None => self.eval_expr(text, ctx)?,
                 };
                 if v.is_undefined() {
                     return Err(self.undefined_error(&format!("{{{{ {text} }}}}"), ctx));
@@ -288,6 +287,26 @@ fn detail(e: &minijinja::Error) -> String {
 
 pub fn is_template(s: &str) -> bool {
     s.contains("{{") || s.contains("{%") || s.contains("{#")
+}
+
+/// A condition's text with each `{{ expr }}` replaced by `(expr)`; `None` when it has no
+/// expression templates, or has statements or comments (`{% %}`, `{# #}`).
+fn inline_templates(text: &str) -> Option<String> {
+    if !text.contains("{{") || text.contains("{%") || text.contains("{#") {
+        return None;
+    }
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(start) = rest.find("{{") {
+        let end = rest[start..].find("}}")? + start;
+        out.push_str(&rest[..start]);
+        out.push('(');
+        out.push_str(rest[start + 2..end].trim());
+        out.push(')');
+        rest = &rest[end + 2..];
+    }
+    out.push_str(rest);
+    Some(out)
 }
 
 /// `"{{ expr }}"` and nothing else: evaluated to a native value, as Ansible does.
