@@ -250,3 +250,37 @@ fn lineinfile_regexp_backrefs_insertbefore_and_absent() {
     );
     assert_eq!(lab.play("l.yml", &[]).recap("localhost").changed, 0);
 }
+
+#[test]
+fn file_refuses_to_remove_or_recursively_change_the_root_directory() {
+    let lab = Lab::new();
+    lab.write("keep", "still here\n");
+    lab.write(
+        "root.yml",
+        r#"
+- hosts: localhost
+  gather_facts: no
+  tasks:
+    - file: {path: "{{ item }}", state: absent}
+      loop: ["/", "//", "{{ root }}/../../../../../../../.."]
+      ignore_errors: true
+    - file: {path: /., state: directory, recurse: true, mode: "0700"}
+      ignore_errors: true
+"#,
+    );
+    let out = lab.play("root.yml", &["--check"]);
+    out.assert_ok();
+    let refused = out.stdout.lines().filter(|l| {
+        l.starts_with("failed: [localhost] (item=")
+            && l.contains("refusing to remove the root directory")
+    });
+    assert_eq!(refused.count(), 3, "{}", out.stdout);
+    assert!(
+        out.stdout
+            .contains("refusing to change ownership or modes recursively from the root directory"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(out.recap("localhost").ignored, 2);
+    assert_eq!(lab.read("keep"), "still here\n");
+}

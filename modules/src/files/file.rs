@@ -54,6 +54,24 @@ fn fail<T>(msg: String) -> ModResult<T> {
     Err(ModuleError::Failed(msg))
 }
 
+/// Whether an absolute `path` names `/` (`/`, `//`, `/.`, `/tmp/..`).
+fn is_root(path: &str) -> bool {
+    if !path.starts_with('/') {
+        return false;
+    }
+    let mut depth: Vec<&str> = vec![];
+    for part in path.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                depth.pop();
+            }
+            p => depth.push(p),
+        }
+    }
+    depth.is_empty()
+}
+
 #[async_trait]
 impl Module for File {
     fn spec(&self) -> &'static ModuleSpec {
@@ -74,6 +92,17 @@ impl Module for File {
                 k => k.into(),
             },
         };
+        if is_root(&path) && (state == "absent" || (recurse && !attrs.is_empty())) {
+            let what = if state == "absent" {
+                "remove"
+            } else {
+                "change ownership or modes recursively from"
+            };
+            return Err(ModuleError::Failed(format!(
+                "file: refusing to {what} the root directory (path: {path:?}); name the \
+                 directory below / that you mean"
+            )));
+        }
         let before = kind_name(st.as_ref());
         let mut cmds = String::new();
         let base = ModuleResult::ok()
@@ -243,5 +272,20 @@ impl Module for File {
             .trim_end_matches(';')
             .to_string();
         Ok(Plan::command(preview, cmds))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_root;
+
+    #[test]
+    fn root_in_any_spelling() {
+        for p in ["/", "//", "/.", "/./", "/tmp/..", "/a/b/../../"] {
+            assert!(is_root(p), "{p}");
+        }
+        for p in ["/tmp", "tmp/..", "", "/a/..b", "/.."] {
+            assert_eq!(is_root(p), p == "/..", "{p}");
+        }
     }
 }
