@@ -82,6 +82,22 @@ fn a_failing_command_fails_the_host_with_exit_code_2() {
     assert_eq!(lab.read("f.retry"), "localhost\n");
 }
 
+/// A .retry file that is a symlink is replaced, not written through to its target.
+#[test]
+fn a_retry_file_symlink_is_replaced_not_followed() {
+    let lab = Lab::new();
+    lab.write("target", "precious\n");
+    std::os::unix::fs::symlink(lab.path("target"), lab.path("f.retry")).unwrap();
+    lab.write(
+        "f.yml",
+        "- hosts: localhost\n  gather_facts: no\n  tasks:\n    - command: \"false\"\n",
+    );
+    lab.play("f.yml", &[]).assert_code(2);
+    assert_eq!(lab.read("target"), "precious\n");
+    assert_eq!(lab.read("f.retry"), "localhost\n");
+    assert!(!lab.path("f.retry").is_symlink());
+}
+
 #[test]
 fn changed_when_failed_when_and_until() {
     let lab = Lab::new();

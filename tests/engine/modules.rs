@@ -33,6 +33,31 @@ fn fetch_and_slurp_bring_files_back_to_the_controller() {
 }
 
 #[test]
+fn fetch_refuses_a_host_name_or_src_that_leaves_dest() {
+    let lab = Lab::new();
+    lab.write("remote/secret", "x\n");
+    lab.write("hosts", "../../escaped ansible_connection=local\n");
+    lab.write(
+        "f.yml",
+        r#"
+- hosts: all
+  gather_facts: no
+  tasks:
+    - fetch: {src: "{{ root }}/remote/secret", dest: "{{ root }}/fetched/"}
+"#,
+    );
+    let out = lab.play("f.yml", &["-i", "hosts"]);
+    out.assert_code(2);
+    assert!(
+        out.stdout.contains("would write outside dest"),
+        "{}",
+        out.stdout
+    );
+    assert!(!lab.exists("escaped"), "{}", out.stdout);
+    assert!(!lab.root().parent().unwrap().join("escaped").exists());
+}
+
+#[test]
 fn wait_for_a_port_and_a_path() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let open = listener.local_addr().unwrap().port();

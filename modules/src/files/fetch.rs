@@ -32,6 +32,20 @@ static SPEC: ModuleSpec = ModuleSpec::new(
     ],
 );
 
+/// Whether a relative path climbs above where it starts (`a/../../b`).
+fn escapes(rel: &str) -> bool {
+    let mut depth = 0usize;
+    for part in rel.split('/') {
+        match part {
+            "" | "." => {}
+            ".." if depth == 0 => return true,
+            ".." => depth -= 1,
+            _ => depth += 1,
+        }
+    }
+    false
+}
+
 #[async_trait]
 impl Module for Fetch {
     fn spec(&self) -> &'static ModuleSpec {
@@ -58,9 +72,21 @@ impl Module for Fetch {
                 PathBuf::from(&dest)
             }
         } else {
-            PathBuf::from(&dest)
-                .join(ctx.controller.inventory_hostname())
-                .join(src.trim_start_matches('/'))
+            // dest/<host>/<src>: the host's name and the source path must stay below dest.
+            let host = ctx.controller.inventory_hostname();
+            let below = format!("{host}/{}", src.trim_start_matches('/'));
+            if host.is_empty()
+                || host.contains('/')
+                || host == "."
+                || host == ".."
+                || escapes(&below)
+            {
+                return Err(ModuleError::Failed(format!(
+                    "fetch: the host name {host:?} and src {src:?} would write outside dest \
+                     {dest:?}; rename the host or use flat: true with an explicit dest"
+                )));
+            }
+            PathBuf::from(&dest).join(below)
         };
         let checksum = sha1_hex(&data);
         let result = ModuleResult::ok()
@@ -109,5 +135,18 @@ impl Apply for Fetched {
         write()
             .map_err(|e| ModuleError::Failed(format!("cannot write {}: {e}", target.display())))?;
         Ok(preview)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::escapes;
+
+    #[test]
+    fn paths_that_climb_out() {
+        assert!(escapes("h/../../x"));
+        assert!(escapes("../x"));
+        assert!(!escapes("h/etc/../etc/hosts"));
+        assert!(!escapes("h/./a//b"));
     }
 }

@@ -44,6 +44,27 @@ pub mod exit {
     pub const INTERRUPTED: i32 = 99;
 }
 
+/// Writes `path` by renaming a new file over it: a symlink there is replaced, never
+/// followed, and an interrupted write leaves the old file.
+fn write_replacing(path: &Path, body: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = path.with_file_name(format!(".{name}.{}.tmp", std::process::id()));
+    let written = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&tmp)
+        .and_then(|mut f| f.write_all(body))
+        .and_then(|()| std::fs::rename(&tmp, path));
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    written
+}
+
 /// Hosts a play targets after `--limit`, minus hosts that already failed.
 pub fn play_hosts(
     inv: &Inventory,
@@ -165,7 +186,7 @@ pub async fn run(
         if let Some(pb) = playbooks.last() {
             let retry = pb.path.with_extension("retry");
             let body: String = failed_hosts.iter().map(|h| format!("{h}\n")).collect();
-            match std::fs::write(&retry, body) {
+            match write_replacing(&retry, body.as_bytes()) {
                 Ok(()) => printer.write(&format!(
                     "\tto retry, use: --limit @{}\n\n",
                     retry.display()
