@@ -96,16 +96,7 @@ impl<'a> HostView<'a> {
 
     /// `None` when the path does not exist.
     pub async fn stat(&self, path: &str, follow: bool) -> Result<Option<FileStat>, ModuleError> {
-        let p = sh_quote(path);
-        let l = if follow { "-L " } else { "" };
-        let script = format!(
-            "p={p}; if [ -e \"$p\" ] || [ -L \"$p\" ]; then \
-             stat {l}-c '%F|%a|%U|%G|%u|%g|%s|%Y' -- \"$p\" || exit 1; \
-             if [ -L \"$p\" ]; then printf 'L|%s\\n' \"$(readlink -- \"$p\")\"; fi; \
-             if [ -f \"$p\" ] && [ -r \"$p\" ]; then printf 'S|'; sha1sum < \"$p\"; fi; \
-             else echo ABSENT; fi"
-        );
-        let out = self.exec_ok(&script).await?;
+        let out = self.exec_ok(&stat_script(path, follow)).await?;
         let text = out.stdout_str();
         let mut lines = text.lines();
         let first = lines.next().unwrap_or("");
@@ -125,10 +116,7 @@ impl<'a> HostView<'a> {
 
     /// The file's bytes, `None` when it does not exist.
     pub async fn read(&self, path: &str) -> Result<Option<Vec<u8>>, ModuleError> {
-        let p = sh_quote(path);
-        let out = self
-            .exec(&format!("if [ -e {p} ]; then cat -- {p}; else exit 3; fi"))
-            .await?;
+        let out = self.exec(&read_script(path)).await?;
         match out.rc {
             0 => Ok(Some(out.stdout)),
             3 => Ok(None),
@@ -145,12 +133,7 @@ impl<'a> HostView<'a> {
         &self,
         path: &str,
     ) -> Result<(Option<FileStat>, Option<Vec<u8>>), ModuleError> {
-        let p = sh_quote(path);
-        let script = format!(
-            "p={p}; if [ -e \"$p\" ]; then stat -L -c '%F|%a|%U|%G|%u|%g|%s|%Y' -- \"$p\" || exit 1; \
-             if [ -f \"$p\" ]; then cat -- \"$p\" || exit 1; fi; else echo ABSENT; fi"
-        );
-        let out = self.exec_ok(&script).await?;
+        let out = self.exec_ok(&read_stat_script(path)).await?;
         let nl = out
             .stdout
             .iter()
@@ -165,6 +148,40 @@ impl<'a> HostView<'a> {
         let content = (st.kind == FileKind::File).then_some(body);
         Ok((Some(st), content))
     }
+}
+
+/// The command [`HostView::stat`] runs: a `stat` line, `L|target` for a link, `S|sha1` for a
+/// readable file; `ABSENT` when there is nothing.
+pub(crate) fn stat_script(path: &str, follow: bool) -> String {
+    let p = sh_quote(path);
+    let l = if follow { "-L " } else { "" };
+    format!(
+        "p={p}; if [ -e \"$p\" ] || [ -L \"$p\" ]; then \
+         stat {l}-c '%F|%a|%U|%G|%u|%g|%s|%Y' -- \"$p\" || exit 1; \
+         if [ -L \"$p\" ]; then printf 'L|%s\\n' \"$(readlink -- \"$p\")\"; fi; \
+         if [ -f \"$p\" ] && [ -r \"$p\" ]; then printf 'S|'; sha1sum < \"$p\"; fi; \
+         else echo ABSENT; fi"
+    )
+}
+
+/// The command [`HostView::read`] runs: the bytes, or exit code 3 when the path is absent.
+pub(crate) fn read_script(path: &str) -> String {
+    let p = sh_quote(path);
+    format!("if [ -e {p} ]; then cat -- {p}; else exit 3; fi")
+}
+
+/// The command [`HostView::read_stat`] runs: a `stat` line, then a file's bytes.
+pub(crate) fn read_stat_script(path: &str) -> String {
+    let p = sh_quote(path);
+    format!(
+        "p={p}; if [ -e \"$p\" ]; then stat -L -c '%F|%a|%U|%G|%u|%g|%s|%Y' -- \"$p\" || exit 1; \
+         if [ -f \"$p\" ]; then cat -- \"$p\" || exit 1; fi; else echo ABSENT; fi"
+    )
+}
+
+/// How every atomic write's command starts, and a part every one has (see [`write_file`]).
+pub(crate) fn write_script_marks(path: &str) -> (String, &'static str) {
+    (format!("p={}; t=", sh_quote(path)), "mv -f \"$t\" \"$p\"")
 }
 
 /// Writes `content` to `path` atomically: a temporary file in the same directory, then a

@@ -18,6 +18,7 @@ pub mod registry;
 pub mod result;
 pub mod spec;
 pub mod system;
+pub mod testkit;
 
 use std::path::PathBuf;
 
@@ -56,6 +57,22 @@ pub trait Controller: Send + Sync {
     fn inventory_hostname(&self) -> String;
     /// Says what a long step is doing now, for the progress line (e.g. "create_server 40%").
     fn progress(&self, _note: &str) {}
+    /// Parses YAML as the playbooks are parsed (YAML 1.1, anchors, duplicate keys refused):
+    /// one value per document, with the line it starts on. `name` is used in errors.
+    fn yaml_documents(&self, _text: &str, name: &str) -> Result<Vec<YamlDocument>, String> {
+        Err(format!("{name}: this controller reads no YAML"))
+    }
+    /// Block-style YAML for a value (diffs of structured objects).
+    fn to_yaml(&self, value: &serde_json::Value) -> String {
+        serde_json::to_string_pretty(value).unwrap_or_default()
+    }
+}
+
+/// One YAML document of a file a module reads, and the line it starts on.
+#[derive(Debug, Clone)]
+pub struct YamlDocument {
+    pub value: serde_json::Value,
+    pub line: usize,
 }
 
 /// What a module's plan step gets: a read view of the host, the diff flag, the controller.

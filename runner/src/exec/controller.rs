@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use modules::{Controller, FileSource};
+use modules::{Controller, FileSource, YamlDocument};
 use serde_json::Value;
 
 use super::play_ctx::PlayCtx;
@@ -36,6 +36,21 @@ impl TaskController {
 }
 
 impl Controller for TaskController {
+    fn yaml_documents(&self, text: &str, name: &str) -> Result<Vec<YamlDocument>, String> {
+        let docs = crate::yaml::load_str(name, text).map_err(|d| d.to_string())?;
+        Ok(docs
+            .iter()
+            .map(|n| YamlDocument {
+                value: n.to_json(),
+                line: n.pos.line,
+            })
+            .collect())
+    }
+
+    fn to_yaml(&self, value: &Value) -> String {
+        crate::template::yaml_out::to_yaml(value, 2)
+    }
+
     fn find_file(&self, kind: FileSource, name: &str) -> Result<PathBuf, String> {
         let p = std::path::Path::new(name);
         if p.is_absolute() {
