@@ -1,7 +1,7 @@
 //! Every module by name. Adding a module is one file and one line here.
 
 use crate::commands::command::{CommandModule, Kind};
-use crate::{cloud, control, files, packages, system, Module};
+use crate::{cloud, control, files, kubernetes, packages, system, Module};
 
 static MODULES: &[&dyn Module] = &[
     &CommandModule(Kind::Command),
@@ -49,6 +49,8 @@ static MODULES: &[&dyn Module] = &[
     &cloud::hetzner::firewall::Firewall,
     &cloud::hetzner::placement_group::PlacementGroup,
     &cloud::hetzner::load_balancer::LoadBalancer,
+    &kubernetes::apply::K8sApply,
+    &kubernetes::info::K8sInfo,
 ];
 
 /// The name without an `ansible.builtin.` / `ansible.legacy.` prefix.
