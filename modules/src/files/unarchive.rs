@@ -24,9 +24,12 @@ static SPEC: ModuleSpec = ModuleSpec::new(
         )
         .required(),
         arg("dest", Path, "Existing directory to extract into.").required(),
-        arg("remote_src", Bool, "src is already on the host.")
-            .default("false")
-            .aliases(&["copy"]),
+        arg("remote_src", Bool, "src is already on the host.").default("false"),
+        arg(
+            "copy",
+            Bool,
+            "Ansible's older, inverted form of remote_src: copy: no means src is on the host.",
+        ),
         arg("creates", Path, "Do nothing if this path exists."),
         arg("extra_opts", List, "More tar options."),
     ],
@@ -95,7 +98,9 @@ impl Module for Unarchive {
             )));
         }
         let extra: Vec<String> = args.strings("extra_opts");
-        let (archive, uploaded) = if args.bool("remote_src") {
+        let on_host =
+            args.bool("remote_src") || args.get("copy").and_then(|v| v.as_bool()) == Some(false);
+        let (archive, uploaded) = if on_host {
             (src.clone(), false)
         } else {
             let path = ctx

@@ -68,7 +68,8 @@ fn same_key(a: &str, b: &str) -> bool {
     a.trim().replace('/', ".") == b.trim().replace('/', ".")
 }
 
-/// The file with the key set once (first place it was, duplicates dropped) or removed.
+/// The file with the key set once (first place it was, duplicates dropped) or removed. A
+/// line that already holds the value keeps its spelling (`key = value`, as Debian writes).
 fn rewrite(text: &str, key: &str, value: Option<&str>) -> String {
     let mut out = String::new();
     let mut written = false;
@@ -77,10 +78,17 @@ fn rewrite(text: &str, key: &str, value: Option<&str>) -> String {
         let is_key = !t.starts_with('#')
             && !t.starts_with(';')
             && t.split_once('=').is_some_and(|(k, _)| same_key(k, key));
+        let holds = |v: &str| t.split_once('=').is_some_and(|(_, old)| same_value(old, v));
         if !is_key {
             out.push_str(line);
             out.push('\n');
         } else if let (Some(v), false) = (value, written) {
+            if holds(v) {
+                out.push_str(line);
+                out.push('\n');
+                written = true;
+                continue;
+            }
             out.push_str(&format!("{key}={v}\n"));
             written = true;
         }
@@ -206,6 +214,7 @@ mod tests {
             "# keep\nvm.swappiness=10\n"
         );
         assert_eq!(rewrite("", "a.b", Some("1")), "a.b=1\n");
+        assert_eq!(rewrite("a.b = 1\n", "a.b", Some("1")), "a.b = 1\n");
         assert_eq!(
             file_value(text, "net/ipv4/ip_forward").as_deref(),
             Some("0")
