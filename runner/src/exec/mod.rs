@@ -187,10 +187,7 @@ pub async fn run(
             let retry = pb.path.with_extension("retry");
             let body: String = failed_hosts.iter().map(|h| format!("{h}\n")).collect();
             match write_replacing(&retry, body.as_bytes()) {
-                Ok(()) => printer.write(&format!(
-                    "\tto retry, use: --limit @{}\n\n",
-                    retry.display()
-                )),
+                Ok(()) => printer.retry_hint(&retry),
                 Err(e) => printer.warn(&format!("could not write {}: {e}", retry.display())),
             }
         }

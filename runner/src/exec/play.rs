@@ -120,7 +120,7 @@ pub async fn run_play(
 ) -> Result<bool, Diagnostic> {
     shared.printer.play(&play.name);
     if hosts.is_empty() {
-        shared.printer.write("skipping: no hosts matched\n");
+        shared.printer.no_hosts();
         return Ok(true);
     }
     let vars_files = load_vars_files(&play, &shared)?;
@@ -193,9 +193,7 @@ pub async fn run_play(
             } else {
                 "max_fail_percentage"
             };
-            shared.printer.write(&format!(
-                "\nNO MORE HOSTS LEFT ({why}: {failed} of {size} hosts failed) ***\n"
-            ));
+            shared.printer.no_more_hosts(why, failed, size);
             return Ok(false);
         }
         if failed == size && !play.serial.is_empty() {
@@ -220,10 +218,7 @@ fn internal_error(shared: &Shared, host: &str, e: tokio::task::JoinError) {
     };
     shared.with_host(host, |s| s.failed = true);
     shared.stats(host, |s| s.failed += 1);
-    shared.printer.write(&format!(
-        "fatal: [{host}]: FAILED! => {{\"msg\": \"internal error in timonel (a bug, please report it): {}\"}}\n",
-        why.replace('"', "'")
-    ));
+    shared.printer.internal_error(host, &why);
 }
 
 #[cfg(test)]

@@ -182,11 +182,9 @@ async fn execute(p: &Arc<PlayCtx>, host: &str, t: &Task, vars: &Map<String, Valu
         (changed, failed) = match verdict {
             Ok(Verdict::Done { changed, failed }) => (changed, failed),
             Ok(Verdict::Retry) => {
-                p.shared.printer.write(&format!(
-                    "FAILED - RETRYING: [{host}]: {} ({} retries left).\n",
-                    t.display_name(),
-                    retries - attempt + 1
-                ));
+                p.shared
+                    .printer
+                    .retrying(host, &t.display_name(), retries - attempt + 1);
                 tokio::time::sleep(Duration::from_secs_f64(delay)).await;
                 continue;
             }

@@ -150,6 +150,53 @@ impl Printer {
         }
     }
 
+    /// A play whose pattern matched no host.
+    pub fn no_hosts(&self) {
+        self.write("skipping: no hosts matched\n");
+    }
+
+    /// `until` not met yet: the task runs again.
+    pub fn retrying(&self, host: &str, task: &str, left: i64) {
+        self.write(&format!(
+            "FAILED - RETRYING: [{host}]: {task} ({left} retries left).\n"
+        ));
+    }
+
+    /// A play stopped by any_errors_fatal or max_fail_percentage.
+    pub fn no_more_hosts(&self, why: &str, failed: usize, size: usize) {
+        self.write(&format!(
+            "\nNO MORE HOSTS LEFT ({why}: {failed} of {size} hosts failed) ***\n"
+        ));
+    }
+
+    /// A host whose run hit a bug in timonel: shown as its failure, in every output.
+    pub fn internal_error(&self, host: &str, why: &str) {
+        let mut result = Map::new();
+        result.insert(
+            "msg".into(),
+            Value::String(format!(
+                "internal error in timonel (a bug, please report it): {why}"
+            )),
+        );
+        self.host(HostLine {
+            host,
+            delegated: None,
+            status: Status::Failed,
+            item_label: None,
+            result: &result,
+            diffs: &[],
+            ignored: false,
+            where_: None,
+            no_log: false,
+            show_result: false,
+        });
+    }
+
+    /// Where the failed hosts were written, for `--limit @file`.
+    pub fn retry_hint(&self, path: &std::path::Path) {
+        self.write(&format!("\tto retry, use: --limit @{}\n\n", path.display()));
+    }
+
     pub fn warn(&self, msg: &str) {
         let line = self.paint("\x1b[1;35m", &format!("[WARNING]: {msg}"));
         eprintln!("{line}");
