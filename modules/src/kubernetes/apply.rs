@@ -391,7 +391,10 @@ async fn prune_candidates(
             .await
             .map_err(|e| api_error(cluster, &format!("listing {} to prune", t.ar.plural), e))?;
         for item in list.items {
-            let v = as_value(&item);
+            // A list's items name no kind or apiVersion.
+            let mut v = as_value(&item);
+            v["apiVersion"] = json!(t.ar.api_version);
+            v["kind"] = json!(t.ar.kind);
             let name = v["metadata"]["name"]
                 .as_str()
                 .unwrap_or_default()

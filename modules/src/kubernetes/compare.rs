@@ -56,8 +56,9 @@ pub fn mask(obj: &Value) -> Value {
     v
 }
 
-/// Both sides of a Secret's diff masked: a changed value reads "(hidden, changed)" on each
-/// side, so the diff shows that it changed but not what it was or became.
+/// Both sides of a Secret's diff masked: a changed value reads "(hidden, old value)" before
+/// and "(hidden, new value)" after (as kubectl's `*** (before)` / `*** (after)`), so the diff
+/// shows that it changed but not what it was or became.
 pub fn mask_pair(before: &Value, after: &Value) -> (Value, Value) {
     if !is_secret(before) && !is_secret(after) {
         return (before.clone(), after.clone());
@@ -68,9 +69,8 @@ pub fn mask_pair(before: &Value, after: &Value) -> (Value, Value) {
         if let (Some(Value::Object(mb)), Some(Value::Object(ma))) = (ob, oa) {
             for (k, vb) in mb {
                 if ma.get(k).is_some_and(|va| va != vb) {
-                    let mark = Value::String("(hidden, changed)".into());
-                    b[field][k] = mark.clone();
-                    a[field][k] = mark;
+                    b[field][k] = Value::String("(hidden, old value)".into());
+                    a[field][k] = Value::String("(hidden, new value)".into());
                 }
             }
         }
@@ -102,7 +102,8 @@ mod tests {
         for secret in ["czE=", "czI=", "czM=", "eA==", "eQ=="] {
             assert!(!text.contains(secret), "{text}");
         }
-        assert_eq!(b["data"]["old"], "(hidden, changed)");
+        assert_eq!(b["data"]["old"], "(hidden, old value)");
+        assert_eq!(a["data"]["old"], "(hidden, new value)");
         assert_eq!(a["data"]["same"], "(hidden)");
         assert!(b["data"].get("gone").is_some() && a["data"].get("new").is_some());
     }
