@@ -284,7 +284,7 @@ impl Module for K8sApply {
                 "k8s_apply: no objects: give src, definition, template, or kind and name".into(),
             ));
         }
-        let cluster = connect(args).await?;
+        let cluster = connect(args, &ctx.host).await?;
         let discovery = discover(&cluster).await?;
         let pending = crds(&objects);
         let default_ns = args.string("namespace").unwrap_or_else(|| "default".into());

@@ -1,13 +1,16 @@
 //! Connecting to a Kubernetes API server the way kubernetes.core.k8s does: `kubeconfig` (a
 //! path, or the file's content as a mapping) and `context`; or `host` + `api_key` +
 //! `ca_cert` + `validate_certs`; then `K8S_AUTH_KUBECONFIG`, `KUBECONFIG`, `~/.kube/config`.
+//! A `kubeconfig` path is read on the task's host (the controller, or the host `delegate_to`
+//! names, with become: `/etc/kubernetes/admin.conf` on a control-plane node); the client
+//! itself always runs on the controller.
 
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Client, Config};
 use serde_json::{json, Value};
 
 use crate::spec::{arg, ArgSpec, ArgType::*};
-use crate::{Args, ModResult, ModuleError};
+use crate::{Args, HostView, ModResult, ModuleError};
 
 /// The connection arguments every Kubernetes module takes (kubernetes.core's names).
 pub const CONNECTION_ARGS: [ArgSpec; 6] = [
@@ -53,7 +56,7 @@ fn failed(msg: String) -> ModuleError {
 }
 
 /// Where the kubeconfig comes from, in kubernetes.core.k8s's order.
-fn kubeconfig(args: &Args) -> ModResult<(Kubeconfig, String)> {
+async fn kubeconfig(args: &Args, host: &HostView<'_>) -> ModResult<(Kubeconfig, String)> {
     if let Some(host) = args.string("host") {
         let mut cluster = json!({"server": host});
         if let Some(ca) = args.string("ca_cert") {
@@ -82,7 +85,15 @@ fn kubeconfig(args: &Args) -> ModResult<(Kubeconfig, String)> {
                 .map_err(|e| failed(format!("the kubeconfig mapping is not a kubeconfig: {e}")))?;
             Ok((kc, "the kubeconfig mapping".into()))
         }
-        Some(Value::String(path)) => read(path),
+        Some(Value::String(path)) => {
+            let text = host
+                .read(path)
+                .await?
+                .ok_or_else(|| failed(format!("the kubeconfig {path} does not exist")))?;
+            let kc = Kubeconfig::from_yaml(&String::from_utf8_lossy(&text))
+                .map_err(|e| failed(format!("cannot read the kubeconfig {path}: {e}")))?;
+            Ok((kc, path.clone()))
+        }
         Some(other) => Err(failed(format!(
             "kubeconfig must be a path or a mapping, not {other}"
         ))),
@@ -115,8 +126,8 @@ fn shellexpand_home(path: &str) -> String {
 }
 
 /// A client for the arguments' cluster.
-pub async fn connect(args: &Args) -> ModResult<Cluster> {
-    let (kc, source) = kubeconfig(args)?;
+pub async fn connect(args: &Args, host: &HostView<'_>) -> ModResult<Cluster> {
+    let (kc, source) = kubeconfig(args, host).await?;
     let context = args
         .string("context")
         .or_else(|| kc.current_context.clone())

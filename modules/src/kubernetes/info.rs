@@ -77,7 +77,7 @@ impl Module for K8sInfo {
     }
 
     async fn plan(&self, ctx: &PlanContext<'_>, args: &Args) -> ModResult<Plan> {
-        let cluster = connect(args).await?;
+        let cluster = connect(args, &ctx.host).await?;
         let discovery = discover(&cluster).await?;
         let name = args.string("name").unwrap_or_default();
         let mut m = Manifest {
