@@ -309,6 +309,29 @@ fn server_faults_fail_clearly_and_never_duplicate() {
         ]
     );
 
+    // A 503 whose create the API had carried out: the retry meets uniqueness_error, and the
+    // server of that name is adopted (it is what was asked) instead of failing.
+    t.write("s4.yml", &t.read("s.yml").replace("web-1", "web-4"));
+    fake.fault(
+        r#"[{"status": 503, "code": "unavailable", "method": "POST", "times": 1, "after": true}]"#,
+    );
+    let out = fake.run(&t, &["run", "s4.yml"]);
+    out.assert_ok();
+    assert_eq!(out.recap("localhost").changed, 1);
+    let posts: Vec<String> = fake
+        .writes()
+        .into_iter()
+        .filter(|w| w.starts_with("POST /v1/servers") && !w.contains("/actions/"))
+        .collect();
+    assert_eq!(
+        posts[posts.len() - 2..],
+        ["POST /v1/servers 503", "POST /v1/servers 409"]
+    );
+    assert_eq!(
+        fake.run(&t, &["run", "s4.yml"]).recap("localhost").changed,
+        0
+    );
+
     // An action that ends in error fails the task, naming the server and the API's error.
     t.write("s2.yml", &t.read("s.yml").replace("web-1", "web-2"));
     fake.fault(r#"[{"action": "create_server", "code": "resource_unavailable", "message": "no capacity in nbg1"}]"#);

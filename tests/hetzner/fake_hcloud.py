@@ -12,7 +12,9 @@ faults on demand. Standard library only.
 
 Test hooks, outside /v1 and without a token:
     GET  /__fake/log      every /v1 request so far: [{"method", "path", "status"}]
-    POST /__fake/faults   queue faults: [{"status": 429, "code": "rate_limit_exceeded",
+    POST /__fake/faults   queue faults ("after": true carries the request out, then answers
+                          with the fault, as a proxy's 5xx after the API acted):
+                          [{"status": 429, "code": "rate_limit_exceeded",
                           "method": "POST", "times": 1, "reset_in": 1}], or an action that
                           ends in error: [{"action": "create_server", "code": "...", "message": "..."}]
 """
@@ -629,6 +631,7 @@ class Handler(BaseHTTPRequestHandler):
                     raise ApiError(401, "unauthorized", "unable to authenticate")
                 if limited:
                     raise ApiError(429, "rate_limit_exceeded", MESSAGES[429])
+                late = None
                 for f in FAULTS:
                     if "action" in f:
                         continue
@@ -637,13 +640,20 @@ class Handler(BaseHTTPRequestHandler):
                         if f["status"] == 429:
                             headers["RateLimit-Remaining"] = 0
                             headers["RateLimit-Reset"] = int(time.time()) + f.get("reset_in", 1)
-                        raise ApiError(f["status"], f.get("code", "unavailable"),
-                                       f.get("message", MESSAGES.get(f["status"], "fault")))
+                        fault = ApiError(f["status"], f.get("code", "unavailable"),
+                                         f.get("message", MESSAGES.get(f["status"], "fault")))
+                        if not f.get("after"):
+                            raise fault
+                        late = fault
+                        break
                 try:
                     body = json.loads(raw) if raw else {}
                 except ValueError:
                     raise ApiError(400, "json_error", "invalid JSON in request body")
                 status, payload = route(self.command, url.path, parse_qs(url.query), body)
+                if late:
+                    # The request was carried out, but its answer is lost (a 5xx from a proxy).
+                    raise late
             except ApiError as e:
                 status, payload = e.status, {"error": {"code": e.code, "message": e.message,
                                                        "details": e.details}}
