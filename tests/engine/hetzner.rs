@@ -79,6 +79,20 @@ fn ssh_key_created_once_updated_and_removed_check_mode_writes_nothing() {
     );
 }
 
+/// An API that leaves documented keys out of its objects gets a clear result, never a crash.
+#[test]
+fn objects_missing_documented_keys_do_not_crash_the_plan() {
+    let fake = Fake::start();
+    let t = Lab::new();
+    t.write("k.yml", &key_play(""));
+    fake.run(&t, &["run", "k.yml"]).assert_ok();
+    fake.omit(&["id", "public_key", "fingerprint", "labels"]);
+    let out = fake.run(&t, &["run", "k.yml", "--check", "--diff"]);
+    assert!(!out.stdout.contains("internal error"), "{}", out.stdout);
+    assert!(!out.stderr.contains("panicked"), "{}", out.stderr);
+    out.assert_ok();
+}
+
 #[test]
 fn api_faults_are_retried_or_reported_with_the_api_error() {
     let fake = Fake::start();

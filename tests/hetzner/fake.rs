@@ -102,6 +102,11 @@ impl Fake {
         self.http("POST", "/__fake/faults", json);
     }
 
+    /// Leaves these keys out of every object the fake answers from now on.
+    pub fn omit(&self, keys: &[&str]) {
+        self.http("POST", "/__fake/omit", &serde_json::json!(keys).to_string());
+    }
+
     pub fn run(&self, t: &Lab, args: &[&str]) -> Out {
         self.run_with(t, args, TOKEN, &[])
     }

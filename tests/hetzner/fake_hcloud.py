@@ -12,6 +12,7 @@ faults on demand. Standard library only.
 
 Test hooks, outside /v1 and without a token:
     GET  /__fake/log      every /v1 request so far: [{"method", "path", "status"}]
+    POST /__fake/omit     ["key", ...]: leave these keys out of every object answered
     POST /__fake/faults   queue faults ("after": true carries the request out, then answers
                           with the fault, as a proxy's 5xx after the API acted):
                           [{"status": 429, "code": "rate_limit_exceeded",
@@ -41,6 +42,16 @@ NEXT_ID = [1000]
 NEXT_IPV4 = [100]
 LOG = []
 FAULTS = []
+# Keys left out of every object answered (an API that omits a documented key).
+OMIT = set()
+
+
+def omitted(v):
+    if isinstance(v, dict):
+        return {k: omitted(x) for k, x in v.items() if k not in OMIT}
+    if isinstance(v, list):
+        return [omitted(x) for x in v]
+    return v
 RATE_LIMIT = 3600
 # The project's bucket: RATE_LIMIT requests, one more each second (as the API documents).
 BUCKET = {"tokens": float(RATE_LIMIT), "at": time.time()}
@@ -613,6 +624,10 @@ class Handler(BaseHTTPRequestHandler):
         if url.path == "/__fake/log":
             with LOCK:
                 return self.send(200, LOG)
+        if url.path == "/__fake/omit" and self.command == "POST":
+            with LOCK:
+                OMIT.update(json.loads(raw or b"[]"))
+            return self.send(204, None)
         if url.path == "/__fake/faults" and self.command == "POST":
             with LOCK:
                 FAULTS.extend(json.loads(raw or b"[]"))
@@ -658,6 +673,8 @@ class Handler(BaseHTTPRequestHandler):
                 status, payload = e.status, {"error": {"code": e.code, "message": e.message,
                                                        "details": e.details}}
             LOG.append({"method": self.command, "path": url.path, "status": status})
+            if OMIT:
+                payload = omitted(payload)
         self.send(status, payload, headers)
 
     do_GET = do_POST = do_PUT = do_DELETE = handle_any

@@ -327,15 +327,37 @@ impl Client {
     }
 
     /// The object of that name, if any (names are unique per project and kind).
-    pub async fn find_by_name(
-        &self,
-        path: &str,
-        name: &str,
-    ) -> ModResult<Option<Map<String, Value>>> {
+    pub async fn find_by_name(&self, path: &str, name: &str) -> ModResult<Option<Obj>> {
         let found = self.list(path, &[("name", name.to_string())]).await?;
         Ok(found
             .into_iter()
             .find(|o| o["name"] == name)
-            .and_then(|o| o.as_object().cloned()))
+            .and_then(|o| o.as_object().cloned())
+            .map(Obj))
+    }
+}
+
+/// An object the API returned. `obj["key"]` is null when the API left a documented key out
+/// (a plain map's index would panic); everything else is the map's.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Obj(pub Map<String, Value>);
+
+impl std::ops::Index<&str> for Obj {
+    type Output = Value;
+    fn index(&self, key: &str) -> &Value {
+        self.0.get(key).unwrap_or(&Value::Null)
+    }
+}
+
+impl std::ops::DerefMut for Obj {
+    fn deref_mut(&mut self) -> &mut Map<String, Value> {
+        &mut self.0
+    }
+}
+
+impl std::ops::Deref for Obj {
+    type Target = Map<String, Value>;
+    fn deref(&self) -> &Map<String, Value> {
+        &self.0
     }
 }

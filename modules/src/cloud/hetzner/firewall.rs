@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 use serde_json::{json, Map, Value};
 
-use super::client::Client;
+use super::client::{Client, Obj};
 use super::resource::{finish, registering, Kind, Notes, Op};
 use super::{describe, labels, API_ARGS};
 use crate::spec::{arg, ArgType::*, ModuleSpec};
@@ -111,7 +111,7 @@ fn shown(fw: &Map<String, Value>) -> Map<String, Value> {
     m
 }
 
-fn registered(fw: &Map<String, Value>) -> Value {
+fn registered(fw: &Obj) -> Value {
     json!({"id": fw.get("id"), "name": fw.get("name"), "rules": fw.get("rules"), "labels": fw.get("labels"), "applied_to": fw.get("applied_to")})
 }
 

@@ -6,7 +6,7 @@
 use async_trait::async_trait;
 use serde_json::{json, Map, Value};
 
-use super::client::Client;
+use super::client::{Client, Obj};
 use super::resource::{finish, registering, Kind, Notes, Op};
 use super::{describe, labels, API_ARGS};
 use crate::spec::{arg, ArgType::*, ModuleSpec};
@@ -133,7 +133,7 @@ fn shown(lb: &Map<String, Value>, nets: &[(u64, String)]) -> Map<String, Value> 
     m
 }
 
-fn registered(lb: &Map<String, Value>) -> Value {
+fn registered(lb: &Obj) -> Value {
     json!({
         "id": lb.get("id"),
         "name": lb.get("name"),

@@ -6,7 +6,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde_json::{json, Map, Value};
 
-use super::client::Client;
+use super::client::{Client, Obj};
 use super::resource::{finish, registering, run, Kind, Notes, Op};
 use super::{describe, labels, API_ARGS};
 use crate::spec::{arg, ArgType::*, ModuleSpec};
@@ -100,7 +100,7 @@ fn shown(net: &Map<String, Value>) -> Map<String, Value> {
     m
 }
 
-fn registered(net: &Map<String, Value>) -> Value {
+fn registered(net: &Obj) -> Value {
     json!({
         "id": net.get("id"),
         "name": net.get("name"),
@@ -209,7 +209,8 @@ impl Module for Subnetwork {
         let net = match network.parse::<u64>() {
             Ok(id) => client.get(&format!("/networks/{id}")).await?["network"]
                 .as_object()
-                .cloned(),
+                .cloned()
+                .map(Obj),
             Err(_) => client.find_by_name("/networks", &network).await?,
         };
         let Some(net) = net else {

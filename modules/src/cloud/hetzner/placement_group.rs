@@ -2,9 +2,9 @@
 //! control-plane servers land on different physical hosts.
 
 use async_trait::async_trait;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
-use super::client::Client;
+use super::client::{Client, Obj};
 use super::resource::{finish, registering, Kind, Notes, Op};
 use super::{describe, labels, API_ARGS};
 use crate::spec::{arg, ArgType::*, ModuleSpec};
@@ -39,7 +39,7 @@ const KIND: Kind = Kind {
     one: "placement_group",
 };
 
-fn registered(g: &Map<String, Value>) -> Value {
+fn registered(g: &Obj) -> Value {
     json!({"id": g.get("id"), "name": g.get("name"), "type": g.get("type"), "labels": g.get("labels"), "servers": g.get("servers")})
 }
 

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde_json::{json, Map, Value};
 
-use super::client::Client;
+use super::client::{Client, Obj};
 use async_trait::async_trait;
 
 use crate::{
@@ -74,7 +74,7 @@ async fn adopt(client: &Client, kind: &Kind, body: &Value, e: ModuleError) -> Mo
         .await
         .map(|r| r.get("actions").cloned().unwrap_or(json!([])))
         .unwrap_or(json!([]));
-    Ok(json!({ (kind.one): Value::Object(found), "actions": running }))
+    Ok(json!({ (kind.one): Value::Object(found.0), "actions": running }))
 }
 
 /// The first field of a create body that the existing resource contradicts: plain values
@@ -194,7 +194,7 @@ pub fn finish(
 pub fn registering(
     kind: &'static Kind,
     key: &'static str,
-    registered: fn(&Map<String, Value>) -> Value,
+    registered: fn(&Obj) -> Value,
 ) -> impl FnOnce(Vec<Op>) -> Work {
     move |ops| {
         Work::custom(Registering {
@@ -210,7 +210,7 @@ struct Registering {
     ops: Vec<Op>,
     kind: &'static Kind,
     key: &'static str,
-    registered: fn(&Map<String, Value>) -> Value,
+    registered: fn(&Obj) -> Value,
 }
 
 #[async_trait]
@@ -234,7 +234,7 @@ impl Apply for Registering {
         let value = if obj.is_empty() {
             json!({})
         } else {
-            (self.registered)(&obj)
+            (self.registered)(&Obj(obj))
         };
         Ok(preview.with(self.key, value))
     }

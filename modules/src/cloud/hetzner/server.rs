@@ -208,7 +208,7 @@ impl Module for Server {
             .as_ref()
             .map(|s| describe(&flat(s), FIELDS))
             .unwrap_or_default();
-        let mut after_obj = found.as_ref().map(flat);
+        let mut after_obj = found.as_ref().map(|s| flat(s));
         match (&found, state.as_str()) {
             (None, "absent") => {
                 return Ok(Plan::Done(

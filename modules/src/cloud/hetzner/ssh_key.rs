@@ -1,9 +1,9 @@
 //! `hetzner_ssh_key` (hetzner.hcloud.ssh_key): an SSH key in the project, found by name.
 
 use async_trait::async_trait;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
-use super::client::Client;
+use super::client::{Client, Obj};
 use super::resource::{finish, registering, Kind, Notes, Op};
 use super::{describe, labels, API_ARGS};
 use crate::spec::{arg, ArgType::*, ModuleSpec};
@@ -47,7 +47,7 @@ fn key_material(k: &str) -> String {
     k.split_whitespace().take(2).collect::<Vec<_>>().join(" ")
 }
 
-fn registered(key: &Map<String, Value>) -> Value {
+fn registered(key: &Obj) -> Value {
     json!({
         "id": key.get("id"),
         "name": key.get("name"),
