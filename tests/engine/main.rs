@@ -11,5 +11,12 @@ mod files;
 mod flow;
 mod hetzner;
 mod inventory;
+mod k8s;
+mod k8s_api;
+/// The fake Kubernetes API server's Rust side (tests/k8s/fake.rs), shared by k8s_api and k8s.
+#[path = "../k8s/fake.rs"]
+#[allow(dead_code)]
+mod k8s_fake;
 mod modules;
+mod robustness;
 mod templating;
