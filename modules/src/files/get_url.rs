@@ -290,7 +290,10 @@ mod tests {
     #[test]
     fn every_accepted_algorithm_is_computed() {
         assert_eq!(digest("md5", b"abc"), "900150983cd24fb0d6963f7d28e17f72");
-        assert_eq!(digest("sha1", b"abc"), "a9993e364706816aba3e25717850c26c9cd0d89d");
+        assert_eq!(
+            digest("sha1", b"abc"),
+            "a9993e364706816aba3e25717850c26c9cd0d89d"
+        );
         assert!(digest("sha256", b"abc").starts_with("ba7816bf"));
         assert!(digest("sha512", b"abc").starts_with("ddaf35a1"));
     }
