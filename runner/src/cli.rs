@@ -53,7 +53,7 @@ pub struct RunArgs {
     #[arg(short, long, value_name = "PATTERN|@FILE")]
     pub limit: Option<String>,
     /// Hosts worked on at once.
-    #[arg(short, long, default_value_t = 100)]
+    #[arg(short, long, default_value_t = 100, value_parser = parse_forks)]
     pub forks: usize,
     /// Extra variables: KEY=VALUE, a JSON/YAML mapping, or @FILE (repeatable).
     #[arg(short = 'e', long = "extra-vars", value_name = "VARS")]
@@ -107,6 +107,15 @@ pub struct RunArgs {
     /// More output (-v shows every result).
     #[arg(short, action = clap::ArgAction::Count)]
     pub verbose: u8,
+}
+
+/// `-f`: at least one host at a time (ansible-playbook refuses 0 as well).
+fn parse_forks(s: &str) -> Result<usize, String> {
+    match s.trim().parse::<usize>() {
+        Ok(0) => Err("the number of forks must be at least 1".into()),
+        Ok(n) => Ok(n),
+        Err(_) => Err(format!("'{s}' is not a whole number of forks (e.g. -f 10)")),
+    }
 }
 
 #[derive(Args, Debug)]

@@ -6,6 +6,8 @@ mod connection;
 mod diag;
 mod exec;
 mod inventory;
+mod limits;
+mod memguard;
 mod output;
 mod playbook;
 mod pyfmt;
@@ -15,7 +17,47 @@ mod yaml;
 
 use clap::{CommandFactory, Parser};
 
+#[global_allocator]
+static ALLOC: memguard::Counting = memguard::Counting;
+
+/// A `println!`/`eprintln!` anywhere (the engine's own messages included) on a pipe whose
+/// reader is gone panics in Rust; end quietly instead, as SIGPIPE ends other tools.
+fn quiet_on_broken_pipe() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let msg = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        if msg.starts_with("failed printing to std") && msg.contains("Broken pipe") {
+            output::stdout_closed();
+        }
+        default(info)
+    }));
+}
+
 fn main() {
+    quiet_on_broken_pipe();
+    // The work runs on a thread with room for the nesting the limits allow (see limits.rs).
+    let code = std::thread::Builder::new()
+        .name("timonel".into())
+        .stack_size(limits::main_stack())
+        .spawn(run)
+        .map(|t| t.join());
+    std::process::exit(match code {
+        Ok(Ok(code)) => code,
+        // A panic (a bug) was reported by the hook; 101 is Rust's code for it.
+        Ok(Err(_)) => 101,
+        Err(e) => {
+            eprintln!("error: cannot start a thread: {e}");
+            exec::exit::ERROR
+        }
+    });
+}
+
+fn run() -> i32 {
     let cli = match cli::Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
@@ -25,22 +67,18 @@ fn main() {
                 exec::exit::OK
             };
             let _ = e.print();
-            std::process::exit(code);
+            return code;
         }
     };
-    let code = match cli.cmd {
+    match cli.cmd {
         cli::Command::Run(a) => commands::run::run(*a),
         cli::Command::Inventory(a) => commands::inventory::run(a),
         cli::Command::Doc(a) => commands::doc::run(a),
         cli::Command::Completions { shell } => {
-            clap_complete::generate(
-                shell,
-                &mut cli::Cli::command(),
-                "timonel",
-                &mut std::io::stdout(),
-            );
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut cli::Cli::command(), "timonel", &mut script);
+            output::stdout(&String::from_utf8_lossy(&script));
             exec::exit::OK
         }
-    };
-    std::process::exit(code);
+    }
 }

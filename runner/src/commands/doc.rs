@@ -11,7 +11,7 @@ pub fn run(args: DocArgs) -> i32 {
         let mut mods: Vec<_> = registry::all().iter().map(|m| m.spec()).collect();
         mods.sort_by_key(|s| s.name);
         for s in mods {
-            println!("{:<14} {}", s.name, s.description);
+            crate::outln!("{:<14} {}", s.name, s.description);
         }
         return exit::OK;
     };
@@ -30,7 +30,7 @@ pub fn run(args: DocArgs) -> i32 {
             .filter(|a| !a.name.starts_with('_'))
             .map(|a| json!({"name": a.name, "type": a.ty.name(), "required": a.required, "default": a.default.map(|d| serde_json::from_str::<serde_json::Value>(d).unwrap_or_default()), "choices": a.choices, "aliases": a.aliases, "description": a.help}))
             .collect();
-        println!(
+        crate::outln!(
             "{}",
             serde_json::to_string_pretty(
                 &json!({"module": s.name, "also_known_as": s.also_known_as, "description": s.description, "args": a})
@@ -39,17 +39,17 @@ pub fn run(args: DocArgs) -> i32 {
         );
         return exit::OK;
     }
-    println!("{} - {}\n", s.name.to_uppercase(), s.description);
+    crate::outln!("{} - {}\n", s.name.to_uppercase(), s.description);
     if !s.also_known_as.is_empty() {
-        println!("  Also written as: {}\n", s.also_known_as.join(", "));
+        crate::outln!("  Also written as: {}\n", s.also_known_as.join(", "));
     }
     if s.free_form.is_some() {
-        println!(
+        crate::outln!(
             "  Takes a free-form command line: `{}: <command> [key=value ...]`\n",
             s.name
         );
     }
-    println!("ARGUMENTS");
+    crate::outln!("ARGUMENTS");
     for a in s.args.iter().filter(|a| !a.name.starts_with('_')) {
         let mut meta = vec![a.ty.name().to_string()];
         if a.required {
@@ -64,7 +64,7 @@ pub fn run(args: DocArgs) -> i32 {
         if !a.aliases.is_empty() {
             meta.push(format!("aliases: {}", a.aliases.join(", ")));
         }
-        println!(
+        crate::outln!(
             "  {:<18} {}\n  {:<18} ({})",
             a.name,
             a.help,
@@ -73,12 +73,12 @@ pub fn run(args: DocArgs) -> i32 {
         );
     }
     for g in s.required_one_of {
-        println!("\n  One of these is required: {}", g.join(", "));
+        crate::outln!("\n  One of these is required: {}", g.join(", "));
     }
     for g in s.mutually_exclusive {
-        println!("  Mutually exclusive: {}", g.join(", "));
+        crate::outln!("  Mutually exclusive: {}", g.join(", "));
     }
-    println!(
+    crate::outln!(
         "\n  Check mode: {}",
         if m.supports_check_mode() {
             "supported (reports what would change)"

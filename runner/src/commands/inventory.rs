@@ -48,7 +48,7 @@ pub fn run(args: InventoryArgs) -> i32 {
             eprintln!("error: host '{h}' is not in the inventory");
             return exit::BAD_INPUT;
         }
-        println!(
+        crate::outln!(
             "{}",
             serde_json::to_string_pretty(&Value::Object(inv.host_vars(h, &none)))
                 .unwrap_or_default()
@@ -58,7 +58,7 @@ pub fn run(args: InventoryArgs) -> i32 {
     if args.graph {
         let mut out = String::new();
         graph(&inv, "all", 0, &mut out);
-        print!("{out}");
+        crate::out!("{out}");
         return exit::OK;
     }
     let allowed: Option<Vec<String>> = args
@@ -92,7 +92,7 @@ pub fn run(args: InventoryArgs) -> i32 {
             root.insert(name.clone(), Value::Object(e));
         }
     }
-    println!(
+    crate::outln!(
         "{}",
         serde_json::to_string_pretty(&Value::Object(root)).unwrap_or_default()
     );

@@ -10,7 +10,7 @@ use crate::diag::Diagnostic;
 use crate::exec::{exit, play_hosts, RunOptions};
 use crate::inventory::Inventory;
 use crate::output::{Mode, Printer};
-use crate::playbook::{parse::parse_playbook, Item, Playbook};
+use crate::playbook::{parse::flatten_tasks, parse::parse_playbook, Item, Playbook};
 
 /// `-e` values: KEY=VALUE words, a YAML/JSON mapping, or @FILE.
 pub fn extra_vars(args: &[String]) -> Result<Map<String, Value>, Diagnostic> {
@@ -52,7 +52,7 @@ pub fn load_inventory(sources: &[String]) -> Result<Inventory, Diagnostic> {
 fn limit_pattern(l: &str) -> Result<String, Diagnostic> {
     match l.strip_prefix('@') {
         Some(file) => {
-            let text = std::fs::read_to_string(file)
+            let text = crate::limits::read_to_string(Path::new(file))
                 .map_err(|e| Diagnostic::plain(format!("--limit @{file}: {e}")))?;
             Ok(text
                 .lines()
@@ -63,6 +63,67 @@ fn limit_pattern(l: &str) -> Result<String, Diagnostic> {
         }
         None => Ok(l.to_string()),
     }
+}
+
+/// `--limit` must leave some host to work on, as in ansible-playbook (which checks it before
+/// any play, against the whole inventory).
+fn check_limit(inv: &Inventory, raw: &str, pattern: &str) -> Result<(), Diagnostic> {
+    let hosts = inv
+        .select(pattern)
+        .map_err(|e| Diagnostic::plain(e.to_string()))?;
+    if !hosts.is_empty() {
+        return Ok(());
+    }
+    let known: Vec<&str> = inv
+        .hosts
+        .keys()
+        .map(String::as_str)
+        .chain(inv.groups.keys().map(String::as_str))
+        .collect();
+    let hint = modules::spec::suggest(pattern, known.iter().copied())
+        .map(|s| format!(" (did you mean '{s}'?)"))
+        .unwrap_or_default();
+    let shown = if raw == pattern {
+        format!("'{raw}'")
+    } else {
+        format!("{raw} ('{pattern}')")
+    };
+    Err(Diagnostic::plain(format!(
+        "--limit {shown} matches no host{hint}: specified inventory, host pattern and/or --limit leaves us with no hosts to target"
+    ))
+    .help("the limit is a host pattern: host or group names, globs such as web*, ~regex, joined with , or :; `timonel inventory --graph` shows the inventory"))
+}
+
+/// `--start-at-task` must name a task of the playbooks, as in ansible-playbook; tasks in
+/// files that include_tasks brings in at run time are not known before they run.
+fn check_start_at(playbooks: &[Playbook], want: &str) -> Result<(), Diagnostic> {
+    let mut names = vec![];
+    for pb in playbooks {
+        for play in &pb.plays {
+            let mut tasks = vec![];
+            for s in &play.sections {
+                flatten_tasks(s, &mut tasks);
+            }
+            for t in tasks {
+                if t.name.as_deref() == Some(want) || t.display_name() == want {
+                    return Ok(());
+                }
+                names.push(t.display_name());
+            }
+        }
+    }
+    let hint = modules::spec::suggest(want, names.iter().map(String::as_str))
+        .map(|s| format!(" (did you mean '{s}'?)"))
+        .unwrap_or_default();
+    let files: Vec<String> = playbooks
+        .iter()
+        .map(|p| p.path.display().to_string())
+        .collect();
+    Err(Diagnostic::plain(format!(
+        "--start-at-task: no matching task \"{want}\" found in {}{hint}",
+        files.join(", ")
+    ))
+    .help("give a task's name exactly (a role's task as 'role : name'); --start-at-task can only find tasks written in the playbook or imported statically, not those of include_tasks"))
 }
 
 /// A password from the environment variable, or asked on the terminal.
@@ -92,16 +153,16 @@ fn list_tasks(pb: &Playbook) {
             }
         }
     }
-    println!("\nplaybook: {}", pb.path.display());
+    crate::outln!("\nplaybook: {}", pb.path.display());
     for (i, play) in pb.plays.iter().enumerate() {
-        println!("\n  play #{} ({}): {}", i + 1, play.hosts, play.name);
-        println!("    tasks:");
+        crate::outln!("\n  play #{} ({}): {}", i + 1, play.hosts, play.name);
+        crate::outln!("    tasks:");
         let mut lines = vec![];
         for s in &play.sections {
             walk(s, &mut lines);
         }
         for l in lines {
-            println!("{l}");
+            crate::outln!("{l}");
         }
     }
 }
@@ -150,30 +211,45 @@ pub fn run(args: RunArgs) -> i32 {
         );
         return exit::BAD_INPUT;
     }
+    if let (Some(raw), Some(pattern)) = (&args.limit, &limit) {
+        if let Err(d) = check_limit(&inventory, raw, pattern) {
+            return bad(&d);
+        }
+    }
+    if let Some(c) = args.connection.as_deref() {
+        if !crate::connection::KINDS.contains(&c) {
+            return bad(
+                &Diagnostic::plain(format!("-c {c}: unknown connection type '{c}'")).help(format!(
+                    "timonel connects with: {}",
+                    crate::connection::KINDS.join(", ")
+                )),
+            );
+        }
+    }
     if args.syntax_check {
         for pb in &playbooks {
-            println!("\nplaybook: {}", pb.path.display());
+            crate::outln!("\nplaybook: {}", pb.path.display());
         }
         return exit::OK;
     }
     if args.list_hosts {
         for pb in &playbooks {
-            println!("\nplaybook: {}", pb.path.display());
+            crate::outln!("\nplaybook: {}", pb.path.display());
             for (i, play) in pb.plays.iter().enumerate() {
                 let hosts = match play_hosts(&inventory, &play.hosts, limit.as_deref()) {
                     Ok(h) => h,
                     Err(d) => return bad(&d),
                 };
-                println!(
+                crate::outln!(
                     "\n  play #{} ({}): {}\tTAGS: []",
                     i + 1,
                     play.hosts,
                     play.name
                 );
-                println!("    pattern: ['{}']", play.hosts);
-                println!("    hosts ({}):", hosts.len());
+                crate::outln!("    pattern: ['{}']", play.hosts);
+                crate::outln!("    hosts ({}):", hosts.len());
                 for h in hosts {
-                    println!("      {h}");
+                    crate::outln!("      {h}");
                 }
             }
         }
@@ -182,6 +258,11 @@ pub fn run(args: RunArgs) -> i32 {
     if args.list_tasks {
         playbooks.iter().for_each(list_tasks);
         return exit::OK;
+    }
+    if let Some(want) = &args.start_at_task {
+        if let Err(d) = check_start_at(&playbooks, want) {
+            return bad(&d);
+        }
     }
     let inventory_dir = args
         .inventory
@@ -236,6 +317,7 @@ pub fn run(args: RunArgs) -> i32 {
     let printer = Arc::new(Printer::new(args.verbose, mode));
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
+        .thread_stack_size(crate::limits::worker_stack())
         .build()
     {
         Ok(rt) => rt,

@@ -26,6 +26,16 @@ pub struct ConnectOptions {
     pub ssh: SshDefaults,
 }
 
+/// Connection types `-c` and `ansible_connection` may name.
+pub const KINDS: &[&str] = &[
+    "local",
+    "ansible.builtin.local",
+    "ssh",
+    "ansible.builtin.ssh",
+    "paramiko",
+    "smart",
+];
+
 /// The connection for a host from its variables: `ansible_connection`, or local for the
 /// implicit localhost, or SSH. Nothing is contacted until the first command.
 pub fn connect(
@@ -50,7 +60,7 @@ pub fn connect(
             }
         });
     match kind.as_str() {
-        "local" => Ok(Arc::new(LocalConnection)),
+        "local" | "ansible.builtin.local" => Ok(Arc::new(LocalConnection)),
         "ssh" | "paramiko" | "smart" | "ansible.builtin.ssh" => Ok(Arc::new(SshConnection::new(
             SshSettings::resolve(name, vars, &opts.ssh),
         ))),

@@ -143,6 +143,9 @@ pub fn parse(inv: &mut Inventory, path: &Path, text: &str) -> Result<(), Diagnos
                         format!("group '{group}' cannot be its own child"),
                     ));
                 }
+                if let Some(cycle) = inv.child_cycle(&group, &words[0]) {
+                    return Err(super::cycle_error(&pos, &group, &words[0], &cycle));
+                }
                 inv.add_child(&group, &words[0]);
             }
             Sect::Hosts => {

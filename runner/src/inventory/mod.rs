@@ -83,7 +83,7 @@ impl Inventory {
     }
 
     fn load_file(&mut self, p: &Path) -> Result<(), Diagnostic> {
-        let text = std::fs::read_to_string(p).map_err(|e| {
+        let text = crate::limits::read_to_string(p).map_err(|e| {
             Diagnostic::plain(format!("cannot read inventory {}: {e}", p.display()))
         })?;
         let ext = p.extension().and_then(|e| e.to_str()).unwrap_or("");
@@ -114,6 +114,38 @@ impl Inventory {
         if !g.children.iter().any(|c| c == child) {
             g.children.push(child.to_string());
         }
+    }
+
+    /// The loop that making `child` a child group of `parent` would close, as the list of
+    /// groups from `parent` back to itself; `None` when there is none. Ansible refuses such
+    /// an inventory ("creates a recursive dependency loop"): the groups would hang under
+    /// nothing, and their hosts and variables would be lost.
+    pub fn child_cycle(&self, parent: &str, child: &str) -> Option<Vec<String>> {
+        if parent == child {
+            return Some(vec![parent.to_string(), child.to_string()]);
+        }
+        // A path child -> ... -> parent, found depth-first.
+        let mut stack = vec![vec![child.to_string()]];
+        let mut seen = std::collections::HashSet::new();
+        while let Some(path) = stack.pop() {
+            let last = path.last().expect("paths are not empty");
+            if last == parent {
+                let mut cycle = vec![parent.to_string()];
+                cycle.extend(path);
+                return Some(cycle);
+            }
+            if !seen.insert(last.clone()) {
+                continue;
+            }
+            if let Some(g) = self.groups.get(last) {
+                for c in g.children.iter().rev() {
+                    let mut p = path.clone();
+                    p.push(c.clone());
+                    stack.push(p);
+                }
+            }
+        }
+        None
     }
 
     /// Hosts that belong to no group but `all` go to `ungrouped`; every group hangs under `all`.
@@ -247,6 +279,23 @@ impl Inventory {
     pub fn select(&self, pattern: &str) -> Result<Vec<String>, PatternError> {
         patterns::select(self, pattern)
     }
+}
+
+/// The error for a group loop found by `Inventory::child_cycle`.
+pub fn cycle_error(
+    pos: &crate::diag::Pos,
+    parent: &str,
+    child: &str,
+    cycle: &[String],
+) -> Diagnostic {
+    Diagnostic::at(
+        pos,
+        format!(
+            "group cycle: making '{child}' a child of '{parent}' creates a loop: {}",
+            cycle.join(" → ")
+        ),
+    )
+    .help("a group can't contain itself, directly or through other groups; remove one of these children entries (ansible-core rejects this inventory too)")
 }
 
 pub fn merge(into: &mut Map<String, Value>, from: &Map<String, Value>) {

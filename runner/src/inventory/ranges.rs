@@ -1,5 +1,18 @@
 //! Host ranges: `web[01:20]`, `db-[a:c]`, `n[0:10:2]`.
 
+/// A range may stand for at most `limits::RANGE_HOSTS` hosts: `h[0:99999999]` is a typo
+/// that would otherwise fill the memory.
+fn too_many(name: &str, n: u64) -> Result<(), String> {
+    let max = crate::limits::RANGE_HOSTS.get();
+    if n > max as u64 {
+        return Err(format!(
+            "host range '{name}' stands for {n} hosts, more than {max}; {}",
+            crate::limits::RANGE_HOSTS.explain()
+        ));
+    }
+    Ok(())
+}
+
 pub fn expand(name: &str) -> Result<Vec<String>, String> {
     let Some(open) = name.find('[') else {
         return Ok(vec![name.to_string()]);
@@ -26,6 +39,7 @@ pub fn expand(name: &str) -> Result<Vec<String>, String> {
         if x > y {
             return Err(format!("host range '{name}' ends before it starts"));
         }
+        too_many(name, (y - x) / step.max(1) as u64 + 1)?;
         let width = if a.len() > 1 && a.starts_with('0') {
             a.len()
         } else {
@@ -51,9 +65,11 @@ pub fn expand(name: &str) -> Result<Vec<String>, String> {
     } else {
         return Err(format!("bad host range '[{spec}]' in '{name}'"));
     };
+    let tails = expand(tail)?;
+    too_many(name, items.len() as u64 * tails.len() as u64)?;
     let mut out = Vec::new();
     for i in items {
-        for rest in expand(tail)? {
+        for rest in &tails {
             out.push(format!("{head}{i}{rest}"));
         }
     }
@@ -69,5 +85,9 @@ mod tests {
         assert_eq!(expand("db-[a:c]").unwrap(), ["db-a", "db-b", "db-c"]);
         assert_eq!(expand("n[0:4:2].x").unwrap(), ["n0.x", "n2.x", "n4.x"]);
         assert!(expand("w[3:1]").is_err());
+        let e = expand("h[0:99999999]").unwrap_err();
+        assert!(e.contains("stands for 100000000 hosts"), "{e}");
+        let e = expand("h[0:999][0:999]").unwrap_err();
+        assert!(e.contains("stands for 1000000 hosts"), "{e}");
     }
 }

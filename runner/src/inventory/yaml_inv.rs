@@ -106,6 +106,9 @@ fn group(inv: &mut Inventory, name: &str, node: &Node) -> Result<(), Diagnostic>
                 })?;
                 for (ck, cv) in children {
                     let cname = ck.scalar_text().unwrap_or_default();
+                    if let Some(cycle) = inv.child_cycle(name, &cname) {
+                        return Err(super::cycle_error(&ck.pos, name, &cname, &cycle));
+                    }
                     inv.add_child(name, &cname);
                     group(inv, &cname, cv)?;
                 }

@@ -13,6 +13,45 @@ use serde_json::{json, Map, Value};
 use modules::FileDiff;
 pub use recap::{HostStats, Recap};
 
+/// Writes to stdout for commands that print and stop (doc, inventory, --list-tasks...). When
+/// stdout is a pipe whose reader is gone (`timonel doc | head -1`), the process ends the way
+/// SIGPIPE ends other command-line tools: quietly, with no panic and no message.
+pub fn stdout(text: &str) {
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            stdout_closed();
+        }
+        eprintln!("error: cannot write to stdout: {e}");
+        std::process::exit(1);
+    }
+}
+
+/// The reader of stdout (or stderr) is gone: end as SIGPIPE ends `cat` or `ls`, silently
+/// (a shell reports status 141).
+pub fn stdout_closed() -> ! {
+    // Rust ignores SIGPIPE; take the default action back and raise it.
+    // SAFETY: plain libc calls with valid constants.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        libc::raise(libc::SIGPIPE);
+    }
+    std::process::exit(141);
+}
+
+/// `println!` through `output::stdout`.
+#[macro_export]
+macro_rules! outln {
+    () => { $crate::output::stdout("\n") };
+    ($($arg:tt)*) => { $crate::output::stdout(&format!("{}\n", format_args!($($arg)*))) };
+}
+
+/// `print!` through `output::stdout`.
+#[macro_export]
+macro_rules! out {
+    ($($arg:tt)*) => { $crate::output::stdout(&format!($($arg)*)) };
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Status {
     Ok,
@@ -324,7 +363,10 @@ impl Printer {
                 .map(|p| p.clone())
                 .unwrap_or_default();
             let out = json!({"plays": plays, "stats": recap.to_json()});
-            println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
+            // After a run, a closed stdout must not take the run's exit code away.
+            let text = serde_json::to_string_pretty(&out).unwrap_or_default();
+            let mut o = std::io::stdout().lock();
+            let _ = writeln!(o, "{text}").and_then(|()| o.flush());
             return;
         }
         self.banner("PLAY RECAP");

@@ -14,6 +14,19 @@ pub struct BecomeKw {
     pub method: Option<String>,
 }
 
+/// What a task is nested in: blocks, task files (imported, included, a role's) and roles.
+/// The parser stops at `limits::NESTING` levels and at import loops, so a file that
+/// imports or includes itself ends with an error instead of overflowing the stack.
+#[derive(Debug, Clone, Default)]
+pub struct Nesting {
+    pub depth: usize,
+    /// The task files on the way here, outermost first: (as written, canonical).
+    pub files: Arc<Vec<(PathBuf, PathBuf)>>,
+    /// On an include_tasks / include_role task: that statement, where a nesting error in what
+    /// it includes (parsed at run time) is reported.
+    pub via: Option<Pos>,
+}
+
 /// Keywords a task inherits from its play, role and enclosing blocks.
 #[derive(Debug, Clone, Default)]
 pub struct Inherited {
@@ -31,6 +44,7 @@ pub struct Inherited {
     pub run_once: Option<Value>,
     pub any_errors_fatal: Option<bool>,
     pub role: Option<Arc<Role>>,
+    pub nesting: Nesting,
 }
 
 #[derive(Debug)]

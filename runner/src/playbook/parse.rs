@@ -8,7 +8,8 @@ use serde_json::{Map, Value};
 use super::keywords;
 use super::model::*;
 use crate::diag::{Diagnostic, Diagnostics, Pos};
-use crate::yaml::{load_file, Node, Yaml};
+use crate::limits;
+use crate::yaml::{load_single_file, Node, Yaml};
 use modules::spec::suggest;
 
 pub struct Parser {
@@ -22,7 +23,7 @@ pub struct Parser {
 
 pub fn parse_playbook(path: &Path) -> Result<Playbook, Diagnostics> {
     let mut p = Parser::new(dir_of(path));
-    let plays = p.playbook_file(path, &mut vec![])?;
+    let plays = p.playbook_file(path, &mut vec![(shown(path), canonical(path))])?;
     if p.errors.is_empty() {
         Ok(Playbook {
             path: path.to_path_buf(),
@@ -33,14 +34,15 @@ pub fn parse_playbook(path: &Path) -> Result<Playbook, Diagnostics> {
     }
 }
 
-/// Parses a task file at run time (include_tasks).
+/// Parses a task file at run time (include_tasks). `inh` is the include task's: its nesting
+/// says where the include is, and how deep.
 pub fn parse_task_file(
     path: &Path,
     inh: &Inherited,
     play_dir: &Path,
 ) -> Result<Vec<Item>, Diagnostics> {
     let mut p = Parser::new(play_dir.to_path_buf());
-    let items = p.task_file(path, inh, None);
+    let items = p.task_file(path, inh, None, FileKind::Include);
     if p.errors.is_empty() {
         Ok(items)
     } else {
@@ -53,6 +55,111 @@ pub fn dir_of(path: &Path) -> PathBuf {
     match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
+    }
+}
+
+/// A path as messages show it: without a leading `./`.
+fn shown(path: &Path) -> PathBuf {
+    path.strip_prefix(".").unwrap_or(path).to_path_buf()
+}
+
+/// A path to compare files by: the same file reached as `a.yml` and `./x/../a.yml` is one.
+fn canonical(path: &Path) -> PathBuf {
+    path.canonicalize().unwrap_or_else(|_| path.to_path_buf())
+}
+
+/// `a.yml → b.yml → a.yml`: the files from the last time `next` was entered, or (no loop)
+/// the outermost and innermost files of a long chain.
+fn chain_text(files: &[(PathBuf, PathBuf)], next: &(PathBuf, PathBuf)) -> String {
+    let from = files.iter().rposition(|(_, c)| *c == next.1);
+    let mut parts: Vec<String> = match from {
+        Some(i) => files[i..]
+            .iter()
+            .map(|(s, _)| s.display().to_string())
+            .collect(),
+        None if files.len() > 6 => files[..2]
+            .iter()
+            .map(|(s, _)| s.display().to_string())
+            .chain(std::iter::once("…".to_string()))
+            .chain(
+                files[files.len() - 3..]
+                    .iter()
+                    .map(|(s, _)| s.display().to_string()),
+            )
+            .collect(),
+        None => files.iter().map(|(s, _)| s.display().to_string()).collect(),
+    };
+    parts.push(next.0.display().to_string());
+    parts.join(" → ")
+}
+
+/// How a task file is brought in, for the nesting checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileKind {
+    /// import_tasks: static, so a loop never ends.
+    Import,
+    /// include_tasks, parsed at run time: it may recurse under a `when`, up to the limit.
+    Include,
+    /// A role's tasks or handlers.
+    Role,
+}
+
+/// The meta actions ansible-core knows; the engine carries out the ones that matter here.
+const META_ACTIONS: &[&str] = &[
+    "flush_handlers",
+    "refresh_inventory",
+    "noop",
+    "clear_facts",
+    "clear_host_errors",
+    "end_play",
+    "end_host",
+    "end_batch",
+    "end_role",
+    "reset_connection",
+    "role_complete",
+];
+
+/// Keywords whose value is a boolean (or a template giving one).
+const BOOL_KEYWORDS: &[&str] = &[
+    "become",
+    "ignore_errors",
+    "ignore_unreachable",
+    "check_mode",
+    "diff",
+    "no_log",
+    "run_once",
+    "any_errors_fatal",
+    "delegate_facts",
+    "gather_facts",
+    "force_handlers",
+];
+
+/// Keywords whose value is a whole number (or a template giving one).
+const INT_KEYWORDS: &[&str] = &["retries", "throttle", "timeout", "port"];
+
+/// Keywords whose value is a number (or a template giving one).
+const NUMBER_KEYWORDS: &[&str] = &["delay", "max_fail_percentage"];
+
+/// Keywords whose value is one name (or a template giving one).
+const NAME_KEYWORDS: &[&str] = &[
+    "become_user",
+    "become_method",
+    "delegate_to",
+    "remote_user",
+    "connection",
+    "strategy",
+];
+
+fn is_template_str(v: &Node) -> bool {
+    v.as_str().is_some_and(crate::template::is_template)
+}
+
+/// A scalar as it appears in messages: `'many'`, or the kind of a collection.
+fn describe(v: &Node) -> String {
+    match &v.value {
+        Yaml::Str(s) => format!("'{s}'"),
+        Yaml::Seq(_) | Yaml::Map(_) => v.kind().to_string(),
+        _ => format!("{} '{}'", v.kind(), v.scalar_text().unwrap_or_default()),
     }
 }
 
@@ -102,13 +209,14 @@ impl Parser {
         self.errors.push(d);
     }
 
+    /// `chain`: the playbooks importing this one, itself last (as shown, canonical).
     fn playbook_file(
         &mut self,
         path: &Path,
-        chain: &mut Vec<PathBuf>,
+        chain: &mut Vec<(PathBuf, PathBuf)>,
     ) -> Result<Vec<Play>, Diagnostics> {
-        let (_, docs) = load_file(path)?;
-        let Some(root) = docs.into_iter().next() else {
+        let (_, root) = load_single_file(path, "a playbook")?;
+        let Some(root) = root else {
             return Err(Diagnostic::plain(format!(
                 "{} is empty: a playbook is a list of plays",
                 path.display()
@@ -135,11 +243,15 @@ impl Parser {
                     continue;
                 };
                 let target = dir.join(name);
-                if chain.contains(&target) {
-                    self.err(Diagnostic::at(
-                        &imp.pos,
-                        format!("import_playbook loop: {} imports itself", target.display()),
-                    ));
+                let next = (shown(&target), canonical(&target));
+                if chain.iter().any(|(_, c)| *c == next.1) {
+                    self.err(
+                        Diagnostic::at(
+                            &imp.pos,
+                            format!("import_playbook loop: {}", chain_text(chain, &next)),
+                        )
+                        .help("a playbook can't import itself, directly or through others; remove this import_playbook"),
+                    );
                     continue;
                 }
                 if !target.is_file() {
@@ -149,7 +261,7 @@ impl Parser {
                     ));
                     continue;
                 }
-                chain.push(target.clone());
+                chain.push(next);
                 match self.playbook_file(&target, chain) {
                     Ok(mut p) => plays.append(&mut p),
                     Err(d) => self.errors.extend(d.0),
@@ -184,7 +296,10 @@ impl Parser {
         let bool_or_tpl = |n: &Node| Some(n.to_json());
         for (k, v) in node.as_map().unwrap_or(&[]) {
             match k.as_str().unwrap_or("") {
-                "when" => inh.when.extend(cond_list(v)),
+                "when" => {
+                    let c = self.conds(v, "when");
+                    inh.when.extend(c);
+                }
                 "tags" => inh.tags.extend(to_string_list(v)),
                 "become" => inh.become_.become_ = bool_or_tpl(v),
                 "become_user" => inh.become_.user = v.scalar_text(),
@@ -220,6 +335,7 @@ impl Parser {
             return None;
         }
         self.check_keys(node, keywords::PLAY, "play");
+        self.check_types(node);
         self.role_handlers.clear();
         self.roles_seen.clear();
         self.play_roles.clear();
@@ -397,7 +513,22 @@ impl Parser {
             }
             if entry.get("block").is_some() {
                 self.check_keys(entry, keywords::BLOCK, "block");
-                let b_inh = self.inherit(entry, inh);
+                self.check_types(entry);
+                let mut b_inh = self.inherit(entry, inh);
+                b_inh.nesting.depth += 1;
+                if b_inh.nesting.depth > limits::NESTING.get() {
+                    self.err(
+                        Diagnostic::at(
+                            &entry.pos,
+                            format!(
+                                "blocks nested too deeply: this block is {} levels deep (blocks, task files and roles count)",
+                                b_inh.nesting.depth
+                            ),
+                        )
+                        .help(limits::NESTING.explain()),
+                    );
+                    continue;
+                }
                 let sub = |p: &mut Parser, k: &str| match entry.get(k) {
                     Some(n) if n.as_seq().is_some() => p.items(n, &b_inh, dir),
                     Some(n) if n.is_null() => vec![],
@@ -452,7 +583,7 @@ impl Parser {
                             .cloned()
                             .unwrap_or_default(),
                     );
-                    out.extend(self.task_file(&path, &imp_inh, Some(&t.pos)));
+                    out.extend(self.task_file(&path, &imp_inh, Some(&t.pos), FileKind::Import));
                     continue;
                 }
                 if action == "import_role" {
@@ -468,27 +599,82 @@ impl Parser {
                     out.extend(self.expand_role(&name, Map::new(), &t.inh, &t.pos, &mut vec![]));
                     continue;
                 }
+                let mut t = t;
+                if action == "include_tasks" || action == "include_role" {
+                    t.inh.nesting.via = Some(t.pos.clone());
+                }
                 out.push(Item::Task(Arc::new(t)));
             }
         }
         out
     }
 
-    pub fn task_file(&mut self, path: &Path, inh: &Inherited, at: Option<&Pos>) -> Vec<Item> {
+    /// Parses a task file under `inh`, one level deeper. `at` is the statement that brings
+    /// it in (import_tasks, a role entry); an include's is in `inh.nesting.via`.
+    pub fn task_file(
+        &mut self,
+        path: &Path,
+        inh: &Inherited,
+        at: Option<&Pos>,
+        kind: FileKind,
+    ) -> Vec<Item> {
+        let at = at.cloned().or_else(|| inh.nesting.via.clone());
+        let located = |msg: String| match &at {
+            Some(p) => Diagnostic::at(p, msg),
+            None => Diagnostic::plain(msg),
+        };
         if !path.is_file() {
-            let msg = format!("task file {} does not exist", path.display());
-            self.err(match at {
-                Some(p) => Diagnostic::at(p, msg),
-                None => Diagnostic::plain(msg),
-            });
+            self.err(located(format!(
+                "task file {} does not exist",
+                path.display()
+            )));
             return vec![];
         }
-        match load_file(path) {
-            Ok((_, docs)) => match docs.first() {
+        let next = (shown(path), canonical(path));
+        let files = &inh.nesting.files;
+        if kind == FileKind::Import && files.iter().any(|(_, c)| *c == next.1) {
+            self.err(
+                located(format!("import_tasks loop: {}", chain_text(files, &next))).help(
+                    "import_tasks is static, so a file that imports itself (directly or through others) never ends; remove the import, or use include_tasks with a `when:` that stops the recursion",
+                ),
+            );
+            return vec![];
+        }
+        let depth = inh.nesting.depth + 1;
+        if depth > limits::NESTING.get() {
+            let what = match kind {
+                FileKind::Include => "include_tasks",
+                FileKind::Import => "import_tasks",
+                FileKind::Role => "roles",
+            };
+            self.err(
+                located(format!(
+                    "{what} nested too deeply: {} would be {depth} levels deep: {}",
+                    next.0.display(),
+                    chain_text(files, &next)
+                ))
+                .help(format!(
+                    "a file that includes itself needs a `when:` that ends the recursion; {}",
+                    limits::NESTING.explain()
+                )),
+            );
+            return vec![];
+        }
+        let mut inner = inh.clone();
+        inner.nesting.depth = depth;
+        inner.nesting.via = None;
+        let mut chain = files.as_ref().clone();
+        chain.push(next);
+        inner.nesting.files = Arc::new(chain);
+        match load_single_file(
+            &inner.nesting.files.last().expect("just pushed").0,
+            "a task file",
+        ) {
+            Ok((_, doc)) => match doc {
                 None => vec![],
                 Some(d) if d.is_null() => vec![],
                 Some(d) if d.as_seq().is_some() => {
-                    self.items(d, inh, path.parent().unwrap_or(Path::new(".")))
+                    self.items(&d, &inner, path.parent().unwrap_or(Path::new(".")))
                 }
                 Some(d) => {
                     self.err(Diagnostic::at(
@@ -501,6 +687,115 @@ impl Parser {
             Err(e) => {
                 self.err(e);
                 vec![]
+            }
+        }
+    }
+
+    /// A `when` / `until` / `changed_when` / `failed_when` value: a condition or a list of
+    /// them, each checked to compile now (a syntax error is never a false condition).
+    pub(super) fn conds(&mut self, v: &Node, kw: &str) -> Vec<Value> {
+        let items: Vec<&Node> = match &v.value {
+            Yaml::Seq(s) => s.iter().collect(),
+            _ => vec![v],
+        };
+        for n in items {
+            match &n.value {
+                Yaml::Str(text) => {
+                    if let Err(e) = crate::template::check_condition(text) {
+                        self.err(
+                            Diagnostic::at(
+                                &n.pos,
+                                format!("syntax error in the '{kw}' condition '{}': {e}", text.trim()),
+                            )
+                            .help("a condition is a Jinja expression such as \"result.rc == 0\" or \"x is defined\", written without {{ }}"),
+                        );
+                    }
+                }
+                Yaml::Bool(_) | Yaml::Int(_) | Yaml::Float(_) | Yaml::Null => {}
+                Yaml::Seq(_) | Yaml::Map(_) => self.err(
+                    Diagnostic::at(
+                        &n.pos,
+                        format!(
+                            "'{kw}' must be a condition or a list of conditions, not {}",
+                            n.kind()
+                        ),
+                    )
+                    .help(format!(
+                        "write the condition as a string, e.g. {kw}: \"x == 1\""
+                    )),
+                ),
+            }
+        }
+        cond_list(v)
+    }
+
+    /// Keywords with a type (booleans, numbers, names, tags) are checked before anything runs;
+    /// a wrong type would otherwise be taken as false, or as nothing at all.
+    fn check_types(&mut self, node: &Node) {
+        for (k, v) in node.as_map().unwrap_or(&[]) {
+            let key = k.scalar_text().unwrap_or_default();
+            let key = key.as_str();
+            if v.is_null() || is_template_str(v) {
+                continue;
+            }
+            let bad = |want: &str, example: &str| {
+                let help = if key == "register" {
+                    format!("for example {key}: {example}")
+                } else {
+                    format!("for example {key}: {example}, or a template such as {key}: \"{{{{ my_var }}}}\"")
+                };
+                Diagnostic::at(
+                    &v.pos,
+                    format!("'{key}' must be {want}, not {}", describe(v)),
+                )
+                .help(help)
+            };
+            if BOOL_KEYWORDS.contains(&key) {
+                if modules::spec::to_bool(&v.to_json()).is_none() {
+                    self.err(bad("a boolean (true/false, yes/no)", "true"));
+                }
+            } else if INT_KEYWORDS.contains(&key) {
+                let ok = match &v.value {
+                    Yaml::Int(i) => *i >= 0,
+                    Yaml::Str(s) => s.trim().parse::<u64>().is_ok(),
+                    _ => false,
+                };
+                if !ok {
+                    self.err(bad("a whole number", "3"));
+                }
+            } else if NUMBER_KEYWORDS.contains(&key) {
+                let ok = match &v.value {
+                    Yaml::Int(_) | Yaml::Float(_) => true,
+                    Yaml::Str(s) => s.trim().parse::<f64>().is_ok(),
+                    _ => false,
+                };
+                if !ok {
+                    self.err(bad("a number", "5"));
+                }
+            } else if NAME_KEYWORDS.contains(&key) || key == "register" {
+                if matches!(v.value, Yaml::Seq(_) | Yaml::Map(_)) {
+                    self.err(bad("a name", "my_result"));
+                }
+            } else if key == "tags" || key == "notify" || key == "listen" {
+                let items: Vec<&Node> = match &v.value {
+                    Yaml::Seq(s) => s.iter().collect(),
+                    _ => vec![v],
+                };
+                for n in items {
+                    if matches!(n.value, Yaml::Seq(_) | Yaml::Map(_)) {
+                        let one = if key == "tags" { "tag" } else { "name" };
+                        self.err(
+                            Diagnostic::at(
+                                &n.pos,
+                                format!(
+                                    "'{key}' must be a {one} or a list of them, not {}",
+                                    n.kind()
+                                ),
+                            )
+                            .help(format!("for example {key}: [a, b]")),
+                        );
+                    }
+                }
             }
         }
     }
@@ -657,6 +952,27 @@ impl Parser {
                 }
             }
         }
+        self.check_types(node);
+        if short == "meta" {
+            let what = args
+                .get("_raw_params")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .trim()
+                .to_string();
+            if !META_ACTIONS.contains(&what.as_str()) {
+                self.err(
+                    Diagnostic::at(
+                        &value.pos,
+                        format!(
+                            "unknown meta action '{what}'{}",
+                            hint_for(&what, META_ACTIONS)
+                        ),
+                    )
+                    .help(format!("meta actions: {}", META_ACTIONS.join(", "))),
+                );
+            }
+        }
         let mut t_inh = self.inherit(&strip_keys(node, &[]), inh);
         if local {
             t_inh.delegate_to = Some("localhost".into());
@@ -713,9 +1029,13 @@ impl Parser {
             index_var: lcv("index_var").and_then(Node::scalar_text),
             loop_label: lcv("label").map(Node::to_json),
             loop_pause: lcv("pause").and_then(|p| p.to_json().as_f64()),
-            changed_when: node.get("changed_when").map(cond_list),
-            failed_when: node.get("failed_when").map(cond_list),
-            until: node.get("until").map(cond_list),
+            changed_when: node
+                .get("changed_when")
+                .map(|v| self.conds(v, "changed_when")),
+            failed_when: node
+                .get("failed_when")
+                .map(|v| self.conds(v, "failed_when")),
+            until: node.get("until").map(|v| self.conds(v, "until")),
             retries: node.get("retries").map(Node::to_json),
             delay: node.get("delay").map(Node::to_json),
             notify: node.get("notify").map(to_string_list).unwrap_or_default(),

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use serde_json::{Map, Value};
 
 use super::model::{Inherited, Item, Role};
-use super::parse::{flatten_tasks, to_string_list, Parser};
+use super::parse::{flatten_tasks, to_string_list, FileKind, Parser};
 use crate::diag::{Diagnostic, Pos};
 use crate::yaml::{load_file, Node};
 
@@ -85,7 +85,10 @@ impl Parser {
         if let Some(n) = kw_node {
             for (k, v) in n.as_map().unwrap_or(&[]) {
                 match k.as_str().unwrap_or("") {
-                    "when" => r_inh.when.push(v.to_json()),
+                    "when" => {
+                        let c = self.conds(v, "when");
+                        r_inh.when.extend(c);
+                    }
                     "tags" => r_inh.tags.extend(to_string_list(v)),
                     "become" => r_inh.become_.become_ = Some(v.to_json()),
                     "become_user" => r_inh.become_.user = v.scalar_text(),
@@ -169,11 +172,11 @@ impl Parser {
         let mut r_inh = inh.clone();
         r_inh.role = Some(role);
         if let Some(h) = main_file(&path.join("handlers")) {
-            let hs = self.task_file(&h, &r_inh, Some(pos));
+            let hs = self.task_file(&h, &r_inh, Some(pos), FileKind::Role);
             flatten_tasks(&hs, &mut self.role_handlers);
         }
         if let Some(t) = main_file(&path.join("tasks")) {
-            items.extend(self.task_file(&t, &r_inh, Some(pos)));
+            items.extend(self.task_file(&t, &r_inh, Some(pos), FileKind::Role));
         }
         items
     }

@@ -68,7 +68,7 @@ fn run(state: &State, name: &str, terms: &[Value], kw: &Kwargs) -> Result<Vec<Va
         "file" => {
             for t in &terms {
                 let p = resolve(state, &text(t), "files");
-                let s = std::fs::read_to_string(&p).map_err(|e| err(format!("lookup('file'): cannot read {}: {e}", p.display())))?;
+                let s = crate::limits::read_to_string(&p).map_err(|e| err(format!("lookup('file'): cannot read {}: {e}", p.display())))?;
                 let strip = kw.get::<Option<bool>>("rstrip")?.unwrap_or(true);
                 out.push(Value::from(if strip { s.trim_end().to_string() } else { s }));
             }
@@ -85,9 +85,18 @@ fn run(state: &State, name: &str, terms: &[Value], kw: &Kwargs) -> Result<Vec<Va
         "template" => {
             for t in &terms {
                 let p = resolve(state, &text(t), "templates");
-                let s = std::fs::read_to_string(&p).map_err(|e| err(format!("lookup('template'): cannot read {}: {e}", p.display())))?;
+                let s = crate::limits::read_to_string(&p).map_err(|e| err(format!("lookup('template'): cannot read {}: {e}", p.display())))?;
                 let tmpl = state.env().template_from_str(&s)?;
-                out.push(Value::from(tmpl.render(state.lookup("vars").unwrap_or_default())?));
+                let text = tmpl.render(state.lookup("vars").unwrap_or_default())?;
+                if text.len() > crate::limits::TEMPLATE_OUTPUT.get() {
+                    return Err(err(format!(
+                        "lookup('template'): {} renders to more than {} bytes; {}",
+                        p.display(),
+                        crate::limits::TEMPLATE_OUTPUT.get(),
+                        crate::limits::TEMPLATE_OUTPUT.explain()
+                    )));
+                }
+                out.push(Value::from(text));
             }
         }
         "vars" => {
@@ -129,6 +138,18 @@ fn run(state: &State, name: &str, terms: &[Value], kw: &Kwargs) -> Result<Vec<Va
                         _ => {}
                     }
                 }
+            }
+            let count = if stride == 0 || (stride > 0 && start > end) || (stride < 0 && start < end) {
+                0
+            } else {
+                (i128::from(end) - i128::from(start)) / i128::from(stride) + 1
+            };
+            let max = crate::limits::SEQUENCE.get();
+            if count > max as i128 {
+                return Err(err(format!(
+                    "lookup('sequence'): '{spec}' has {count} items, more than {max}; {}",
+                    crate::limits::SEQUENCE.explain()
+                )));
             }
             let mut i = start;
             while (stride > 0 && i <= end) || (stride < 0 && i >= end) {

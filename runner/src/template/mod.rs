@@ -114,22 +114,46 @@ impl Templar {
             return self.eval_expr(expr, ctx).and_then(|v| {
                 if v.is_undefined() {
                     Err(self.undefined_error(s, ctx))
+                } else if v
+                    .as_str()
+                    .is_some_and(|t| t.len() > crate::limits::TEMPLATE_OUTPUT.get())
+                {
+                    Err(too_large(s))
                 } else {
-                    to_json(&v).map_err(|e| TemplateError(format!("{e} in '{s}'")))
+                    let j = to_json(&v).map_err(|e| TemplateError(format!("{e} in '{s}'")))?;
+                    if larger_than(&j, crate::limits::TEMPLATE_OUTPUT.get()) {
+                        return Err(too_large(s));
+                    }
+                    Ok(j)
                 }
             });
         }
         self.render_text(s, ctx).map(Json::String)
     }
 
-    /// Renders a template to text (the template module, multi-part strings).
+    /// Renders a template to text (the template module, multi-part strings), stopping at
+    /// `limits::TEMPLATE_OUTPUT` bytes: a loop can't fill the memory with its output.
     pub fn render_text(&self, s: &str, ctx: &Value) -> Result<String, TemplateError> {
-        self.env
-            .render_str(s, ctx.clone())
-            .map_err(|e| self.explain(e, s, ctx))
+        let _guard = crate::memguard::Render::start(s);
+        let tmpl = self
+            .env
+            .template_from_str(s)
+            .map_err(|e| self.explain(e, s, ctx))?;
+        let mut out = LimitedOutput {
+            buf: Vec::new(),
+            max: crate::limits::TEMPLATE_OUTPUT.get(),
+            exceeded: false,
+        };
+        let rendered = tmpl.render_captured_to(ctx.clone(), &mut out).map(drop);
+        if out.exceeded {
+            return Err(too_large(s));
+        }
+        rendered.map_err(|e| self.explain(e, s, ctx))?;
+        String::from_utf8(out.buf).map_err(|e| TemplateError(format!("template output: {e}")))
     }
 
     pub fn eval_expr(&self, expr: &str, ctx: &Value) -> Result<Value, TemplateError> {
+        let _guard = crate::memguard::Render::start(expr);
         let compiled = self
             .env
             .compile_expression(expr)
@@ -223,6 +247,38 @@ impl Templar {
     }
 }
 
+/// Checks, before anything runs, that a condition (`when`, `until`, `changed_when`,
+/// `failed_when`) compiles the way `Templar::condition` will evaluate it: a syntax error is
+/// a mistake in the playbook, not a condition that is false.
+pub fn check_condition(text: &str) -> Result<(), String> {
+    static ENV: std::sync::OnceLock<Environment<'static>> = std::sync::OnceLock::new();
+    let env = ENV.get_or_init(|| {
+        let mut env = Environment::new();
+        env.set_syntax(
+            minijinja::syntax::SyntaxConfig::builder()
+                .trim_blocks(true)
+                .keep_trailing_newline(true)
+                .build()
+                .expect("default delimiters are valid"),
+        );
+        env
+    });
+    let text = text.trim();
+    if text.is_empty() {
+        return Ok(());
+    }
+    let compiled = match inline_templates(text) {
+        Some(expr) => env.compile_expression(&expr).map(drop),
+        None if is_template(text) => env.template_from_str(text).map(drop),
+        None => env.compile_expression(text).map(drop),
+    };
+    compiled.map_err(|e| {
+        e.detail()
+            .map(str::to_string)
+            .unwrap_or_else(|| e.kind().to_string())
+    })
+}
+
 /// Python methods playbooks call on values: minijinja-contrib's set plus `list.index`.
 fn python_methods(
     state: &mut minijinja::State,
@@ -285,6 +341,69 @@ fn detail(e: &minijinja::Error) -> String {
     s
 }
 
+/// Where a template's output goes: a buffer that refuses to grow past the limit.
+struct LimitedOutput {
+    buf: Vec<u8>,
+    max: usize,
+    exceeded: bool,
+}
+
+impl std::io::Write for LimitedOutput {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        if self.buf.len() + b.len() > self.max {
+            self.exceeded = true;
+            return Err(std::io::Error::other("template output limit reached"));
+        }
+        self.buf.extend_from_slice(b);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn too_large(src: &str) -> TemplateError {
+    let shown: String = src.trim().chars().take(120).collect();
+    let more = if shown.len() < src.trim().len() {
+        "..."
+    } else {
+        ""
+    };
+    TemplateError(format!(
+        "the template '{shown}{more}' renders to more than {} bytes; {}",
+        crate::limits::TEMPLATE_OUTPUT.get(),
+        crate::limits::TEMPLATE_OUTPUT.explain()
+    ))
+}
+
+/// Whether a value's text (its strings, keys and scalars) adds up to more than `max` bytes.
+fn larger_than(v: &Json, max: usize) -> bool {
+    fn size(v: &Json, left: &mut isize) {
+        if *left < 0 {
+            return;
+        }
+        match v {
+            Json::String(s) => *left -= s.len() as isize,
+            Json::Array(a) => {
+                for x in a {
+                    *left -= 1;
+                    size(x, left);
+                }
+            }
+            Json::Object(m) => {
+                for (k, x) in m {
+                    *left -= k.len() as isize + 1;
+                    size(x, left);
+                }
+            }
+            _ => *left -= 4,
+        }
+    }
+    let mut left = max as isize;
+    size(v, &mut left);
+    left < 0
+}
+
 pub fn is_template(s: &str) -> bool {
     s.contains("{{") || s.contains("{%") || s.contains("{#")
 }
@@ -332,5 +451,27 @@ fn json_text(v: &Json) -> String {
     match v {
         Json::String(s) => s.clone(),
         other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod check_tests {
+    #[test]
+    fn conditions_compile_unless_their_syntax_is_wrong() {
+        for ok in [
+            "x | nosuchfilter",
+            "x is nosuchtest",
+            "result is succeeded and 'a' in b",
+            "{{ x }} == 1",
+            "x is version('1.2', '>=')",
+            "a if b else c",
+            "{% if x %}yes{% endif %}",
+            "",
+        ] {
+            assert!(super::check_condition(ok).is_ok(), "{ok}");
+        }
+        for bad in ["1 ==", "x ===", "{{ 1 == }}", "{% if x %}", "(a"] {
+            assert!(super::check_condition(bad).is_err(), "{bad}");
+        }
     }
 }

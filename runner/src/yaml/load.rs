@@ -2,20 +2,49 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 
-use saphyr_parser::{Event, Parser, ScalarStyle, Span};
+use saphyr_parser::{Event, Parser, ScalarStyle, Span, Tag};
 
 use super::{resolve, Node, Yaml};
 use crate::diag::{Diagnostic, Pos, Source};
+use crate::limits;
 
 pub fn load_file(path: &Path) -> Result<(Arc<Source>, Vec<Node>), Diagnostic> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| Diagnostic::plain(format!("cannot read {}: {e}", path.display())))?;
-    let src = Arc::new(Source {
+    let src = read_source(path)?;
+    let docs = load_src(&src)?.into_iter().map(|(_, d)| d).collect();
+    Ok((src, docs))
+}
+
+/// A file that must hold one YAML document (a playbook, a task file), as ansible-core reads
+/// them: a second document is an error, not silently dropped. `what` names the file's kind.
+pub fn load_single_file(
+    path: &Path,
+    what: &str,
+) -> Result<(Arc<Source>, Option<Node>), Diagnostic> {
+    let src = read_source(path)?;
+    let mut docs = load_src(&src)?.into_iter();
+    let first = docs.next().map(|(_, d)| d);
+    // An empty document after the first (a stray trailing '---') drops nothing.
+    if let Some((start, _)) = docs.find(|(_, d)| !d.is_null()) {
+        return Err(Diagnostic::at(
+            &start,
+            format!(
+                "a second YAML document starts here, but {what} must be a single document (ansible-core rejects it too: \"expected a single document in the stream\")"
+            ),
+        )
+        .help(format!(
+            "remove the '---' on line {} and merge what follows into the list above it; nothing after it would run",
+            start.line
+        )));
+    }
+    Ok((src, first))
+}
+
+fn read_source(path: &Path) -> Result<Arc<Source>, Diagnostic> {
+    let text = limits::read_file(path)?;
+    Ok(Arc::new(Source {
         path: path.to_path_buf(),
         text,
-    });
-    let docs = load_src(&src)?;
-    Ok((src, docs))
+    }))
 }
 
 pub fn load_str(name: &str, text: &str) -> Result<Vec<Node>, Diagnostic> {
@@ -23,25 +52,44 @@ pub fn load_str(name: &str, text: &str) -> Result<Vec<Node>, Diagnostic> {
         path: name.into(),
         text: text.to_string(),
     });
-    load_src(&src)
+    Ok(load_src(&src)?.into_iter().map(|(_, d)| d).collect())
 }
 
 struct Loader<'a> {
     src: &'a Arc<Source>,
     events: Vec<(Event<'a>, Span)>,
     i: usize,
-    anchors: HashMap<usize, Node>,
+    /// Anchored nodes, with how many nodes each is made of (what an alias to it copies).
+    anchors: HashMap<usize, (Node, usize)>,
+    /// Nodes built so far, aliases counted as the nodes they copy.
+    built: usize,
+    /// Nodes copied by aliases so far, and the limit.
+    aliased: usize,
+    max_aliased: usize,
+    /// Collections open around the current node, and the limit.
+    depth: usize,
+    max_depth: usize,
 }
 
-fn load_src(src: &Arc<Source>) -> Result<Vec<Node>, Diagnostic> {
+/// The documents of a source, each with where it starts (its `---`, if it has one).
+fn load_src(src: &Arc<Source>) -> Result<Vec<(Pos, Node)>, Diagnostic> {
     let mut events = Vec::new();
     for ev in Parser::new_from_str(&src.text) {
         match ev {
             Ok(e) => events.push(e),
             Err(e) => {
                 let m = e.marker();
+                let pos = Pos::new(src, m.line(), m.col() + 1);
+                // saphyr counts open flow collections ([ {) in a byte.
+                if e.info() == "recursion limit exceeded" {
+                    return Err(Diagnostic::at(
+                        &pos,
+                        "YAML nesting too deep: more than 255 flow collections ([ or {) are open here",
+                    )
+                    .help("nest less deeply, or write the inner levels in block style"));
+                }
                 return Err(Diagnostic::at(
-                    &Pos::new(src, m.line(), m.col() + 1),
+                    &pos,
                     format!("YAML syntax error: {}", e.info()),
                 )
                 .help("check the indentation and quoting on this line or the one before it; a value starting with {{ must be quoted"));
@@ -53,22 +101,106 @@ fn load_src(src: &Arc<Source>) -> Result<Vec<Node>, Diagnostic> {
         events,
         i: 0,
         anchors: HashMap::new(),
+        built: 0,
+        aliased: 0,
+        max_aliased: limits::YAML_ALIAS_NODES.get(),
+        depth: 0,
+        max_depth: limits::YAML_DEPTH.get(),
     };
     let mut docs = Vec::new();
     while l.i < l.events.len() {
         match &l.events[l.i].0 {
             Event::DocumentStart(_) => {
+                let start = l.pos(&l.events[l.i].1);
                 l.i += 1;
                 if matches!(l.events.get(l.i).map(|e| &e.0), Some(Event::DocumentEnd)) {
                     l.i += 1;
                     continue;
                 }
-                docs.push(l.node()?);
+                docs.push((start, l.node()?));
             }
             _ => l.i += 1,
         }
     }
     Ok(docs)
+}
+
+const CORE: &str = "tag:yaml.org,2002:";
+
+/// A tag as the user wrote it: `!!str`, `!unsafe`.
+fn tag_text(t: &Tag) -> String {
+    match t.handle.as_str() {
+        CORE => format!("!!{}", t.suffix),
+        "" if t.suffix == "!" => "!".into(),
+        "!" => format!("!{}", t.suffix),
+        h => format!("{h}{}", t.suffix),
+    }
+}
+
+fn unknown_tag(pos: &Pos, t: &Tag, what: &str) -> Diagnostic {
+    Diagnostic::at(pos, format!("unknown YAML tag '{}' on {what}", tag_text(t))).help(
+        "timonel reads the standard YAML tags (!!str, !!int, !!float, !!bool, !!null, !!seq, !!map, !!set, !!omap, !!binary, !!timestamp) and Ansible's !unsafe; remove the tag (ansible-core rejects it too)",
+    )
+}
+
+/// A tag on a collection is accepted when it says what the collection already is.
+fn check_collection_tag(
+    pos: &Pos,
+    tag: &Option<std::borrow::Cow<'_, Tag>>,
+    seq: bool,
+) -> Result<(), Diagnostic> {
+    let Some(t) = tag else { return Ok(()) };
+    let text = tag_text(t);
+    let ok = match text.as_str() {
+        "!" | "!unsafe" => true,
+        "!!seq" | "!!omap" | "!!pairs" => seq,
+        "!!map" | "!!set" => !seq,
+        _ => false,
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(unknown_tag(
+            pos,
+            t,
+            if seq { "a list" } else { "a mapping" },
+        ))
+    }
+}
+
+/// The value of a tagged scalar.
+fn tagged_scalar(pos: &Pos, t: &Tag, v: &str) -> Result<Yaml, Diagnostic> {
+    let text = tag_text(t);
+    let wrong = |kind: &str| {
+        Diagnostic::at(pos, format!("'{v}' is not {kind}, but it is tagged {text}"))
+            .help(format!("remove the tag or write {kind}"))
+    };
+    Ok(match text.as_str() {
+        "!vault" | "!vault-encrypted" => {
+            return Err(Diagnostic::at(pos, "!vault values are not supported yet")
+                .help("decrypt the value or pass it with -e"))
+        }
+        // `!` alone is YAML's "non-specific" tag: the scalar is a string.
+        "!" | "!unsafe" | "!!str" | "!!binary" | "!!timestamp" => Yaml::Str(v.to_string()),
+        "!!null" => match resolve::plain(v) {
+            Yaml::Null => Yaml::Null,
+            _ => return Err(wrong("null")),
+        },
+        "!!bool" => match resolve::plain(v) {
+            b @ Yaml::Bool(_) => b,
+            _ => return Err(wrong("a boolean")),
+        },
+        "!!int" => match resolve::plain(v) {
+            i @ Yaml::Int(_) => i,
+            _ => return Err(wrong("an integer")),
+        },
+        "!!float" => match resolve::plain(v) {
+            f @ Yaml::Float(_) => f,
+            Yaml::Int(i) => Yaml::Float(i as f64),
+            _ => return Err(wrong("a number")),
+        },
+        _ => return Err(unknown_tag(pos, t, "a value")),
+    })
 }
 
 impl<'a> Loader<'a> {
@@ -80,39 +212,59 @@ impl<'a> Loader<'a> {
         let (ev, span) = self.events[self.i].clone();
         self.i += 1;
         let pos = self.pos(&span);
+        let first = self.built;
+        self.built += 1;
+        if matches!(ev, Event::SequenceStart(..) | Event::MappingStart(..)) {
+            self.depth += 1;
+            if self.depth > self.max_depth {
+                return Err(Diagnostic::at(
+                    &pos,
+                    format!(
+                        "YAML nesting too deep: more than {} levels are open here",
+                        self.max_depth
+                    ),
+                )
+                .help(limits::YAML_DEPTH.explain()));
+            }
+        }
         let (node, anchor) = match ev {
             Event::Scalar(v, style, anchor, tag) => {
                 let value = match (&tag, style) {
-                    (Some(t), _) if t.handle == "!" && t.suffix == "vault" => {
-                        return Err(Diagnostic::at(&pos, "!vault values are not supported yet")
-                            .help("decrypt the value or pass it with -e"));
-                    }
-                    (Some(t), _)
-                        if t.suffix == "str"
-                            || t.suffix == "unsafe"
-                            || t.suffix.ends_with(":str") =>
-                    {
-                        Yaml::Str(v.to_string())
-                    }
+                    (Some(t), _) => tagged_scalar(&pos, t, &v)?,
                     (_, ScalarStyle::Plain) => resolve::plain(&v),
                     _ => Yaml::Str(v.to_string()),
                 };
                 (Node { value, pos }, anchor)
             }
             Event::Alias(id) => {
-                let n = self
+                let (n, size) = self
                     .anchors
                     .get(&id)
                     .cloned()
                     .ok_or_else(|| Diagnostic::at(&pos, "alias to an unknown anchor"))?;
+                // An alias is a copy: count what it copies, before a billion of them add up.
+                self.built += size - 1;
+                self.aliased += size;
+                if self.aliased > self.max_aliased {
+                    return Err(Diagnostic::at(
+                        &pos,
+                        format!(
+                            "YAML aliases expand to more than {} nodes by this one (a \"billion laughs\" file?)",
+                            self.max_aliased
+                        ),
+                    )
+                    .help(limits::YAML_ALIAS_NODES.explain()));
+                }
                 return Ok(n);
             }
-            Event::SequenceStart(anchor, _) => {
+            Event::SequenceStart(anchor, tag) => {
+                check_collection_tag(&pos, &tag, true)?;
                 let mut items = Vec::new();
                 while !matches!(self.events[self.i].0, Event::SequenceEnd) {
                     items.push(self.node()?);
                 }
                 self.i += 1;
+                self.depth -= 1;
                 (
                     Node {
                         value: Yaml::Seq(items),
@@ -121,7 +273,8 @@ impl<'a> Loader<'a> {
                     anchor,
                 )
             }
-            Event::MappingStart(anchor, _) => {
+            Event::MappingStart(anchor, tag) => {
+                check_collection_tag(&pos, &tag, false)?;
                 let mut entries: Vec<(Node, Node)> = Vec::new();
                 let mut merged: Vec<(Node, Node)> = Vec::new();
                 while !matches!(self.events[self.i].0, Event::MappingEnd) {
@@ -167,6 +320,7 @@ impl<'a> Loader<'a> {
                     entries.push((k, v));
                 }
                 self.i += 1;
+                self.depth -= 1;
                 for (mk, mv) in merged {
                     if !entries
                         .iter()
@@ -191,7 +345,8 @@ impl<'a> Loader<'a> {
             }
         };
         if anchor > 0 {
-            self.anchors.insert(anchor, node.clone());
+            self.anchors
+                .insert(anchor, (node.clone(), self.built - first));
         }
         Ok(node)
     }
@@ -225,6 +380,65 @@ mod tests {
     fn syntax_error_has_position() {
         let e = load_str("t.yml", "a:\n  - b\n c: [\n").unwrap_err();
         assert!(e.pos.is_some());
+    }
+
+    #[test]
+    fn nesting_and_alias_limits() {
+        // The binary loads YAML on threads sized for the limit (limits::main_stack).
+        std::thread::Builder::new()
+            .stack_size(crate::limits::main_stack())
+            .spawn(nesting_and_alias_limits_on_a_big_stack)
+            .unwrap()
+            .join()
+            .unwrap();
+    }
+
+    fn nesting_and_alias_limits_on_a_big_stack() {
+        let deep = format!("{}x{}", "[".repeat(200), "]".repeat(200));
+        assert!(load_str("t.yml", &format!("a: {deep}\n")).is_ok());
+        let e = load_str("t.yml", &format!("a:\n  {}x\n", "- ".repeat(600))).unwrap_err();
+        assert!(e.message.contains("more than 500 levels"), "{}", e.message);
+        assert!(e.help.unwrap().contains("TIMONEL_MAX_YAML_DEPTH"));
+        let mut bomb = String::from("a: &a [x, x, x, x, x, x, x, x, x, x]\n");
+        for (prev, name) in ["a", "b", "c", "d", "e", "f", "g"]
+            .windows(2)
+            .map(|w| (w[0], w[1]))
+        {
+            bomb.push_str(&format!(
+                "{name}: &{name} [{}]\n",
+                vec![format!("*{prev}"); 10].join(", ")
+            ));
+        }
+        let e = load_str("t.yml", &bomb).unwrap_err();
+        assert!(
+            e.message
+                .contains("aliases expand to more than 1000000 nodes"),
+            "{}",
+            e.message
+        );
+        assert_eq!(e.pos.unwrap().line, 6);
+    }
+
+    #[test]
+    fn tags() {
+        let d = load_str("t.yml", "a: !!int '7'\nb: !!str 7\nc: !unsafe '{{ x }}'\nd: !!float 1\ne: !!map {k: 1}\nf: ! 12\n").unwrap();
+        assert_eq!(
+            d[0].to_json(),
+            serde_json::json!({"a": 7, "b": "7", "c": "{{ x }}", "d": 1.0, "e": {"k": 1}, "f": "12"})
+        );
+        for (text, msg) in [
+            (
+                "a: !!python/object:os.system x\n",
+                "unknown YAML tag '!!python/object:os.system' on a value",
+            ),
+            ("a: !!python/name:os.system [x]\n", "on a list"),
+            ("a: !!seq {k: 1}\n", "unknown YAML tag '!!seq' on a mapping"),
+            ("a: !foo x\n", "unknown YAML tag '!foo'"),
+            ("a: !!int x\n", "'x' is not an integer"),
+        ] {
+            let e = load_str("t.yml", text).unwrap_err();
+            assert!(e.message.contains(msg), "{text}: {}", e.message);
+        }
     }
 
     #[test]

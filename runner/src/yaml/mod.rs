@@ -4,7 +4,7 @@
 mod load;
 mod resolve;
 
-pub use load::{load_file, load_str};
+pub use load::{load_file, load_single_file, load_str};
 
 use serde_json::{Map, Value};
 
