@@ -20,6 +20,9 @@ pub struct ModuleResult {
     pub diffs: Vec<FileDiff>,
     /// Facts to set on the host (`set_fact`).
     pub facts: Option<Map<String, Value>>,
+    /// Keys of `data` whose values are secrets (a join token, a kubeconfig): registered as
+    /// they are, shown nowhere (text at any verbosity, JSON).
+    pub secret: Vec<String>,
 }
 
 impl ModuleResult {
@@ -41,6 +44,14 @@ impl ModuleResult {
     }
     pub fn with(mut self, key: &str, v: impl Into<Value>) -> Self {
         self.data.insert(key.to_string(), v.into());
+        self
+    }
+    /// A return value that is registered but never shown.
+    pub fn with_secret(mut self, key: &str, v: impl Into<Value>) -> Self {
+        self.data.insert(key.to_string(), v.into());
+        if !self.secret.iter().any(|k| k == key) {
+            self.secret.push(key.to_string());
+        }
         self
     }
     pub fn with_msg(mut self, msg: impl Into<String>) -> Self {

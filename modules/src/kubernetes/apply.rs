@@ -8,14 +8,15 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use futures::future::join_all;
-use kube::api::{DeleteParams, ListParams, Patch, PatchParams};
+use futures::stream::{self, StreamExt};
+use kube::api::{DeleteParams, ListParams, Patch};
 use serde_json::{json, Map, Value};
 
 use super::client::{connect, Cluster, CONNECTION_ARGS};
 use super::compare::{comparable, mask, mask_pair};
-use super::errors::{api_error, namespace_missing};
+use super::errors::api_error;
 use super::manifest::{self, Manifest};
+use super::observe::{as_value, observe_all, params, Seen, IN_FLIGHT};
 use super::order;
 use super::resolve::{crds, discover, resolve, Target};
 use super::wait::{self, Condition};
@@ -70,16 +71,6 @@ static SPEC: ModuleSpec = ModuleSpec::new(
 )
 .also_known_as(&["kubernetes.core.k8s", "k8s"]);
 
-/// What a plan found for one object.
-#[derive(Clone)]
-struct Seen {
-    live: Option<Value>,
-    /// What it would be: the dry run's answer; the object as written when the server can't
-    /// answer yet (its namespace or CRD is created by this task).
-    after: Option<Value>,
-    changes: bool,
-}
-
 /// The field manager and force flag (top-level, or kubernetes.core.k8s's server_side_apply).
 fn manager(args: &Args) -> (String, bool) {
     let ssa = args.get("server_side_apply");
@@ -95,19 +86,6 @@ fn manager(args: &Args) -> (String, bool) {
         .unwrap_or(false)
         || args.bool("force_conflicts");
     (fm, force)
-}
-
-fn params(fm: &str, force: bool) -> PatchParams {
-    let p = PatchParams::apply(fm);
-    if force {
-        p.force()
-    } else {
-        p
-    }
-}
-
-fn as_value<T: serde::Serialize>(v: &T) -> Value {
-    serde_json::to_value(v).unwrap_or_default()
 }
 
 /// The prune label as a selector (`key=value`).
@@ -127,60 +105,6 @@ fn prune_selector(args: &Args) -> ModResult<Option<String>> {
         ));
     }
     Ok(Some(sel.join(",")))
-}
-
-async fn observe(
-    cluster: &Cluster,
-    m: &Manifest,
-    target: Option<&Target>,
-    absent: bool,
-    (fm, force): (&str, bool),
-    namespaces_made: &[&str],
-) -> ModResult<Seen> {
-    let desired = Value::Object(m.obj.clone());
-    let Some(t) = target else {
-        // Its CRD comes with this task: new, as written.
-        return Ok(Seen {
-            live: None,
-            after: (!absent).then_some(desired),
-            changes: !absent,
-        });
-    };
-    let api = t.api(cluster, m);
-    let live = api
-        .get_opt(m.name())
-        .await
-        .map_err(|e| api_error(cluster, &m.label(), e))?
-        .map(|o| as_value(&o));
-    if absent {
-        let changes = live.is_some();
-        return Ok(Seen {
-            live,
-            after: None,
-            changes,
-        });
-    }
-    let dry = api
-        .patch(
-            m.name(),
-            &params(fm, force).dry_run(),
-            &Patch::Apply(&desired),
-        )
-        .await;
-    let after = match dry {
-        Ok(o) => as_value(&o),
-        Err(e) if namespace_missing(&e) && namespaces_made.contains(&m.namespace()) => desired,
-        Err(e) => return Err(api_error(cluster, &m.label(), e)),
-    };
-    let changes = match &live {
-        None => true,
-        Some(l) => comparable(l) != comparable(&after),
-    };
-    Ok(Seen {
-        live,
-        after: Some(after),
-        changes,
-    })
 }
 
 fn diff(ctx_yaml: &dyn Fn(&Value) -> String, m: &Manifest, seen: &Seen) -> FileDiff {
@@ -298,22 +222,49 @@ impl Module for K8sApply {
             }
             targets.push(t);
         }
-        let made: Vec<String> = objects
-            .iter()
-            .filter(|m| m.kind() == "Namespace" && !absent)
-            .map(|m| m.name().to_string())
-            .collect();
-        let made: Vec<&str> = made.iter().map(String::as_str).collect();
         let (fm, force) = manager(args);
-        let seen: Vec<Seen> = join_all(
-            objects
-                .iter()
-                .zip(&targets)
-                .map(|(m, t)| observe(&cluster, m, t.as_ref(), absent, (&fm, force), &made)),
+        // Namespaces first: objects in one this task creates are new, with nothing to ask.
+        let is_ns: Vec<bool> = objects.iter().map(|m| m.kind() == "Namespace").collect();
+        let mut seen: Vec<Option<Seen>> = vec![None; objects.len()];
+        let observed = observe_all(
+            &cluster,
+            &objects,
+            &targets,
+            &is_ns,
+            absent,
+            (&fm, force),
+            &[],
         )
-        .await
-        .into_iter()
-        .collect::<ModResult<_>>()?;
+        .await?;
+        for (i, s) in observed {
+            seen[i] = Some(s);
+        }
+        let made: Vec<&str> = objects
+            .iter()
+            .zip(&seen)
+            .filter(|(m, s)| {
+                !absent && m.kind() == "Namespace" && s.as_ref().is_some_and(|s| s.live.is_none())
+            })
+            .map(|(m, _)| m.name())
+            .collect();
+        let rest: Vec<bool> = is_ns.iter().map(|n| !n).collect();
+        let observed = observe_all(
+            &cluster,
+            &objects,
+            &targets,
+            &rest,
+            absent,
+            (&fm, force),
+            &made,
+        )
+        .await?;
+        for (i, s) in observed {
+            seen[i] = Some(s);
+        }
+        let seen: Vec<Seen> = seen
+            .into_iter()
+            .map(|s| s.expect("every object observed"))
+            .collect();
         let pruned = match prune_selector(args)? {
             Some(sel) if !absent => prune_candidates(&cluster, &objects, &targets, &sel).await?,
             _ => vec![],
@@ -450,24 +401,37 @@ impl Changes {
         let levels = self.levels.clone();
         for level in &levels {
             self.resolve_pending(level).await?;
-            let sent = level.iter().filter(|i| self.seen[**i].changes).map(|&i| {
-                let (m, t) = (&self.objects[i], self.targets[i].as_ref());
-                let cluster = &self.cluster;
-                let p = params(&self.fm, self.force);
-                async move {
-                    let t = t.ok_or_else(|| {
-                        ModuleError::Failed(format!("{}: its kind is not served", m.label()))
-                    })?;
-                    let obj = Value::Object(m.obj.clone());
-                    progress.progress(&format!("applying {}", m.label()));
-                    t.api(cluster, m)
-                        .patch(m.name(), &p, &Patch::Apply(&obj))
-                        .await
-                        .map(|o| (i, as_value(&o)))
-                        .map_err(|e| api_error(cluster, &m.label(), e))
-                }
-            });
-            for r in join_all(sent).await {
+            let changing: Vec<usize> = level
+                .iter()
+                .copied()
+                .filter(|&i| self.seen[i].changes)
+                .collect();
+            // Built into a Vec first: a lazy iterator's closures trip async_trait's bounds.
+            let sent: Vec<_> = changing
+                .into_iter()
+                .map(|i| {
+                    let (m, t) = (&self.objects[i], self.targets[i].as_ref());
+                    let cluster = &self.cluster;
+                    let p = params(&self.fm, self.force);
+                    async move {
+                        let t = t.ok_or_else(|| {
+                            ModuleError::Failed(format!("{}: its kind is not served", m.label()))
+                        })?;
+                        let obj = Value::Object(m.obj.clone());
+                        progress.progress(&format!("applying {}", m.label()));
+                        t.api(cluster, m)
+                            .patch(m.name(), &p, &Patch::Apply(&obj))
+                            .await
+                            .map(|o| (i, as_value(&o)))
+                            .map_err(|e| api_error(cluster, &m.label(), e))
+                    }
+                })
+                .collect();
+            for r in stream::iter(sent)
+                .buffer_unordered(IN_FLIGHT)
+                .collect::<Vec<_>>()
+                .await
+            {
                 let (i, v) = r?;
                 finals[i] = Some(v);
             }
@@ -520,14 +484,15 @@ impl Apply for Changes {
         let progress = ctx.controller;
         let finals = if self.absent {
             for level in self.levels.iter().rev() {
-                let gone = level
-                    .iter()
-                    .filter(|i| self.seen[**i].changes)
-                    .filter_map(|&i| {
-                        let t = self.targets[i].as_ref()?;
-                        Some(self.delete(t, &self.objects[i]))
-                    });
-                join_all(gone)
+                let mut gone = vec![];
+                for &i in level {
+                    if let (true, Some(t)) = (self.seen[i].changes, self.targets[i].as_ref()) {
+                        gone.push(self.delete(t, &self.objects[i]));
+                    }
+                }
+                stream::iter(gone)
+                    .buffer_unordered(IN_FLIGHT)
+                    .collect::<Vec<_>>()
                     .await
                     .into_iter()
                     .collect::<ModResult<Vec<()>>>()?;

@@ -8,6 +8,7 @@ pub mod compare;
 pub mod errors;
 pub mod info;
 pub mod manifest;
+pub mod observe;
 pub mod order;
 pub mod resolve;
 pub mod wait;

@@ -28,12 +28,24 @@ impl Target {
     }
 }
 
-/// Discovery of every group the server serves.
+/// Discovery of every group the server serves: the aggregated form (two requests) where
+/// the server has it (Kubernetes 1.26 on), else one request per group version.
 pub async fn discover(cluster: &Cluster) -> ModResult<Discovery> {
-    Discovery::new(cluster.client.clone())
-        .run()
+    match Discovery::new(cluster.client.clone())
+        .run_aggregated()
         .await
-        .map_err(|e| api_error(cluster, "reading the API's discovery", e))
+    {
+        Ok(d) => Ok(d),
+        Err(kube::Error::Api(s)) if s.code == 401 || s.code == 403 => Err(api_error(
+            cluster,
+            "reading the API's discovery",
+            kube::Error::Api(s),
+        )),
+        Err(_) => Discovery::new(cluster.client.clone())
+            .run()
+            .await
+            .map_err(|e| api_error(cluster, "reading the API's discovery", e)),
+    }
 }
 
 /// The (group, kind, namespaced) of every CRD among `objects`.
