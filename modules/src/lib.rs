@@ -27,7 +27,7 @@ use async_trait::async_trait;
 
 pub use connection::{Become, ConnError, Connection, ExecOptions, ExecOutput};
 pub use hostfs::{Host, HostView};
-pub use result::{FileDiff, ModuleResult};
+pub use result::{FileDiff, ModuleResult, KNOWN_AFTER_APPLY};
 pub use spec::{ArgSpec, ArgType, Args, ModuleSpec};
 
 #[derive(Debug, thiserror::Error)]

@@ -51,6 +51,8 @@ static MODULES: &[&dyn Module] = &[
     &cloud::hetzner::load_balancer::LoadBalancer,
     &kubernetes::apply::K8sApply,
     &kubernetes::info::K8sInfo,
+    &kubernetes::kubeadm::init::KubeadmInit,
+    &kubernetes::kubeadm::join::KubeadmJoin,
 ];
 
 /// The name without an `ansible.builtin.` / `ansible.legacy.` prefix.

@@ -1,5 +1,9 @@
 use serde_json::{Map, Value};
 
+/// What `--check` registers for a value that only applying can tell (a join token, a server's
+/// address): later tasks in the same plan accept it and preview what they would do with it.
+pub const KNOWN_AFTER_APPLY: &str = "(known after apply)";
+
 /// A before/after pair the output layer renders as a unified diff.
 #[derive(Debug, Clone, Default)]
 pub struct FileDiff {

@@ -97,6 +97,8 @@ const HOST_MODULES: &[&str] = &[
     "raw",
     "wait_for",
     "ping",
+    "kubeadm_init",
+    "kubeadm_join",
 ];
 
 fn cases_dir() -> PathBuf {

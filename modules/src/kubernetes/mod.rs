@@ -7,6 +7,7 @@ pub mod client;
 pub mod compare;
 pub mod errors;
 pub mod info;
+pub mod kubeadm;
 pub mod manifest;
 pub mod observe;
 pub mod order;

@@ -56,6 +56,9 @@ impl TaskOutcome {
     }
 }
 
+/// The result key that lists which of its values are secrets (see `output::hide_secrets`).
+pub const SECRET_KEYS: &str = crate::output::SECRET_KEYS;
+
 pub fn result_map(
     r: modules::ModuleResult,
 ) -> (Map<String, Value>, Vec<FileDiff>, bool, bool, bool) {
@@ -68,5 +71,9 @@ pub fn result_map(
         m.insert("skipped".into(), Value::Bool(true));
     }
     m.insert("failed".into(), Value::Bool(r.failed));
+    if !r.secret.is_empty() {
+        // Registered as they are; the output shows them as hidden.
+        m.insert(SECRET_KEYS.into(), Value::from(r.secret));
+    }
     (m, r.diffs, r.changed, r.failed, r.skipped)
 }

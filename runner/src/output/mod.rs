@@ -334,7 +334,7 @@ impl Printer {
                     let mut r = if l.no_log {
                         censored(l.result)
                     } else {
-                        l.result.clone()
+                        hide_secrets(l.result)
                     };
                     r.insert("status".into(), Value::String(l.status.label().into()));
                     if l.ignored {
@@ -380,11 +380,35 @@ impl Printer {
     }
 }
 
-/// Internal keys are not shown to the user.
-fn clean_for_display(r: &Map<String, Value>) -> Map<String, Value> {
+/// The key under which a result lists its secret values (a module's `with_secret`).
+pub const SECRET_KEYS: &str = "_timonel_secret";
+
+/// A result with its secret values (a join token, a kubeconfig) shown as hidden: they are
+/// registered, never printed, in any output.
+fn hide_secrets(r: &Map<String, Value>) -> Map<String, Value> {
+    let secret: Vec<&str> = r
+        .get(SECRET_KEYS)
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
     r.iter()
+        .filter(|(k, _)| *k != SECRET_KEYS)
+        .map(|(k, v)| {
+            let v = if secret.contains(&k.as_str()) {
+                Value::String("(hidden)".into())
+            } else {
+                v.clone()
+            };
+            (k.clone(), v)
+        })
+        .collect()
+}
+
+/// Internal keys are not shown to the user, nor secret values.
+fn clean_for_display(r: &Map<String, Value>) -> Map<String, Value> {
+    hide_secrets(r)
+        .into_iter()
         .filter(|(k, _)| !k.starts_with("_ansible") && *k != "diff")
-        .map(|(k, v)| (k.clone(), v.clone()))
         .collect()
 }
 
@@ -416,4 +440,19 @@ fn pretty(v: &Value) -> String {
     let mut ser = serde_json::Serializer::with_formatter(&mut buf, fmt);
     let _ = serde::Serialize::serialize(v, &mut ser);
     String::from_utf8_lossy(&buf).into_owned()
+}
+
+#[cfg(test)]
+mod secret_tests {
+    use super::*;
+
+    #[test]
+    fn secret_values_are_hidden_and_the_rest_shown() {
+        let r = json!({"token": "abcdef.0123456789abcdef", "endpoint": "lb:6443",
+                       SECRET_KEYS: ["token"]});
+        let shown = clean_for_display(r.as_object().unwrap());
+        assert_eq!(shown["token"], "(hidden)");
+        assert_eq!(shown["endpoint"], "lb:6443");
+        assert!(!shown.contains_key(SECRET_KEYS));
+    }
 }
