@@ -1,5 +1,6 @@
 //! timonel: an agentless playbook runner with Ansible's syntax.
 
+mod children;
 mod cli;
 mod commands;
 mod connection;

@@ -278,6 +278,79 @@ fn throttle_limits_hosts_running_a_task_at_once() {
     );
 }
 
+/// Starts the binary on `playbook`, waits until `marker` runs, sends `signal`; the output.
+fn interrupt_while(
+    lab: &Lab,
+    playbook: &str,
+    marker: &str,
+    signal: &str,
+) -> (std::process::Output, std::time::Duration) {
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_timonel"))
+        .args([
+            "run",
+            playbook,
+            "-e",
+            &format!("root={}", lab.root().display()),
+        ])
+        .current_dir(lab.root())
+        .env("NO_COLOR", "1")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let t0 = std::time::Instant::now();
+    while !running(marker) && t0.elapsed() < std::time::Duration::from_secs(10) {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(running(marker), "the command never started");
+    std::process::Command::new("kill")
+        .args([signal, &child.id().to_string()])
+        .status()
+        .unwrap();
+    let sent = std::time::Instant::now();
+    let out = child.wait_with_output().unwrap();
+    (out, sent.elapsed())
+}
+
+fn running(marker: &str) -> bool {
+    std::process::Command::new("pgrep")
+        .args(["-f", marker])
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false)
+}
+
+/// SIGTERM ends a run as Ctrl-C does: children killed, recap printed, exit 99, at once.
+#[test]
+fn sigterm_ends_the_run_like_ctrl_c() {
+    let lab = Lab::new();
+    lab.write("t.yml", "- hosts: localhost\n  gather_facts: no\n  tasks:\n    - shell: sleep 31.8; touch {{ root }}/late\n");
+    let (out, took) = interrupt_while(&lab, "t.yml", "sleep 31.8", "-TERM");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(99), "{stdout}");
+    assert!(stdout.contains("PLAY RECAP"), "{stdout}");
+    assert!(took < std::time::Duration::from_secs(2), "took {took:?}");
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert!(!running("sleep 31.8"), "the command was left orphaned");
+    assert!(!lab.exists("late"));
+}
+
+/// Ctrl-C while a lookup('pipe') runs on the controller ends it and the run.
+#[test]
+fn ctrl_c_ends_a_pipe_lookup() {
+    let lab = Lab::new();
+    lab.write("p.yml", "- hosts: localhost\n  gather_facts: no\n  tasks:\n    - debug: msg=\"{{ lookup('pipe', 'sleep 31.9') }}\"\n");
+    let (out, took) = interrupt_while(&lab, "p.yml", "sleep 31.9", "-INT");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(99), "{stdout}");
+    assert!(stdout.contains("User interrupted execution"), "{stdout}");
+    assert!(took < std::time::Duration::from_secs(2), "took {took:?}");
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert!(
+        !running("sleep 31.9"),
+        "the lookup's command was left behind"
+    );
+}
+
 #[test]
 fn ctrl_c_ends_running_commands_and_prints_the_recap() {
     let lab = Lab::new();

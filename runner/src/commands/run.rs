@@ -327,10 +327,30 @@ pub fn run(args: RunArgs) -> i32 {
         }
     };
     let shared = crate::exec::engine(opts, inventory, printer);
-    rt.block_on(async move {
+    let code = rt.block_on(async move {
         tokio::select! {
             code = crate::exec::run(shared.clone(), playbooks, inventory_dir) => code,
-            _ = tokio::signal::ctrl_c() => crate::exec::interrupted(&shared),
+            _ = interrupt() => crate::exec::interrupted(&shared),
         }
-    })
+    });
+    // Tasks still running (an interrupted run) are dropped, which ends their remote
+    // commands' channels; nothing waits on them for more than a moment.
+    rt.shutdown_timeout(std::time::Duration::from_millis(500));
+    code
+}
+
+/// Ctrl-C or SIGTERM: both end a run the same way (see `exec::interrupted`).
+async fn interrupt() {
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term => {}
+    }
 }

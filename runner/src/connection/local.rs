@@ -48,6 +48,7 @@ impl Connection for LocalConnection {
             .spawn()
             .map_err(|e| ConnError::Failed(format!("cannot start /bin/sh: {e}")))?;
         let mut guard = GroupGuard(child.id().map(|p| p as i32));
+        let _registered = guard.0.map(crate::children::running);
         let mut stdin = child.stdin.take();
         let mut input = opts.stdin.clone().unwrap_or_default();
         if let Some(b) = opts.become_.as_ref().and_then(|b| b.password.as_ref()) {

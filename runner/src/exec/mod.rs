@@ -100,8 +100,10 @@ pub fn engine(opts: RunOptions, inventory: Inventory, printer: Arc<Printer>) -> 
     })
 }
 
-/// Ctrl-C: the recap of what ran so far. Running commands end when the run is dropped.
+/// Ctrl-C or SIGTERM: every command running on the controller is killed (with its children),
+/// then the recap of what ran so far; exit 99, as Ansible's.
 pub fn interrupted(shared: &Shared) -> i32 {
+    crate::children::kill_all();
     shared
         .printer
         .write("\n[ERROR]: User interrupted execution\n");

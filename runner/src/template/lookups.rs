@@ -75,7 +75,19 @@ fn run(state: &State, name: &str, terms: &[Value], kw: &Kwargs) -> Result<Vec<Va
         }
         "pipe" => {
             for t in &terms {
-                let o = std::process::Command::new("sh").arg("-c").arg(text(t)).output().map_err(|e| err(format!("lookup('pipe'): {e}")))?;
+                // In a process group of its own, so that an interrupt ends it and its children.
+                use std::os::unix::process::CommandExt;
+                let child = std::process::Command::new("sh")
+                    .arg("-c")
+                    .arg(text(t))
+                    .process_group(0)
+                    .stdin(std::process::Stdio::null())
+                    .stdout(std::process::Stdio::piped())
+                    .stderr(std::process::Stdio::piped())
+                    .spawn()
+                    .map_err(|e| err(format!("lookup('pipe'): {e}")))?;
+                let _registered = crate::children::running(child.id() as i32);
+                let o = child.wait_with_output().map_err(|e| err(format!("lookup('pipe'): {e}")))?;
                 if !o.status.success() {
                     return Err(err(format!("lookup('pipe'): command '{}' failed: {}", text(t), String::from_utf8_lossy(&o.stderr).trim())));
                 }
