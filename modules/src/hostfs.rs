@@ -357,3 +357,78 @@ impl Attrs {
         d
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::connection::{ConnError, Connection, ExecOptions, ExecOutput};
+    use async_trait::async_trait;
+
+    /// A local shell whose stdin stops after `cut` bytes, as when the connection drops or the
+    /// run is interrupted in the middle of a transfer.
+    struct CutShort {
+        cut: usize,
+    }
+
+    #[async_trait]
+    impl Connection for CutShort {
+        async fn exec(&self, cmd: &str, opts: &ExecOptions) -> Result<ExecOutput, ConnError> {
+            use std::io::Write;
+            let mut child = std::process::Command::new("/bin/sh")
+                .arg("-c")
+                .arg(cmd)
+                .stdin(std::process::Stdio::piped())
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .map_err(|e| ConnError::Failed(e.to_string()))?;
+            let input = opts.stdin.clone().unwrap_or_default();
+            let n = self.cut.min(input.len());
+            if let Some(mut s) = child.stdin.take() {
+                let _ = s.write_all(&input[..n]);
+            }
+            let out = child
+                .wait_with_output()
+                .map_err(|e| ConnError::Failed(e.to_string()))?;
+            Ok(ExecOutput {
+                rc: out.status.code().unwrap_or(-1),
+                stdout: out.stdout,
+                stderr: out.stderr,
+            })
+        }
+    }
+
+    fn write(cut: usize, path: &str, content: &[u8]) -> Result<(), ModuleError> {
+        let conn = CutShort { cut };
+        let host = Host::new(&conn, ExecOptions::default());
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(host.write_atomic(path, content, &Attrs::default(), None))
+    }
+
+    #[test]
+    fn a_transfer_cut_short_leaves_the_old_file_and_no_temporary_file() {
+        let dir = std::env::temp_dir().join(format!("timonel-cut-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("big.conf");
+        std::fs::write(&path, "the old content\n").unwrap();
+        let new = vec![b'x'; 200_000];
+        let p = path.to_str().unwrap();
+        let err = write(65_536, p, &new).unwrap_err().to_string();
+        assert!(
+            err.contains("was cut short") && err.contains("is unchanged"),
+            "{err}"
+        );
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "the old content\n");
+        let left: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(left.len(), 1, "a temporary file was left: {left:?}");
+        // The whole content arrives: the file is replaced.
+        write(usize::MAX, p, &new).unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), new);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
