@@ -1,0 +1,220 @@
+//! Task lists: the items of a play section or a task file, blocks, imports and includes.
+
+use super::*;
+
+impl Parser {
+    pub(super) fn items_of(
+        &mut self,
+        node: &Node,
+        key: &str,
+        inh: &Inherited,
+        dir: &Path,
+    ) -> Vec<Item> {
+        match node.get(key) {
+            None => vec![],
+            Some(v) if v.is_null() => vec![],
+            Some(v) => match v.as_seq() {
+                Some(_) => self.items(v, inh, dir),
+                None => {
+                    self.err(
+                        Diagnostic::at(
+                            &v.pos,
+                            format!("'{key}' must be a list of tasks, not {}", v.kind()),
+                        )
+                        .help("start each task with '- name: ...'"),
+                    );
+                    vec![]
+                }
+            },
+        }
+    }
+
+    /// Parses a list of tasks and blocks. `dir` is where relative includes are resolved.
+    pub fn items(&mut self, list: &Node, inh: &Inherited, dir: &Path) -> Vec<Item> {
+        let mut out = vec![];
+        for entry in list.as_seq().unwrap_or(&[]) {
+            if entry.as_map().is_none() {
+                self.err(Diagnostic::at(&entry.pos, format!("a task must be a mapping, not {}", entry.kind()))
+                    .help("write a task as '- name: ...' followed by the module, e.g. 'copy:' with its arguments indented below"));
+                continue;
+            }
+            if entry.get("block").is_some() {
+                self.check_keys(entry, keywords::BLOCK, "block");
+                self.check_types(entry);
+                let mut b_inh = self.inherit(entry, inh);
+                b_inh.nesting.depth += 1;
+                if b_inh.nesting.depth > limits::NESTING.get() {
+                    self.err(
+                        Diagnostic::at(
+                            &entry.pos,
+                            format!(
+                                "blocks nested too deeply: this block is {} levels deep (blocks, task files and roles count)",
+                                b_inh.nesting.depth
+                            ),
+                        )
+                        .help(limits::NESTING.explain()),
+                    );
+                    continue;
+                }
+                let sub = |p: &mut Parser, k: &str| match entry.get(k) {
+                    Some(n) if n.as_seq().is_some() => p.items(n, &b_inh, dir),
+                    Some(n) if n.is_null() => vec![],
+                    Some(n) => {
+                        p.err(Diagnostic::at(
+                            &n.pos,
+                            format!("'{k}' must be a list of tasks"),
+                        ));
+                        vec![]
+                    }
+                    None => vec![],
+                };
+                let block = sub(self, "block");
+                let rescue = sub(self, "rescue");
+                let always = sub(self, "always");
+                out.push(Item::Block(Arc::new(Block {
+                    block,
+                    rescue,
+                    always,
+                })));
+                continue;
+            }
+            if let Some(t) = self.task(entry, inh, dir) {
+                let action = modules::registry::short_name(&t.action).to_string();
+                if action == "import_tasks" {
+                    let Some(file) = t
+                        .args
+                        .get("_raw_params")
+                        .or_else(|| t.args.get("file"))
+                        .and_then(Value::as_str)
+                    else {
+                        self.err(Diagnostic::at(&t.pos, "import_tasks needs a file name"));
+                        continue;
+                    };
+                    if file.contains("{{") {
+                        self.err(
+                            Diagnostic::at(
+                                &t.pos,
+                                "import_tasks is static: its file name cannot use variables",
+                            )
+                            .help("use include_tasks for a file chosen at run time"),
+                        );
+                        continue;
+                    }
+                    let path = dir.join(file);
+                    let mut imp_inh = t.inh.clone();
+                    crate::inventory::merge(
+                        &mut imp_inh.vars,
+                        &t.args
+                            .get("vars")
+                            .and_then(Value::as_object)
+                            .cloned()
+                            .unwrap_or_default(),
+                    );
+                    out.extend(self.task_file(&path, &imp_inh, Some(&t.pos), FileKind::Import));
+                    continue;
+                }
+                if action == "import_role" {
+                    let Some(name) = t
+                        .args
+                        .get("name")
+                        .and_then(Value::as_str)
+                        .map(str::to_string)
+                    else {
+                        self.err(Diagnostic::at(&t.pos, "import_role needs 'name'"));
+                        continue;
+                    };
+                    out.extend(self.expand_role(&name, Map::new(), &t.inh, &t.pos, &mut vec![]));
+                    continue;
+                }
+                let mut t = t;
+                if action == "include_tasks" || action == "include_role" {
+                    t.inh.nesting.via = Some(t.pos.clone());
+                }
+                out.push(Item::Task(Arc::new(t)));
+            }
+        }
+        out
+    }
+
+    /// Parses a task file under `inh`, one level deeper. `at` is the statement that brings
+    /// it in (import_tasks, a role entry); an include's is in `inh.nesting.via`.
+    pub fn task_file(
+        &mut self,
+        path: &Path,
+        inh: &Inherited,
+        at: Option<&Pos>,
+        kind: FileKind,
+    ) -> Vec<Item> {
+        let at = at.cloned().or_else(|| inh.nesting.via.clone());
+        let located = |msg: String| match &at {
+            Some(p) => Diagnostic::at(p, msg),
+            None => Diagnostic::plain(msg),
+        };
+        if !path.is_file() {
+            self.err(located(format!(
+                "task file {} does not exist",
+                path.display()
+            )));
+            return vec![];
+        }
+        let next = (shown(path), canonical(path));
+        let files = &inh.nesting.files;
+        if kind == FileKind::Import && files.iter().any(|(_, c)| *c == next.1) {
+            self.err(
+                located(format!("import_tasks loop: {}", chain_text(files, &next))).help(
+                    "import_tasks is static, so a file that imports itself (directly or through others) never ends; remove the import, or use include_tasks with a `when:` that stops the recursion",
+                ),
+            );
+            return vec![];
+        }
+        let depth = inh.nesting.depth + 1;
+        if depth > limits::NESTING.get() {
+            let what = match kind {
+                FileKind::Include => "include_tasks",
+                FileKind::Import => "import_tasks",
+                FileKind::Role => "roles",
+            };
+            self.err(
+                located(format!(
+                    "{what} nested too deeply: {} would be {depth} levels deep: {}",
+                    next.0.display(),
+                    chain_text(files, &next)
+                ))
+                .help(format!(
+                    "a file that includes itself needs a `when:` that ends the recursion; {}",
+                    limits::NESTING.explain()
+                )),
+            );
+            return vec![];
+        }
+        let mut inner = inh.clone();
+        inner.nesting.depth = depth;
+        inner.nesting.via = None;
+        let mut chain = files.as_ref().clone();
+        chain.push(next);
+        inner.nesting.files = Arc::new(chain);
+        match load_single_file(
+            &inner.nesting.files.last().expect("just pushed").0,
+            "a task file",
+        ) {
+            Ok((_, doc)) => match doc {
+                None => vec![],
+                Some(d) if d.is_null() => vec![],
+                Some(d) if d.as_seq().is_some() => {
+                    self.items(&d, &inner, path.parent().unwrap_or(Path::new(".")))
+                }
+                Some(d) => {
+                    self.err(Diagnostic::at(
+                        &d.pos,
+                        format!("a task file must be a list of tasks, not {}", d.kind()),
+                    ));
+                    vec![]
+                }
+            },
+            Err(e) => {
+                self.err(e);
+                vec![]
+            }
+        }
+    }
+}

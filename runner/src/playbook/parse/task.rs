@@ -1,0 +1,382 @@
+//! One task: its keywords checked by type, its conditions compiled, its action and arguments.
+
+use super::*;
+
+impl Parser {
+    /// A `when` / `until` / `changed_when` / `failed_when` value: a condition or a list of
+    /// them, each checked to compile now (a syntax error is never a false condition).
+    pub(crate) fn conds(&mut self, v: &Node, kw: &str) -> Vec<Value> {
+        let items: Vec<&Node> = match &v.value {
+            Yaml::Seq(s) => s.iter().collect(),
+            _ => vec![v],
+        };
+        for n in items {
+            match &n.value {
+                Yaml::Str(text) => {
+                    if let Err(e) = crate::template::check_condition(text) {
+                        self.err(
+                            Diagnostic::at(
+                                &n.pos,
+                                format!("syntax error in the '{kw}' condition '{}': {e}", text.trim()),
+                            )
+                            .help("a condition is a Jinja expression such as \"result.rc == 0\" or \"x is defined\", written without {{ }}"),
+                        );
+                    }
+                }
+                Yaml::Bool(_) | Yaml::Int(_) | Yaml::Float(_) | Yaml::Null => {}
+                Yaml::Seq(_) | Yaml::Map(_) => self.err(
+                    Diagnostic::at(
+                        &n.pos,
+                        format!(
+                            "'{kw}' must be a condition or a list of conditions, not {}",
+                            n.kind()
+                        ),
+                    )
+                    .help(format!(
+                        "write the condition as a string, e.g. {kw}: \"x == 1\""
+                    )),
+                ),
+            }
+        }
+        cond_list(v)
+    }
+
+    /// Keywords with a type (booleans, numbers, names, tags) are checked before anything runs;
+    /// a wrong type would otherwise be taken as false, or as nothing at all.
+    pub(super) fn check_types(&mut self, node: &Node) {
+        for (k, v) in node.as_map().unwrap_or(&[]) {
+            let key = k.scalar_text().unwrap_or_default();
+            let key = key.as_str();
+            if v.is_null() || is_template_str(v) {
+                continue;
+            }
+            let bad = |want: &str, example: &str| {
+                let help = if key == "register" {
+                    format!("for example {key}: {example}")
+                } else {
+                    format!("for example {key}: {example}, or a template such as {key}: \"{{{{ my_var }}}}\"")
+                };
+                Diagnostic::at(
+                    &v.pos,
+                    format!("'{key}' must be {want}, not {}", describe(v)),
+                )
+                .help(help)
+            };
+            if BOOL_KEYWORDS.contains(&key) {
+                if modules::spec::to_bool(&v.to_json()).is_none() {
+                    self.err(bad("a boolean (true/false, yes/no)", "true"));
+                }
+            } else if INT_KEYWORDS.contains(&key) {
+                let ok = match &v.value {
+                    Yaml::Int(i) => *i >= 0,
+                    Yaml::Str(s) => s.trim().parse::<u64>().is_ok(),
+                    _ => false,
+                };
+                if !ok {
+                    self.err(bad("a whole number", "3"));
+                }
+            } else if NUMBER_KEYWORDS.contains(&key) {
+                let ok = match &v.value {
+                    Yaml::Int(_) | Yaml::Float(_) => true,
+                    Yaml::Str(s) => s.trim().parse::<f64>().is_ok(),
+                    _ => false,
+                };
+                if !ok {
+                    self.err(bad("a number", "5"));
+                }
+            } else if NAME_KEYWORDS.contains(&key) || key == "register" {
+                if matches!(v.value, Yaml::Seq(_) | Yaml::Map(_)) {
+                    self.err(bad("a name", "my_result"));
+                }
+            } else if key == "tags" || key == "notify" || key == "listen" {
+                let items: Vec<&Node> = match &v.value {
+                    Yaml::Seq(s) => s.iter().collect(),
+                    _ => vec![v],
+                };
+                for n in items {
+                    if matches!(n.value, Yaml::Seq(_) | Yaml::Map(_)) {
+                        let one = if key == "tags" { "tag" } else { "name" };
+                        self.err(
+                            Diagnostic::at(
+                                &n.pos,
+                                format!(
+                                    "'{key}' must be a {one} or a list of them, not {}",
+                                    n.kind()
+                                ),
+                            )
+                            .help(format!("for example {key}: [a, b]")),
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    pub(super) fn task(&mut self, node: &Node, inh: &Inherited, _dir: &Path) -> Option<Task> {
+        let map = node.as_map()?;
+        let mut action: Option<(String, &Node, Pos)> = None;
+        let mut unknown = vec![];
+        for (k, v) in map {
+            let key = k.scalar_text().unwrap_or_default();
+            if keywords::TASK.contains(&key.as_str()) {
+                continue;
+            }
+            let known = modules::registry::find(&key).is_some() || keywords::is_engine_action(&key);
+            if known && action.is_none() {
+                action = Some((key, v, k.pos.clone()));
+            } else {
+                unknown.push((key, k.pos.clone()));
+            }
+        }
+        // `action:` / `local_action:` name the module in their value.
+        let mut args = Map::new();
+        let mut local = false;
+        if action.is_none() {
+            for kw in ["action", "local_action"] {
+                if let Some(v) = node.get(kw) {
+                    local = kw == "local_action";
+                    let (name, rest) = match &v.value {
+                        Yaml::Str(s) => {
+                            let mut parts = s.trim().splitn(2, char::is_whitespace);
+                            (
+                                parts.next().unwrap_or("").to_string(),
+                                parts.next().unwrap_or("").to_string(),
+                            )
+                        }
+                        Yaml::Map(_) => {
+                            let m = v.to_json();
+                            let mut m = m.as_object().cloned().unwrap_or_default();
+                            let name = m
+                                .remove("module")
+                                .and_then(|x| x.as_str().map(str::to_string))
+                                .unwrap_or_default();
+                            args = m;
+                            (name, String::new())
+                        }
+                        _ => (String::new(), String::new()),
+                    };
+                    if !rest.is_empty() {
+                        match crate::playbook::freeform::parse(
+                            &rest,
+                            modules::registry::find(&name).map(|m| m.spec()),
+                        ) {
+                            Ok(a) => args = a,
+                            Err(e) => self.err(Diagnostic::at(&v.pos, e)),
+                        }
+                    }
+                    action = Some((name, v, v.pos.clone()));
+                }
+            }
+        }
+        let all_names: Vec<&str> = modules::registry::all()
+            .iter()
+            .map(|m| m.spec().name)
+            .chain(keywords::ENGINE_ACTIONS.iter().copied())
+            .collect();
+        if let Some((key, pos)) = unknown.first() {
+            let in_kw = suggest(key, keywords::TASK.iter().copied());
+            let in_mod = suggest(key, all_names.iter().copied());
+            let (msg, help) = if action.is_some() {
+                let h = in_kw
+                    .map(|s| format!(" (did you mean '{s}'?)"))
+                    .unwrap_or_default();
+                (format!("unknown task keyword '{key}'{h}"), "a task has one module plus task keywords such as name, when, loop, register, notify".to_string())
+            } else {
+                let h = in_mod
+                    .or(in_kw)
+                    .map(|s| format!(" (did you mean '{s}'?)"))
+                    .unwrap_or_default();
+                (
+                    format!("unknown module '{key}'{h}"),
+                    "`timonel doc` lists the modules".to_string(),
+                )
+            };
+            self.err(Diagnostic::at(pos, msg).help(help));
+            return None;
+        }
+        let Some((name, value, apos)) = action else {
+            self.err(
+                Diagnostic::at(&node.pos, "this task has no module")
+                    .help("add a module such as 'command:', 'copy:' or 'debug:' to the task"),
+            );
+            return None;
+        };
+        let module = modules::registry::find(&name);
+        // The engine knows a module by its own name, whichever alias the playbook used.
+        let short = module.map_or_else(
+            || modules::registry::short_name(&name).to_string(),
+            |m| m.spec().name.to_string(),
+        );
+        let errors_before = self.errors.len();
+        if node.get("action").is_none() && node.get("local_action").is_none() {
+            match &value.value {
+                Yaml::Map(_) => args = value.to_json().as_object().cloned().unwrap_or_default(),
+                Yaml::Null => {}
+                Yaml::Str(s) => match crate::playbook::freeform::parse(s, module.map(|m| m.spec()))
+                {
+                    Ok(a) if module.is_some() => args = a,
+                    Ok(_) | Err(_) if module.is_none() => {
+                        args.insert("_raw_params".into(), Value::String(s.clone()));
+                    }
+                    Ok(_) => {}
+                    Err(e) => self.err(
+                        Diagnostic::at(&value.pos, format!("{e} for module '{short}'"))
+                            .help("write the arguments as a mapping below the module name"),
+                    ),
+                },
+                _ if module.is_none() => {
+                    args.insert("_raw_params".into(), value.to_json());
+                }
+                _ => self.err(Diagnostic::at(
+                    &value.pos,
+                    format!(
+                        "arguments of '{short}' must be a mapping, not {}",
+                        value.kind()
+                    ),
+                )),
+            }
+        }
+        if let Some(extra) = node.get("args") {
+            match extra.to_json() {
+                Value::Object(m) => crate::inventory::merge(&mut args, &m),
+                _ => self.err(Diagnostic::at(&extra.pos, "'args' must be a mapping")),
+            }
+        }
+        // Arguments that could not even be split are not validated further.
+        if let Some(m) = module.filter(|_| self.errors.len() == errors_before) {
+            if let Err(errs) = m.spec().validate(&args, true) {
+                for e in errs {
+                    let pos = e
+                        .arg
+                        .as_ref()
+                        .and_then(|a| {
+                            value
+                                .as_map()
+                                .and_then(|m| {
+                                    m.iter().find(|(k, _)| k.as_str() == Some(a.as_str()))
+                                })
+                                .map(|(k, _)| k.pos.clone())
+                        })
+                        .unwrap_or_else(|| apos.clone());
+                    self.err(
+                        Diagnostic::at(&pos, e.message)
+                            .help(format!("`timonel doc {short}` lists its arguments")),
+                    );
+                }
+            }
+        }
+        self.check_types(node);
+        if short == "meta" {
+            let what = args
+                .get("_raw_params")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .trim()
+                .to_string();
+            if !META_ACTIONS.contains(&what.as_str()) {
+                self.err(
+                    Diagnostic::at(
+                        &value.pos,
+                        format!(
+                            "unknown meta action '{what}'{}",
+                            hint_for(&what, META_ACTIONS)
+                        ),
+                    )
+                    .help(format!("meta actions: {}", META_ACTIONS.join(", "))),
+                );
+            }
+        }
+        let mut t_inh = self.inherit(&strip_keys(node, &[]), inh);
+        if local {
+            t_inh.delegate_to = Some("localhost".into());
+        }
+        let mut loop_ = None;
+        let mut loop_kind = String::from("loop");
+        for k in keywords::TASK
+            .iter()
+            .filter(|k| **k == "loop" || k.starts_with("with_"))
+        {
+            if let Some(v) = node.get(k) {
+                if loop_.is_some() {
+                    self.err(Diagnostic::at(
+                        &v.pos,
+                        "a task can have only one loop (loop or with_*)",
+                    ));
+                }
+                loop_ = Some(v.to_json());
+                loop_kind = k.to_string();
+            }
+        }
+        let lc = node.get("loop_control");
+        if let Some(l) = lc {
+            if l.as_map().is_none() {
+                self.err(Diagnostic::at(&l.pos, "'loop_control' must be a mapping"));
+            } else {
+                self.check_keys(l, keywords::LOOP_CONTROL, "loop_control");
+            }
+        }
+        let lcv = |k: &str| lc.and_then(|l| l.get(k));
+        let register = node.get("register").and_then(Node::scalar_text);
+        if let Some(r) = &register {
+            if !r.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                || r.starts_with(|c: char| c.is_ascii_digit())
+            {
+                self.err(Diagnostic::at(
+                    &node.get("register").expect("present").pos,
+                    format!("'{r}' is not a valid variable name for register"),
+                ));
+            }
+        }
+        Some(Task {
+            name: node.get("name").and_then(Node::scalar_text),
+            action: short,
+            args,
+            pos: node.pos.clone(),
+            inh: t_inh,
+            register,
+            loop_,
+            loop_kind,
+            loop_var: lcv("loop_var")
+                .and_then(Node::scalar_text)
+                .unwrap_or_else(|| "item".into()),
+            index_var: lcv("index_var").and_then(Node::scalar_text),
+            loop_label: lcv("label").map(Node::to_json),
+            loop_pause: lcv("pause").and_then(|p| p.to_json().as_f64()),
+            changed_when: node
+                .get("changed_when")
+                .map(|v| self.conds(v, "changed_when")),
+            failed_when: node
+                .get("failed_when")
+                .map(|v| self.conds(v, "failed_when")),
+            until: node.get("until").map(|v| self.conds(v, "until")),
+            retries: node.get("retries").map(Node::to_json),
+            delay: node.get("delay").map(Node::to_json),
+            notify: node.get("notify").map(to_string_list).unwrap_or_default(),
+            listen: node.get("listen").map(to_string_list).unwrap_or_default(),
+            ignore_unreachable: node
+                .get("ignore_unreachable")
+                .and_then(|v| modules::spec::to_bool(&v.to_json()))
+                .unwrap_or(false),
+            throttle: node
+                .get("throttle")
+                .and_then(|v| v.to_json().as_u64())
+                .map(|n| n.max(1) as usize),
+        })
+    }
+}
+
+/// A copy of a mapping node without some keys.
+pub(super) fn strip_keys(node: &Node, keys: &[&str]) -> Node {
+    match &node.value {
+        Yaml::Map(m) => Node {
+            value: Yaml::Map(
+                m.iter()
+                    .filter(|(k, _)| !keys.contains(&k.as_str().unwrap_or("")))
+                    .cloned()
+                    .collect(),
+            ),
+            pos: node.pos.clone(),
+        },
+        _ => node.clone(),
+    }
+}
