@@ -521,3 +521,95 @@ fn secret_values_never_reach_any_output() {
         out.stdout
     );
 }
+
+#[test]
+fn every_source_form_and_a_failed_job_fails_the_task_with_its_reason() {
+    let fake = ApiServer::start();
+    let lab = Lab::new();
+    lab.write(
+        "manifests/a.yaml",
+        "apiVersion: v1\nkind: List\nitems:\n- {apiVersion: v1, kind: ConfigMap, metadata: {name: from-list}}\n---\n# an empty document\n",
+    );
+    lab.write(
+        "manifests/b.yml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: from-dir}\n",
+    );
+    lab.write("manifests/ignored.txt", "not: a manifest\n");
+    lab.write(
+        "templates/cm.yaml.j2",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: \"{{ cm_name }}\"}\ndata: {color: \"{{ color }}\"}\n",
+    );
+    lab.write(
+        "s.yml",
+        r#"
+- hosts: localhost
+  gather_facts: no
+  vars: {cm_name: from-template, color: blue}
+  tasks:
+    - k8s_apply: {kubeconfig: "{{ kubeconfig }}", src: "{{ root }}/manifests"}
+    - k8s_apply: {kubeconfig: "{{ kubeconfig }}", template: cm.yaml.j2}
+    - k8s_apply:
+        kubeconfig: "{{ kubeconfig }}"
+        definition:
+          - {apiVersion: v1, kind: ConfigMap, metadata: {name: from-list-arg}}
+          - {apiVersion: v1, kind: ConfigMap, metadata: {name: from-list-arg-2}}
+    - k8s_apply:
+        kubeconfig: "{{ kubeconfig }}"
+        definition: |
+          apiVersion: v1
+          kind: ConfigMap
+          metadata: {name: from-string}
+          ---
+          apiVersion: v1
+          kind: ConfigMap
+          metadata: {name: from-string-2}
+    - k8s_apply:
+        kubeconfig: "{{ kubeconfig }}"
+        wait: true
+        wait_timeout: 20
+        definition:
+          apiVersion: batch/v1
+          kind: Job
+          metadata: {name: migrate, annotations: {fake.timonel/fail: BackoffLimitExceeded}}
+          spec:
+            backoffLimit: 0
+            template:
+              spec:
+                restartPolicy: Never
+                containers: [{name: m, image: shop:1, command: [python, manage.py, migrate]}]
+"#,
+    );
+    let out = lab.play("s.yml", &["-e", &kc(&fake)]);
+    out.assert_code(2);
+    for name in [
+        "from-list",
+        "from-dir",
+        "from-template",
+        "from-list-arg",
+        "from-list-arg-2",
+        "from-string",
+        "from-string-2",
+    ] {
+        assert!(
+            fake.get(&format!("/api/v1/namespaces/default/configmaps/{name}"))
+                .is_some(),
+            "{name} was not applied:\n{}",
+            out.stdout
+        );
+    }
+    let cm = fake
+        .get("/api/v1/namespaces/default/configmaps/from-template")
+        .unwrap();
+    assert_eq!(cm["data"]["color"], "blue");
+    let failed = out
+        .stdout
+        .lines()
+        .find(|l| l.contains("FAILED!"))
+        .unwrap_or_default();
+    assert!(
+        failed.contains("Job default/migrate: the Job failed: BackoffLimitExceeded"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(out.recap("localhost").ok, 4);
+}
