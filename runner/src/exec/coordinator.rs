@@ -11,13 +11,14 @@ use tokio::sync::{mpsc, oneshot, watch};
 use crate::output::Printer;
 
 pub type Key = Vec<u32>;
-pub type Shared = watch::Receiver<Option<super::outcome::TaskOutcome>>;
+/// What a run_once task's other hosts receive: the outcome of the host that ran it.
+pub type LeaderOutcome = watch::Receiver<Option<super::outcome::TaskOutcome>>;
 
 pub enum Go {
     /// Run the task. With run_once, the leader sends its outcome and the others receive it.
     Run {
         leader: Option<watch::Sender<Option<super::outcome::TaskOutcome>>>,
-        follower: Option<Shared>,
+        follower: Option<LeaderOutcome>,
     },
     /// The play is over for this host (any_errors_fatal, max_fail_percentage, end_play).
     Abort,
