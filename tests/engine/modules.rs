@@ -355,35 +355,7 @@ fn ctrl_c_ends_a_pipe_lookup() {
 fn ctrl_c_ends_running_commands_and_prints_the_recap() {
     let lab = Lab::new();
     lab.write("i.yml", "- hosts: localhost\n  gather_facts: no\n  tasks:\n    - file: path={{ root }}/first state=touch\n    - shell: sleep 31.7; touch {{ root }}/late\n");
-    let child = std::process::Command::new(env!("CARGO_BIN_EXE_timonel"))
-        .args([
-            "run",
-            "i.yml",
-            "-e",
-            &format!("root={}", lab.root().display()),
-        ])
-        .current_dir(lab.root())
-        .env("NO_COLOR", "1")
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let running = || {
-        std::process::Command::new("pgrep")
-            .args(["-f", "sleep 31.7"])
-            .output()
-            .map(|o| o.status.success())
-            .unwrap_or(false)
-    };
-    let t0 = std::time::Instant::now();
-    while !running() && t0.elapsed() < std::time::Duration::from_secs(10) {
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-    assert!(running(), "the command never started");
-    std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let (out, _) = interrupt_while(&lab, "i.yml", "sleep 31.7", "-INT");
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(99), "{stdout}");
     assert!(
@@ -395,5 +367,8 @@ fn ctrl_c_ends_running_commands_and_prints_the_recap() {
         "{stdout}"
     );
     std::thread::sleep(std::time::Duration::from_millis(300));
-    assert!(!running(), "the running command was left behind");
+    assert!(
+        !running("sleep 31.7"),
+        "the running command was left behind"
+    );
 }

@@ -8,7 +8,8 @@ use async_trait::async_trait;
 use serde_json::{json, Value};
 
 use super::{
-    ca_cert_hash, endpoint_of, join_command, kubeadm_error, parse_tokens, usable_token, SOON,
+    ca_cert_hash, endpoint_of, join_command, kubeadm_error, parse_tokens, push_flags, usable_token,
+    SOON,
 };
 use crate::connection::sh_quote;
 use crate::spec::{arg, ArgType::*, ModuleSpec};
@@ -85,46 +86,35 @@ async fn look(host: &HostView<'_>) -> ModResult<Node> {
 fn init_command(args: &Args) -> String {
     let mut cmd = String::from("kubeadm init");
     if args.get("config").is_some() {
-        let path = args.string("config_path").unwrap_or_default();
-        cmd.push_str(&format!(" --config {}", sh_quote(&path)));
+        push_flags(&mut cmd, args, &[("config_path", "--config")]);
     } else {
-        for (arg, flag) in [
-            ("control_plane_endpoint", "--control-plane-endpoint"),
-            ("pod_network_cidr", "--pod-network-cidr"),
-            ("service_cidr", "--service-cidr"),
-            ("kubernetes_version", "--kubernetes-version"),
-            ("cri_socket", "--cri-socket"),
-            (
-                "apiserver_advertise_address",
-                "--apiserver-advertise-address",
-            ),
-            ("node_name", "--node-name"),
-        ] {
-            if let Some(v) = args.string(arg) {
-                cmd.push_str(&format!(" {flag} {}", sh_quote(&v)));
-            }
-        }
-        let sans = args.strings("apiserver_cert_extra_sans");
-        if !sans.is_empty() {
-            cmd.push_str(&format!(
-                " --apiserver-cert-extra-sans {}",
-                sh_quote(&sans.join(","))
-            ));
-        }
+        push_flags(
+            &mut cmd,
+            args,
+            &[
+                ("control_plane_endpoint", "--control-plane-endpoint"),
+                ("pod_network_cidr", "--pod-network-cidr"),
+                ("service_cidr", "--service-cidr"),
+                ("kubernetes_version", "--kubernetes-version"),
+                ("cri_socket", "--cri-socket"),
+                (
+                    "apiserver_advertise_address",
+                    "--apiserver-advertise-address",
+                ),
+                ("node_name", "--node-name"),
+                ("apiserver_cert_extra_sans", "--apiserver-cert-extra-sans"),
+            ],
+        );
     }
     if args.bool("upload_certs") {
         cmd.push_str(" --upload-certs");
-        if let Some(k) = args.string("certificate_key") {
-            cmd.push_str(&format!(" --certificate-key {}", sh_quote(&k)));
-        }
+        push_flags(&mut cmd, args, &[("certificate_key", "--certificate-key")]);
     }
-    let ignore = args.strings("ignore_preflight_errors");
-    if !ignore.is_empty() {
-        cmd.push_str(&format!(
-            " --ignore-preflight-errors {}",
-            sh_quote(&ignore.join(","))
-        ));
-    }
+    push_flags(
+        &mut cmd,
+        args,
+        &[("ignore_preflight_errors", "--ignore-preflight-errors")],
+    );
     cmd
 }
 

@@ -5,7 +5,7 @@
 
 use async_trait::async_trait;
 
-use super::kubeadm_error;
+use super::{kubeadm_error, push_flags};
 use crate::connection::sh_quote;
 use crate::spec::{arg, ArgType::*, ModuleSpec};
 use crate::{
@@ -78,38 +78,36 @@ const CLEANUP: &str = "rm -rf /etc/cni/net.d/* /var/lib/cni /etc/kubernetes/kube
      (iptables -F && iptables -t nat -F && iptables -t mangle -F && iptables -X) 2>/dev/null; true";
 
 fn join_command(args: &Args) -> String {
-    let q = |k: &str| sh_quote(&args.string(k).unwrap_or_default());
-    let mut cmd = format!(
-        "kubeadm join {} --token {} --discovery-token-ca-cert-hash {}",
-        q("api_server_endpoint"),
-        q("token"),
-        q("discovery_token_ca_cert_hash")
+    let endpoint = args.string("api_server_endpoint").unwrap_or_default();
+    let mut cmd = format!("kubeadm join {}", sh_quote(&endpoint));
+    push_flags(
+        &mut cmd,
+        args,
+        &[
+            ("token", "--token"),
+            (
+                "discovery_token_ca_cert_hash",
+                "--discovery-token-ca-cert-hash",
+            ),
+        ],
     );
     if args.bool("control_plane") {
-        cmd.push_str(&format!(
-            " --control-plane --certificate-key {}",
-            q("certificate_key")
-        ));
+        cmd.push_str(" --control-plane");
+        push_flags(&mut cmd, args, &[("certificate_key", "--certificate-key")]);
     }
-    for (arg, flag) in [
-        ("node_name", "--node-name"),
-        ("cri_socket", "--cri-socket"),
-        (
-            "apiserver_advertise_address",
-            "--apiserver-advertise-address",
-        ),
-    ] {
-        if let Some(v) = args.string(arg) {
-            cmd.push_str(&format!(" {flag} {}", sh_quote(&v)));
-        }
-    }
-    let ignore = args.strings("ignore_preflight_errors");
-    if !ignore.is_empty() {
-        cmd.push_str(&format!(
-            " --ignore-preflight-errors {}",
-            sh_quote(&ignore.join(","))
-        ));
-    }
+    push_flags(
+        &mut cmd,
+        args,
+        &[
+            ("node_name", "--node-name"),
+            ("cri_socket", "--cri-socket"),
+            (
+                "apiserver_advertise_address",
+                "--apiserver-advertise-address",
+            ),
+            ("ignore_preflight_errors", "--ignore-preflight-errors"),
+        ],
+    );
     cmd
 }
 

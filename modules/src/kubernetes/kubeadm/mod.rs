@@ -71,6 +71,21 @@ pub fn usable_token<'a>(tokens: &'a [Token], soon: &str) -> Option<&'a Token> {
 /// The command that prints that moment on the host (GNU date, in coreutils).
 pub const SOON: &str = "date -u -d '+10 min' +%Y-%m-%dT%H:%M:%SZ";
 
+/// Appends ` --flag value` for each argument given, and list arguments joined by commas
+/// (`--ignore-preflight-errors Swap,NumCPU`).
+pub fn push_flags(cmd: &mut String, args: &crate::Args, flags: &[(&str, &str)]) {
+    for (arg, flag) in flags {
+        let value = match args.get(arg) {
+            Some(serde_json::Value::Array(_)) => Some(args.strings(arg).join(",")),
+            Some(_) => args.string(arg),
+            None => None,
+        };
+        if let Some(v) = value.filter(|v| !v.is_empty()) {
+            cmd.push_str(&format!(" {flag} {}", crate::connection::sh_quote(&v)));
+        }
+    }
+}
+
 /// The worker join command, as `kubeadm token create --print-join-command` prints it.
 pub fn join_command(endpoint: &str, token: &str, hash: &str) -> String {
     format!("kubeadm join {endpoint} --token {token} --discovery-token-ca-cert-hash {hash}")
