@@ -216,3 +216,16 @@ pub fn recap(ok: u32, changed: u32, failed: u32, skipped: u32) -> Recap {
         ..Recap::default()
     }
 }
+
+/// The port a test server (a fake API) prints as its first line, `listening PORT`.
+pub fn listening_port(child: &mut std::process::Child, what: &str) -> u16 {
+    use std::io::BufRead;
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().expect("the server's stdout is piped"))
+        .read_line(&mut line)
+        .unwrap_or_else(|e| panic!("{what} printed nothing: {e}"));
+    line.trim()
+        .strip_prefix("listening ")
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("{what} did not start: {line:?}"))
+}

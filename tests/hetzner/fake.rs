@@ -1,7 +1,7 @@
 //! The fake Hetzner API (fake_hcloud.py) from the tests' side: started per test on a port
 //! of its own, with its request log and fault queue; stopped when dropped.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -43,15 +43,7 @@ impl Fake {
             .stdout(Stdio::piped())
             .spawn()
             .expect("python3 runs the fake Hetzner API");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().expect("stdout"))
-            .read_line(&mut line)
-            .expect("the fake prints its port");
-        let port = line
-            .trim()
-            .strip_prefix("listening ")
-            .and_then(|p| p.parse().ok())
-            .unwrap_or_else(|| panic!("fake did not start: {line:?}"));
+        let port = crate::support::listening_port(&mut child, "the fake Hetzner API");
         Fake { child, port }
     }
 

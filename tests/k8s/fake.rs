@@ -7,7 +7,7 @@
 //! tests/engine/main.rs declares it once, as `crate::k8s_fake` (with `#[allow(dead_code)]`:
 //! each test file uses part of it).
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -236,15 +236,7 @@ impl ApiServer {
             .stdout(Stdio::piped())
             .spawn()
             .expect("python3 runs the fake Kubernetes API server");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().expect("stdout"))
-            .read_line(&mut line)
-            .expect("the fake prints its port");
-        let port = line
-            .trim()
-            .strip_prefix("listening ")
-            .and_then(|p| p.parse().ok())
-            .unwrap_or_else(|| panic!("the fake API server did not start: {line:?}"));
+        let port = crate::support::listening_port(&mut child, "the fake Kubernetes API server");
         let dir = tempfile::tempdir().expect("temp dir");
         std::fs::create_dir_all(dir.path().join("home")).unwrap();
         let s = ApiServer { child, port, dir };
