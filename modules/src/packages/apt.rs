@@ -50,6 +50,12 @@ static SPEC: ModuleSpec = ModuleSpec::new(
         .default("false")
         .aliases(&["allow-downgrade", "allow_downgrades", "allow-downgrades"]),
         arg(
+            "allow_change_held_packages",
+            Bool,
+            "Allow installing or upgrading held packages (a pinned version changes).",
+        )
+        .default("false"),
+        arg(
             "purge",
             Bool,
             "With absent: remove configuration files too.",
@@ -287,6 +293,9 @@ impl Module for Apt {
         }
         if args.bool("allow_downgrade") {
             flags.push_str(" --allow-downgrades");
+        }
+        if args.bool("allow_change_held_packages") {
+            flags.push_str(" --allow-change-held-packages");
         }
         if verb == "remove" && args.bool("purge") {
             flags.push_str(" --purge");
