@@ -213,9 +213,10 @@ impl Module for KubeadmInit {
                 // Initialised: read back what joining needs; renew only what expired.
                 let ca = ctx.host.exec_ok(&format!("cat {CA}")).await?.stdout_str();
                 let soon = ctx.host.exec_ok(SOON).await?.stdout_str();
+                // A failing list fails the task: it must not pass for "no token" and make one.
                 let list = ctx
                     .host
-                    .exec("kubeadm token list -o json")
+                    .exec_ok("kubeadm token list -o json")
                     .await?
                     .stdout_str();
                 let tokens = parse_tokens(&list);
