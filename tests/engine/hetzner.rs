@@ -796,24 +796,3 @@ fn many_servers_created_at_once_within_the_rate_limit_and_never_twice() {
         6
     );
 }
-
-/// --check on a server to be created registers what only the API will know as
-/// "(known after apply)", so later tasks that use its address plan through.
-#[test]
-fn check_mode_registers_what_only_the_api_will_know() {
-    let fake = Fake::start();
-    let t = Lab::new();
-    t.write(
-        "c.yml",
-        "- hosts: localhost\n  gather_facts: no\n  tasks:\n    - hetzner_server: {name: cp-1, server_type: cx22, image: debian-12, location: nbg1}\n      register: s\n    - debug: msg=\"{{ s.hcloud_server.name }} at {{ s.hcloud_server.ipv4_address }} ({{ s.hcloud_server.server_type }})\"\n",
-    );
-    let out = fake.run(&t, &["run", "c.yml", "--check"]);
-    out.assert_ok();
-    assert!(
-        out.stdout
-            .contains("\"msg\": \"cp-1 at (known after apply) (cx22)\""),
-        "{}",
-        out.stdout
-    );
-    assert_eq!(fake.writes(), Vec::<String>::new());
-}

@@ -11,7 +11,6 @@ use super::client::Client;
 use super::resource::{finish, run, Kind, Notes, Op};
 use super::{describe, labels, API_ARGS};
 use crate::spec::{arg, ArgType::*, ModuleSpec};
-use crate::KNOWN_AFTER_APPLY;
 use crate::{
     Apply, ApplyContext, Args, ModResult, Module, ModuleError, ModuleResult, Plan, PlanContext,
     Work,
@@ -99,26 +98,6 @@ fn flat(s: &Map<String, Value>) -> Map<String, Value> {
     m.insert("status".into(), s["status"].clone());
     m.insert("labels".into(), s["labels"].clone());
     m
-}
-
-/// `hcloud_server` for a server `--check` would create: what the arguments say, and
-/// KNOWN_AFTER_APPLY for what the API assigns.
-fn planned(args: &Args, networks: &[(u64, String)]) -> Value {
-    let later = || Value::String(KNOWN_AFTER_APPLY.into());
-    json!({
-        "id": later(),
-        "name": args.string("name"),
-        "status": later(),
-        "server_type": args.string("server_type"),
-        "image": args.string("image"),
-        "location": args.string("location"),
-        "ipv4_address": later(),
-        "ipv6": later(),
-        "private_networks": networks.iter().map(|(_, n)| n.clone()).collect::<Vec<_>>(),
-        "private_networks_info": networks.iter().map(|(_, n)| json!({"name": n, "ip": later()})).collect::<Vec<_>>(),
-        "labels": args.get("labels").cloned().unwrap_or(json!({})),
-        "created": later(),
-    })
 }
 
 /// What the hetzner.hcloud collection registers as `hcloud_server`.
@@ -412,10 +391,6 @@ impl Module for Server {
         let mut result = ModuleResult::ok();
         if let Some(s) = &found {
             result = result.with("hcloud_server", registered(s, &nets));
-        } else if !ops.is_empty() {
-            // To be created: what only the API will know is "(known after apply)", so a
-            // playbook that hands the address on (add_host) plans through in --check.
-            result = result.with("hcloud_server", planned(args, &nets));
         }
         let after = after_obj.map(|o| describe(&o, FIELDS)).unwrap_or_default();
         Ok(finish(
