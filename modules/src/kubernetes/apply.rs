@@ -16,7 +16,7 @@ use super::client::{connect, Cluster, CONNECTION_ARGS};
 use super::compare::{comparable, mask, mask_pair};
 use super::errors::api_error;
 use super::manifest::{self, Manifest};
-use super::observe::{as_value, observe_all, params, Seen, IN_FLIGHT};
+use super::observe::{as_value, listed, observe_all, params, Seen, IN_FLIGHT};
 use super::order;
 use super::resolve::{crds, discover, resolve, Target};
 use super::wait::{self, Condition};
@@ -342,10 +342,7 @@ async fn prune_candidates(
             .await
             .map_err(|e| api_error(cluster, &format!("listing {} to prune", t.ar.plural), e))?;
         for item in list.items {
-            // A list's items name no kind or apiVersion.
-            let mut v = as_value(&item);
-            v["apiVersion"] = json!(t.ar.api_version);
-            v["kind"] = json!(t.ar.kind);
+            let v = listed(&t, &item);
             let name = v["metadata"]["name"]
                 .as_str()
                 .unwrap_or_default()

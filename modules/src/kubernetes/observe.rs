@@ -38,6 +38,14 @@ pub fn as_value<T: serde::Serialize>(v: &T) -> Value {
     serde_json::to_value(v).unwrap_or_default()
 }
 
+/// An item of a LIST as a GET would answer it: list items name no kind or apiVersion.
+pub fn listed(t: &Target, item: &kube::core::DynamicObject) -> Value {
+    let mut v = as_value(item);
+    v["apiVersion"] = json!(t.ar.api_version);
+    v["kind"] = json!(t.ar.kind);
+    v
+}
+
 /// Requests one task keeps in flight: enough to overlap round trips, few enough that an API
 /// server doesn't see hundreds of mutating (dry-run) requests at once.
 pub const IN_FLIGHT: usize = 8;
@@ -181,10 +189,7 @@ async fn prefetch(
                 .items
                 .iter()
                 .map(|o| {
-                    // A list's items name no kind or apiVersion; a GET's answer does.
-                    let mut v = as_value(o);
-                    v["apiVersion"] = json!(t.ar.api_version);
-                    v["kind"] = json!(t.ar.kind);
+                    let v = listed(t, o);
                     (
                         v["metadata"]["name"]
                             .as_str()

@@ -82,6 +82,20 @@ async fn look(host: &HostView<'_>) -> ModResult<Node> {
     Ok(node)
 }
 
+/// The cluster CA and a join token still usable for a while, read from an initialised node.
+/// A failing token list fails the task: it must not pass for "no token" and make one.
+async fn read_back(host: &HostView<'_>) -> ModResult<(String, Option<String>)> {
+    let ca = host.exec_ok(&format!("cat {CA}")).await?.stdout_str();
+    let soon = host.exec_ok(SOON).await?.stdout_str();
+    let list = host
+        .exec_ok("kubeadm token list -o json")
+        .await?
+        .stdout_str();
+    let tokens = parse_tokens(&list);
+    let token = usable_token(&tokens, soon.trim()).map(|t| t.token.clone());
+    Ok((ca, token))
+}
+
 /// The `kubeadm init` command line for the arguments.
 fn init_command(args: &Args) -> String {
     let mut cmd = String::from("kubeadm init");
@@ -211,16 +225,7 @@ impl Module for KubeadmInit {
         match (&node.admin_conf, node.apiserver_manifest, node.api_answers) {
             (Some(admin), true, true) => {
                 // Initialised: read back what joining needs; renew only what expired.
-                let ca = ctx.host.exec_ok(&format!("cat {CA}")).await?.stdout_str();
-                let soon = ctx.host.exec_ok(SOON).await?.stdout_str();
-                // A failing list fails the task: it must not pass for "no token" and make one.
-                let list = ctx
-                    .host
-                    .exec_ok("kubeadm token list -o json")
-                    .await?
-                    .stdout_str();
-                let tokens = parse_tokens(&list);
-                let token = usable_token(&tokens, soon.trim()).map(|t| t.token.clone());
+                let (ca, token) = read_back(&ctx.host).await?;
                 let certs_gone = args.bool("upload_certs")
                     && key.is_some()
                     && ctx
@@ -340,16 +345,8 @@ impl Apply for Init {
             .exec_ok(&format!("cat {ADMIN}"))
             .await?
             .stdout_str();
-        let ca = ctx.host.exec_ok(&format!("cat {CA}")).await?.stdout_str();
-        let soon = ctx.host.exec_ok(SOON).await?.stdout_str();
-        let list = ctx
-            .host
-            .exec_ok("kubeadm token list -o json")
-            .await?
-            .stdout_str();
-        let tokens = parse_tokens(&list);
-        let token = usable_token(&tokens, soon.trim())
-            .map(|t| t.token.clone())
+        let (ca, token) = read_back(&ctx.host).await?;
+        let token = token
             .ok_or_else(|| ModuleError::Failed("kubeadm init made no usable join token".into()))?;
         let mut r = returns(
             args,
