@@ -152,36 +152,14 @@ pub async fn until_ready(
     timeout: Duration,
     progress: &dyn Controller,
 ) -> ModResult<()> {
-    let api = target.api(cluster, m);
-    let start = Instant::now();
-    let what = format!("{}/{}", m.kind().to_lowercase(), m.name());
-    loop {
-        let live = api
-            .get_opt(m.name())
-            .await
-            .map_err(|e| api_error(cluster, &m.label(), e))?;
-        let state = match &live {
-            Some(obj) => readiness(&serde_json::to_value(obj).unwrap_or_default(), wanted),
-            None => Readiness::Waiting("not found".into()),
-        };
-        match state {
-            Readiness::Ready => return Ok(()),
-            Readiness::Failed(why) => {
-                return Err(ModuleError::Failed(format!("{}: {why}", m.label())))
-            }
-            Readiness::Waiting(note) => {
-                if start.elapsed() >= timeout {
-                    return Err(ModuleError::Failed(format!(
-                        "{}: not ready after {}s ({note}); raise wait_timeout or look at its events",
-                        m.label(),
-                        timeout.as_secs()
-                    )));
-                }
-                progress.progress(&format!("{what} {note}"));
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
+    let state = |live: Option<Value>| match live {
+        Some(obj) => readiness(&obj, wanted),
+        None => Readiness::Waiting("not found".into()),
+    };
+    let late = |secs: u64, note: &str| {
+        format!("not ready after {secs}s ({note}); raise wait_timeout or look at its events")
+    };
+    poll(cluster, target, m, timeout, progress, state, late).await
 }
 
 /// Polls until `m` is gone.
@@ -192,28 +170,51 @@ pub async fn until_gone(
     timeout: Duration,
     progress: &dyn Controller,
 ) -> ModResult<()> {
+    let state = |live: Option<Value>| match live {
+        Some(_) => Readiness::Waiting("deleting".into()),
+        None => Readiness::Ready,
+    };
+    let late = |secs: u64, _: &str| {
+        format!("still there after {secs}s; raise wait_timeout or look at its finalizers")
+    };
+    poll(cluster, target, m, timeout, progress, state, late).await
+}
+
+/// Reads `m` every half second until `state` says it is ready (or failed), showing what it
+/// waits for on the progress line; `late` words the timeout.
+async fn poll(
+    cluster: &Cluster,
+    target: &Target,
+    m: &Manifest,
+    timeout: Duration,
+    progress: &dyn Controller,
+    state: impl Fn(Option<Value>) -> Readiness,
+    late: impl Fn(u64, &str) -> String,
+) -> ModResult<()> {
     let api = target.api(cluster, m);
     let start = Instant::now();
+    let what = format!("{}/{}", m.kind().to_lowercase(), m.name());
     loop {
         let live = api
             .get_opt(m.name())
             .await
             .map_err(|e| api_error(cluster, &m.label(), e))?;
-        if live.is_none() {
-            return Ok(());
+        match state(live.map(|o| serde_json::to_value(o).unwrap_or_default())) {
+            Readiness::Ready => return Ok(()),
+            Readiness::Failed(why) => {
+                return Err(ModuleError::Failed(format!("{}: {why}", m.label())))
+            }
+            Readiness::Waiting(note) => {
+                if start.elapsed() >= timeout {
+                    return Err(ModuleError::Failed(format!(
+                        "{}: {}",
+                        m.label(),
+                        late(timeout.as_secs(), &note)
+                    )));
+                }
+                progress.progress(&format!("{what} {note}"));
+            }
         }
-        if start.elapsed() >= timeout {
-            return Err(ModuleError::Failed(format!(
-                "{}: still there after {}s; raise wait_timeout or look at its finalizers",
-                m.label(),
-                timeout.as_secs()
-            )));
-        }
-        progress.progress(&format!(
-            "{}/{} deleting",
-            m.kind().to_lowercase(),
-            m.name()
-        ));
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
 }
