@@ -19,24 +19,24 @@ const WORKER: (&str, u16) = ("t-k8s-w1", 22382);
 const TUNNEL: u16 = 22383;
 const REPO_PORT: u16 = 22380;
 
-fn repo_script() -> PathBuf {
+pub(crate) fn repo_script() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/lab/k8s/repo")
 }
 
-struct Res {
-    code: i32,
-    stdout: String,
-    stderr: String,
+pub(crate) struct Res {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
 }
 
 impl Res {
-    fn all(&self) -> String {
+    pub fn all(&self) -> String {
         format!("{}{}", self.stdout, self.stderr)
     }
 }
 
 /// Runs a command, killing it when it outlives `limit`.
-fn run_limited(mut cmd: Command, what: &str, limit: Duration) -> Res {
+pub(crate) fn run_limited(mut cmd: Command, what: &str, limit: Duration) -> Res {
     let mut child = cmd
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -78,7 +78,7 @@ fn run_limited(mut cmd: Command, what: &str, limit: Duration) -> Res {
     }
 }
 
-fn ssh_args(port: u16) -> Vec<String> {
+pub(crate) fn ssh_args(port: u16) -> Vec<String> {
     [
         "-F",
         "/dev/null",
@@ -103,19 +103,19 @@ fn ssh_args(port: u16) -> Vec<String> {
 }
 
 /// A shell command on a lab host over SSH, as the user tester (who has sudo).
-fn ssh(host: (&str, u16), cmd: &str, limit: Duration) -> Res {
+pub(crate) fn ssh(host: (&str, u16), cmd: &str, limit: Duration) -> Res {
     let mut c = Command::new("ssh");
     c.args(ssh_args(host.1)).arg("tester@127.0.0.1").arg(cmd);
     run_limited(c, &format!("ssh {}: {cmd}", host.0), limit)
 }
 
-fn ok(host: (&str, u16), cmd: &str, limit: Duration) -> String {
+pub(crate) fn ok(host: (&str, u16), cmd: &str, limit: Duration) -> String {
     let r = ssh(host, cmd, limit);
     assert_eq!(r.code, 0, "{}: {cmd}\n{}", host.0, r.all());
     r.stdout
 }
 
-fn fails(host: (&str, u16), cmd: &str, limit: Duration) -> Res {
+pub(crate) fn fails(host: (&str, u16), cmd: &str, limit: Duration) -> Res {
     let r = ssh(host, cmd, limit);
     assert_eq!(
         r.code,
@@ -127,7 +127,7 @@ fn fails(host: (&str, u16), cmd: &str, limit: Duration) -> Res {
     r
 }
 
-fn docker(args: &[&str]) -> String {
+pub(crate) fn docker(args: &[&str]) -> String {
     let mut c = Command::new("docker");
     c.args(args);
     let r = run_limited(c, &format!("docker {args:?}"), Duration::from_secs(60));
@@ -214,14 +214,14 @@ fn kubectl(t: &Lab, args: &[&str]) -> String {
     r.stdout
 }
 
-fn json(s: &str) -> serde_json::Value {
+pub(crate) fn json(s: &str) -> serde_json::Value {
     serde_json::from_str(s).unwrap_or_else(|e| panic!("{e}: {s}"))
 }
 
-const MIN: Duration = Duration::from_secs(60);
+pub(crate) const MIN: Duration = Duration::from_secs(60);
 
 /// Progress on stderr (shown with --nocapture and when the test fails).
-fn step(started: Instant, what: &str) {
+pub(crate) fn step(started: Instant, what: &str) {
     eprintln!("[{:6.1}s] {what}", started.elapsed().as_secs_f64());
 }
 

@@ -14,6 +14,7 @@ mod hetzner;
 mod hosts;
 mod kernel;
 mod keys;
+mod kubeadm_cluster;
 mod kubeadm_sim;
 mod reboot;
 mod services;

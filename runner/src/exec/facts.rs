@@ -33,6 +33,8 @@ echo "route4=$(ip -4 route get 1.1.1.1 2>/dev/null | head -1)"
 echo "route6=$(ip -6 route get 2606:4700::1111 2>/dev/null | head -1)"
 echo "virt=$( if [ -f /.dockerenv ]; then echo docker; elif grep -qa container= /proc/1/environ 2>/dev/null; then echo container; else echo; fi)"
 echo "epoch=$(date +%s)"
+# As Ansible: systemd where it manages the host, else PID 1's name (a container's init).
+echo "svcmgr=$( if [ -d /run/systemd/system ]; then echo systemd; else cat /proc/1/comm 2>/dev/null; fi)"
 if [ -r /etc/os-release ]; then sed 's/^/os_/' /etc/os-release; fi
 "#;
 
@@ -148,7 +150,10 @@ pub async fn gather(conn: &dyn Connection) -> ModResult<Map<String, Value>> {
         "virtualization_type": g("virt"),
         "virtualization_role": if g("virt").is_empty() { "" } else { "guest" },
         "date_time": {"epoch": g("epoch")},
-        "service_mgr": "systemd",
+        "service_mgr": match g("svcmgr") {
+            m if m.is_empty() => "service".to_string(),
+            m => m,
+        },
     });
     Ok(facts.as_object().cloned().unwrap_or_default())
 }

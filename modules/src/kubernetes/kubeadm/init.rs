@@ -7,6 +7,7 @@
 use async_trait::async_trait;
 use serde_json::{json, Value};
 
+use super::kubeconfig_dest;
 use super::{
     ca_cert_hash, endpoint_of, join_command, kubeadm_error, parse_tokens, push_flags, usable_token,
     SOON,
@@ -40,6 +41,7 @@ static SPEC: ModuleSpec = ModuleSpec::new(
         arg("config", Dict, "kubeadm's own configuration (InitConfiguration, ClusterConfiguration, KubeletConfiguration as a list of documents or a mapping), written to config_path."),
         arg("config_path", Path, "Where the configuration goes on the node.")
             .default("\"/etc/kubernetes/kubeadm-config.yaml\""),
+        arg("kubeconfig_dest", Path, "Also write the admin kubeconfig to this path on the controller (mode 0600), for k8s_apply there."),
     ],
 )
 .also_known_as(&["timonel.kubernetes.kubeadm_init"]);
@@ -220,81 +222,112 @@ impl Module for KubeadmInit {
     }
 
     async fn plan(&self, ctx: &PlanContext<'_>, args: &Args) -> ModResult<Plan> {
-        let node = look(&ctx.host).await?;
-        let key = args.string("certificate_key");
-        match (&node.admin_conf, node.apiserver_manifest, node.api_answers) {
-            (Some(admin), true, true) => {
-                // Initialised: read back what joining needs; renew only what expired.
-                let (ca, token) = read_back(&ctx.host).await?;
-                let certs_gone = args.bool("upload_certs")
-                    && key.is_some()
-                    && ctx
-                        .host
-                        .exec(&format!(
-                            "{KUBECTL} -n kube-system get secret kubeadm-certs -o name"
-                        ))
-                        .await?
-                        .rc
-                        != 0;
-                if let (Some(t), false) = (&token, certs_gone) {
-                    return Ok(Plan::Done(returns(args, admin, &ca, t, key.as_deref())?));
+        let plan = plan_node(ctx, args).await?;
+        let Some(dest) = args.string("kubeconfig_dest") else {
+            return Ok(plan);
+        };
+        Ok(match plan {
+            Plan::Done(r) => match kubeconfig_dest::of(&r) {
+                Some(k) if !kubeconfig_dest::up_to_date(&dest, &k) => {
+                    let mut preview = r;
+                    preview.changed = true;
+                    preview.msg = Some(format!(
+                        "would write the admin kubeconfig to {dest} on the controller"
+                    ));
+                    Plan::change(preview, Work::custom(kubeconfig_dest::WriteOnly { dest }))
                 }
-                let mut preview = returns(
-                    args,
-                    admin,
-                    &ca,
-                    token.as_deref().unwrap_or(KNOWN_AFTER_APPLY),
-                    key.as_deref(),
-                )?;
-                preview.changed = true;
-                let what: Vec<&str> = [
+                _ => Plan::Done(r),
+            },
+            Plan::Change {
+                preview,
+                work: Work::Custom(inner),
+            } => Plan::change(
+                preview,
+                Work::custom(kubeconfig_dest::ThenWrite { inner, dest }),
+            ),
+            other => other,
+        })
+    }
+}
+
+/// The node's plan, before `kubeconfig_dest`.
+async fn plan_node(ctx: &PlanContext<'_>, args: &Args) -> ModResult<Plan> {
+    let node = look(&ctx.host).await?;
+    let key = args.string("certificate_key");
+    match (&node.admin_conf, node.apiserver_manifest, node.api_answers) {
+        (Some(admin), true, true) => {
+            // Initialised: read back what joining needs; renew only what expired.
+            let (ca, token) = read_back(&ctx.host).await?;
+            let certs_gone = args.bool("upload_certs")
+                && key.is_some()
+                && ctx
+                    .host
+                    .exec(&format!(
+                        "{KUBECTL} -n kube-system get secret kubeadm-certs -o name"
+                    ))
+                    .await?
+                    .rc
+                    != 0;
+            if let (Some(t), false) = (&token, certs_gone) {
+                return Ok(Plan::Done(returns(args, admin, &ca, t, key.as_deref())?));
+            }
+            let mut preview = returns(
+                args,
+                admin,
+                &ca,
+                token.as_deref().unwrap_or(KNOWN_AFTER_APPLY),
+                key.as_deref(),
+            )?;
+            preview.changed = true;
+            let what: Vec<&str> = [
                     token.is_none().then_some("a new join token (the last one expired)"),
                     certs_gone.then_some("the control-plane certificates uploaded again (kubeadm deleted them after two hours)"),
                 ]
                 .into_iter()
                 .flatten()
                 .collect();
-                preview.msg = Some(format!("would make {}", what.join(" and ")));
-                Ok(Plan::change(
-                    preview,
-                    Work::custom(Renew {
-                        token,
-                        upload_certs: certs_gone,
-                        admin: admin.clone(),
-                        ca,
-                    }),
-                ))
-            }
-            (None, false, _) => {
-                let mut preview = known_after_apply(args);
-                preview.msg = Some(format!(
-                    "would run {}",
-                    init_command(args).replace(key.as_deref().unwrap_or("\u{0}"), "(hidden)")
-                ));
-                let config = args
-                    .get("config")
-                    .map(|c| config_text(c, &|v| ctx.controller.to_yaml(v)));
-                if let (true, Some(text)) = (ctx.diff, &config) {
-                    let path = args.string("config_path").unwrap_or_default();
-                    let mut d = FileDiff::new(&path, "", text.clone());
-                    d.before_header = format!("{path} (absent)");
-                    preview.diffs.push(d);
-                }
-                Ok(Plan::change(preview, Work::custom(Init { config })))
-            }
-            _ => {
-                Err(ModuleError::Failed(format!(
-                "this node is half initialised: {} but the API server {}; run `kubeadm reset -f` \
-                 on it (its cluster is lost), then run this task again",
-                if node.apiserver_manifest {
-                    "kubeadm wrote the control-plane manifests"
-                } else {
-                    "admin.conf exists without the API server's manifest"
-                },
-                if node.admin_conf.is_some() { "does not answer" } else { "was never set up" }
-            )))
-            }
+            preview.msg = Some(format!("would make {}", what.join(" and ")));
+            Ok(Plan::change(
+                preview,
+                Work::custom(Renew {
+                    token,
+                    upload_certs: certs_gone,
+                    admin: admin.clone(),
+                    ca,
+                }),
+            ))
         }
+        (None, false, _) => {
+            let mut preview = known_after_apply(args);
+            preview.msg = Some(format!(
+                "would run {}",
+                init_command(args).replace(key.as_deref().unwrap_or("\u{0}"), "(hidden)")
+            ));
+            let config = args
+                .get("config")
+                .map(|c| config_text(c, &|v| ctx.controller.to_yaml(v)));
+            if let (true, Some(text)) = (ctx.diff, &config) {
+                let path = args.string("config_path").unwrap_or_default();
+                let mut d = FileDiff::new(&path, "", text.clone());
+                d.before_header = format!("{path} (absent)");
+                preview.diffs.push(d);
+            }
+            Ok(Plan::change(preview, Work::custom(Init { config })))
+        }
+        _ => Err(ModuleError::Failed(format!(
+            "this node is half initialised: {} but the API server {}; run `kubeadm reset -f` \
+                 on it (its cluster is lost), then run this task again",
+            if node.apiserver_manifest {
+                "kubeadm wrote the control-plane manifests"
+            } else {
+                "admin.conf exists without the API server's manifest"
+            },
+            if node.admin_conf.is_some() {
+                "does not answer"
+            } else {
+                "was never set up"
+            }
+        ))),
     }
 }
 

@@ -72,6 +72,8 @@ static SPEC: ModuleSpec = ModuleSpec::new(
 
 const KUBELET_CONF: &str = "/etc/kubernetes/kubelet.conf";
 const APISERVER: &str = "/etc/kubernetes/manifests/kube-apiserver.yaml";
+/// Written early by a join (discovery); alone, it is what a failed join left.
+const CA: &str = "/etc/kubernetes/pki/ca.crt";
 
 /// What `kubeadm reset -f` leaves behind that a new join trips on.
 const CLEANUP: &str = "rm -rf /etc/cni/net.d/* /var/lib/cni /etc/kubernetes/kubelet.conf; \
@@ -135,7 +137,8 @@ impl Module for KubeadmJoin {
         let out = ctx
             .host
             .exec(&format!(
-                "[ -e {KUBELET_CONF} ] && echo kubelet; [ -e {APISERVER} ] && echo manifest; true"
+                "[ -e {KUBELET_CONF} ] && echo kubelet; [ -e {APISERVER} ] && echo manifest; \
+                 [ -e {CA} ] && echo ca; true"
             ))
             .await?
             .stdout_str();
@@ -176,23 +179,34 @@ impl Module for KubeadmJoin {
         let pending = ["token", "discovery_token_ca_cert_hash", "certificate_key"]
             .iter()
             .any(|k| args.str(k).is_some_and(|v| v.contains(KNOWN_AFTER_APPLY)));
-        let reset = out.lines().any(|l| l == "kubelet" || l == "manifest");
-        let mut msg = format!(
-            "would {}join {} as a {role}",
-            if reset { "reset this node and " } else { "" },
-            args.string("api_server_endpoint").unwrap_or_default()
-        );
+        let has = |what: &str| out.lines().any(|l| l == what);
+        // A failed join (swap on, a wrong key) leaves the CA and kubeadm's preflight then
+        // refuses the node: nothing of a working node is lost by resetting it first.
+        let leftovers = !joined && has("ca");
+        let reset = has("kubelet") || has("manifest") || leftovers;
+        let endpoint = args.string("api_server_endpoint").unwrap_or_default();
+        let first = if leftovers {
+            "reset what a failed join left on this node and "
+        } else if reset {
+            "reset this node and "
+        } else {
+            ""
+        };
+        let mut msg = format!("would {first}join {endpoint} as a {role}");
         if pending {
             msg.push_str(" (with the token kubeadm_init makes: known after apply)");
         }
         let preview = ModuleResult::changed().with_msg(msg);
-        Ok(Plan::change(preview, Work::custom(Join { reset })))
+        let done = format!("{first}joined {endpoint} as a {role}");
+        Ok(Plan::change(preview, Work::custom(Join { reset, done })))
     }
 }
 
 /// Resets the node first when it holds an old join, then joins.
 struct Join {
     reset: bool,
+    /// What the result says once joined.
+    done: String,
 }
 
 #[async_trait]
@@ -201,7 +215,7 @@ impl Apply for Join {
         self: Box<Self>,
         ctx: &ApplyContext<'_>,
         args: &Args,
-        preview: ModuleResult,
+        _preview: ModuleResult,
     ) -> ModResult<ModuleResult> {
         let hide = secrets(args);
         let hide: Vec<&str> = hide.iter().map(String::as_str).collect();
@@ -230,13 +244,6 @@ impl Apply for Join {
                 &hide,
             )));
         }
-        Ok(ModuleResult::changed().with_msg(
-            preview
-                .msg
-                .unwrap_or_default()
-                .replacen("would ", "", 1)
-                .replacen("reset this node and join", "reset this node and joined", 1)
-                .replacen("join ", "joined ", 1),
-        ))
+        Ok(ModuleResult::changed().with_msg(self.done))
     }
 }

@@ -5,6 +5,7 @@
 
 pub mod init;
 pub mod join;
+mod kubeconfig_dest;
 
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -112,6 +113,8 @@ pub fn kubeadm_error(what: &str, stdout: &str, stderr: &str, hide: &[&str]) -> S
         .map(str::trim)
         .filter(|l| {
             l.starts_with("[ERROR")
+                // Swap is only a warning since kubeadm 1.28; the kubelet then fails on it.
+                || l.starts_with("[WARNING Swap]")
                 || l.starts_with("error execution phase")
                 || l.starts_with("error:")
                 || l.starts_with("[preflight] Some fatal errors")

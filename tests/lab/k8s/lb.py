@@ -1,0 +1,63 @@
+#!/usr/bin/python3
+"""The lab's API load balancer: what a Hetzner load balancer does in front of the control-plane
+nodes, for TCP. Each connection goes to the next backend that accepts one (round robin,
+skipping backends that are down); bytes are relayed both ways unchanged, so TLS ends at the
+kube-apiserver, as with a TCP load balancer.
+
+    lb.py LISTEN_PORT HOST:PORT [HOST:PORT...]
+"""
+
+import itertools
+import socket
+import sys
+import threading
+
+
+def relay(src, dst):
+    try:
+        while True:
+            data = src.recv(65536)
+            if not data:
+                break
+            dst.sendall(data)
+    except OSError:
+        pass
+    finally:
+        for s in (src, dst):
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+
+def connect(backends, turn):
+    start = next(turn)
+    for i in range(len(backends)):
+        host, port = backends[(start + i) % len(backends)]
+        try:
+            return socket.create_connection((host, port), timeout=2)
+        except OSError:
+            continue
+    return None
+
+
+def main():
+    port = int(sys.argv[1])
+    backends = [(b.rsplit(":", 1)[0], int(b.rsplit(":", 1)[1])) for b in sys.argv[2:]]
+    turn = itertools.count()
+    lock = threading.Lock()
+    srv = socket.create_server(("0.0.0.0", port), reuse_port=True)
+    while True:
+        client, _ = srv.accept()
+        with lock:
+            upstream = connect(backends, turn)
+        if upstream is None:
+            client.close()
+            continue
+        upstream.settimeout(None)
+        for a, b in ((client, upstream), (upstream, client)):
+            threading.Thread(target=relay, args=(a, b), daemon=True).start()
+
+
+if __name__ == "__main__":
+    main()
