@@ -135,7 +135,7 @@ pub(crate) fn docker(args: &[&str]) -> String {
     r.stdout
 }
 
-/// Removes the hosts, the tunnel and the repository server, also when the test fails.
+/// Removes the hosts and the tunnel, also when the test fails.
 struct Cleanup {
     tunnel: Option<Child>,
 }
@@ -149,7 +149,8 @@ impl Drop for Cleanup {
         let _ = Command::new("docker")
             .args(["rm", "-f", CP.0, WORKER.0])
             .output();
-        let _ = Command::new("bash").arg(repo_script()).arg("stop").output();
+        // The repository server stays: other tests use it at the same time (tests/run
+        // removes the lab's containers at the end).
     }
 }
 

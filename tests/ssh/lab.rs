@@ -77,9 +77,20 @@ fn vm_script() -> PathBuf {
 /// A VM host of its own (real kernel, systemd as init), booted from a fresh overlay of the
 /// VM image: (name, port). See tests/lab/vm.
 pub fn vm(name: &str, port: u16) -> (String, u16) {
+    vm_reaching(name, port, &[])
+}
+
+/// A VM host that may reach the given servers on the controller's loopback, each at a guest
+/// address: ("10.0.2.100:80", 22399) forwards the guest's 10.0.2.100:80 to 127.0.0.1:22399.
+pub fn vm_reaching(name: &str, port: u16, servers: &[(&str, u16)]) -> (String, u16) {
+    let fwd: Vec<String> = servers
+        .iter()
+        .map(|(guest, local)| format!("{guest}=127.0.0.1:{local}"))
+        .collect();
     let out = Command::new("bash")
         .arg(vm_script())
         .args(["up", name, &port.to_string()])
+        .env("VM_GUESTFWD", fwd.join(" "))
         .output()
         .expect("run tests/lab/vm");
     assert!(
