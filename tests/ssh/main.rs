@@ -8,6 +8,7 @@ mod support;
 mod lab;
 
 mod apt;
+mod django;
 mod downloads;
 mod faults;
 mod hetzner;
