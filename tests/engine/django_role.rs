@@ -198,6 +198,23 @@ fn the_django_role_plans_deploys_keeps_its_secrets_and_rolls_a_new_image() {
     assert_eq!(cm["data"]["POSTGRES_HOST"], "web-postgres");
     assert_eq!(cm["data"]["ALLOWED_HOSTS"], "shop.example.com");
 
+    // Nothing shows the generated secrets: not -v, not --output json, not a diff.
+    for extra in [
+        &["--check", "--diff", "-v"][..],
+        &["--output", "json", "--diff"][..],
+    ] {
+        let out = run(&lab, &fake, extra);
+        out.assert_ok();
+        let all = format!("{}{}", out.stdout, out.stderr);
+        for secret in [secret_key.trim_end(), db_password.trim_end()] {
+            let b64 = base64::engine::general_purpose::STANDARD.encode(secret);
+            assert!(
+                !all.contains(secret) && !all.contains(&b64),
+                "{extra:?} shows a secret:\n{all}"
+            );
+        }
+    }
+
     // A re-run changes nothing and writes nothing; the secrets stay.
     let before = real_writes(&fake).len();
     let out = run(&lab, &fake, &["--diff"]);
