@@ -646,7 +646,7 @@ fn check_mode_plans_objects_in_a_namespace_an_earlier_task_creates() {
     let out = lab.play("n.yml", &["-e", &kc, "--check", "-v"]);
     assert!(
         out.stdout
-            .contains("namespace later does not exist (known after apply"),
+            .contains("namespace later does not exist: create it in an earlier task"),
         "{}",
         out.stdout
     );

@@ -212,6 +212,26 @@ fn the_django_image_migrates_serves_and_reports_its_database() {
         (code, body.as_str()),
         (200, r#"{"status": "ok", "database": "ok"}"#)
     );
+    // The models and their migrations agree (a model changed without its migration fails).
+    let mut args: Vec<String> = ["run", "--rm", "--network", p.as_str()]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    args.extend(env.iter().cloned());
+    args.extend(
+        [
+            APP_IMAGE,
+            "python",
+            "manage.py",
+            "makemigrations",
+            "--check",
+            "--dry-run",
+        ]
+        .map(String::from),
+    );
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = docker_ok(&args);
+    assert!(out.contains("No changes detected"), "{out}");
     // The front page records each visit in the database.
     let (code, body) = get_ok("/");
     assert_eq!(code, 200, "{body}");

@@ -299,8 +299,8 @@ impl Module for K8sApply {
             return Ok(Plan::Unknown {
                 preview,
                 reason: format!(
-                    "{}: namespace {} does not exist (known after apply: an earlier task \
-                     creates it, or add the Namespace to this task)",
+                    "{}: namespace {} does not exist: create it in an earlier task or in this \
+                     one (--check shows the object as it would be sent)",
                     m.label(),
                     m.namespace()
                 ),
