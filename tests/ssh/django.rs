@@ -96,16 +96,17 @@ fn app_env(p: &str) -> Vec<String> {
     .collect()
 }
 
-/// `python manage.py migrate` in a one-off container of the image, as the migrations Job.
-fn migrate(p: &str, env: &[String]) -> String {
-    let mut args: Vec<String> = ["run", "--rm", "--network", p]
+/// `python manage.py ARGS` in a one-off container of the image (as the migrations Job runs).
+fn manage(p: &str, env: &[String], args: &[&str]) -> String {
+    let mut all: Vec<String> = ["run", "--rm", "--network", p]
         .iter()
         .map(|s| s.to_string())
         .collect();
-    args.extend(env.iter().cloned());
-    args.extend([APP_IMAGE, "python", "manage.py", "migrate"].map(String::from));
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    docker_ok(&args)
+    all.extend(env.iter().cloned());
+    all.extend([APP_IMAGE, "python", "manage.py"].map(String::from));
+    all.extend(args.iter().map(|s| s.to_string()));
+    let all: Vec<&str> = all.iter().map(String::as_str).collect();
+    docker_ok(&all)
 }
 
 #[test]
@@ -195,7 +196,7 @@ fn the_django_image_migrates_serves_and_reports_its_database() {
 
     // The migrations apply once; a second run (with DATABASE_URL, the other way to name the
     // database) finds nothing to do.
-    let out = migrate(&p, &env);
+    let out = manage(&p, &env, &["migrate"]);
     assert!(out.contains("Applying visits.0001_initial... OK"), "{out}");
     let url_env: Vec<String> = [
         "SECRET_KEY=x".to_string(),
@@ -204,7 +205,7 @@ fn the_django_image_migrates_serves_and_reports_its_database() {
     .into_iter()
     .flat_map(|e| ["-e".to_string(), e])
     .collect();
-    let out = migrate(&p, &url_env);
+    let out = manage(&p, &url_env, &["migrate"]);
     assert!(out.contains("No migrations to apply."), "{out}");
 
     let (code, body) = get_ok("/healthz");
@@ -213,25 +214,11 @@ fn the_django_image_migrates_serves_and_reports_its_database() {
         (200, r#"{"status": "ok", "database": "ok"}"#)
     );
     // The models and their migrations agree (a model changed without its migration fails).
-    let mut args: Vec<String> = ["run", "--rm", "--network", p.as_str()]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-    args.extend(env.iter().cloned());
-    args.extend(
-        [
-            APP_IMAGE,
-            "python",
-            "manage.py",
-            "makemigrations",
-            "--check",
-            "--dry-run",
-        ]
-        .map(String::from),
-    );
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let out = docker_ok(&args);
+    let out = manage(&p, &env, &["makemigrations", "--check", "--dry-run"]);
     assert!(out.contains("No changes detected"), "{out}");
+    // The application's own tests (visits/tests.py), on a test database of this PostgreSQL.
+    let out = manage(&p, &env, &["test", "visits"]);
+    assert!(out.contains("Ran 6 tests") && out.contains("\nOK"), "{out}");
     // The front page records each visit in the database.
     let (code, body) = get_ok("/");
     assert_eq!(code, 200, "{body}");

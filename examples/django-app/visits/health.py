@@ -24,7 +24,8 @@ def healthz():
         executor = MigrationExecutor(connection)
         pending = executor.migration_plan(executor.loader.graph.leaf_nodes())
     except DatabaseError as e:
-        connection.close()
+        # Django closes a connection that failed at the end of the request (and checks a
+        # kept one before reuse: CONN_HEALTH_CHECKS), so the next probe connects anew.
         first_line = (str(e).strip().splitlines() or [type(e).__name__])[0]
         return _answer(503, status="unavailable", database=first_line)
     if pending:
