@@ -613,3 +613,54 @@ fn every_source_form_and_a_failed_job_fails_the_task_with_its_reason() {
     );
     assert_eq!(out.recap("localhost").ok, 4);
 }
+
+#[test]
+fn check_mode_plans_objects_in_a_namespace_an_earlier_task_creates() {
+    let fake = ApiServer::start();
+    let lab = Lab::new();
+    lab.write(
+        "n.yml",
+        r#"
+- hosts: localhost
+  gather_facts: no
+  tasks:
+    - k8s_apply:
+        kubeconfig: "{{ kubeconfig }}"
+        definition: {apiVersion: v1, kind: Namespace, metadata: {name: later}}
+      when: not (skip_namespace | default(false))
+    - k8s_apply:
+        kubeconfig: "{{ kubeconfig }}"
+        definition: {apiVersion: v1, kind: ConfigMap, metadata: {name: c, namespace: later}, data: {a: b}}
+"#,
+    );
+    let kc = kc(&fake);
+    // --check creates no namespace: the second task's object is shown as new, as written.
+    let out = lab.play("n.yml", &["-e", &kc, "--check", "--diff"]);
+    out.assert_ok();
+    assert!(
+        out.stdout.contains("ConfigMap later/c (absent)") && out.stdout.contains("+  a: b"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(out.recap("localhost").changed, 2);
+    let out = lab.play("n.yml", &["-e", &kc, "--check", "-v"]);
+    assert!(
+        out.stdout
+            .contains("namespace later does not exist: create it in an earlier task"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(real_writes(&fake), Vec::<String>::new());
+    // A real run without the namespace fails with that reason.
+    let out = lab.play("n.yml", &["-e", &kc, "-e", "skip_namespace=true"]);
+    out.assert_code(2);
+    assert!(
+        out.stdout
+            .contains("ConfigMap later/c: namespace later does not exist"),
+        "{}",
+        out.stdout
+    );
+    // With it, both are created.
+    lab.play("n.yml", &["-e", &kc]).assert_ok();
+    assert!(fake.get("/api/v1/namespaces/later/configmaps/c").is_some());
+}

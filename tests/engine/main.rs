@@ -6,6 +6,7 @@ mod support;
 mod cli;
 mod commands;
 mod compat;
+mod django_role;
 mod errors;
 mod files;
 mod flow;

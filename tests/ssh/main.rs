@@ -9,6 +9,7 @@ mod lab;
 
 mod apt;
 mod containerd;
+mod django;
 mod downloads;
 mod faults;
 mod hetzner;

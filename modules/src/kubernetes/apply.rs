@@ -285,12 +285,26 @@ impl Module for K8sApply {
                     live: Some(live.clone()),
                     after: None,
                     changes: true,
+                    namespace_missing: false,
                 };
                 preview.diffs.push(diff(&yaml, m, &s));
             }
         }
         if !preview.changed {
             return Ok(Plan::Done(preview));
+        }
+        if let Some((m, _)) = objects.iter().zip(&seen).find(|(_, s)| s.namespace_missing) {
+            // An earlier task of the playbook creates it (--check creates nothing): shown as
+            // new, as written; a real run that gets here without it fails with this reason.
+            return Ok(Plan::Unknown {
+                preview,
+                reason: format!(
+                    "{}: namespace {} does not exist: create it in an earlier task or in this \
+                     one (--check shows the object as it would be sent)",
+                    m.label(),
+                    m.namespace()
+                ),
+            });
         }
         let wait = args.bool("wait").then(|| {
             (

@@ -23,6 +23,9 @@ pub struct Seen {
     /// answer yet (its namespace or CRD is created by this task).
     pub after: Option<Value>,
     pub changes: bool,
+    /// Its namespace doesn't exist and this task doesn't create it: in --check, an earlier
+    /// task may (the plan is then Unknown); in a real run, an error.
+    pub namespace_missing: bool,
 }
 
 pub fn params(fm: &str, force: bool) -> PatchParams {
@@ -67,6 +70,7 @@ async fn observe(
         live: None,
         after: (!absent).then_some(desired.clone()),
         changes: !absent,
+        namespace_missing: false,
     };
     let Some(t) = target else {
         // Its CRD comes with this task: new, as written.
@@ -93,6 +97,7 @@ async fn observe(
             live,
             after: None,
             changes,
+            namespace_missing: false,
         });
     }
     let p = params(fm, force).dry_run();
@@ -101,7 +106,12 @@ async fn observe(
     let live = live?;
     let after = match dry {
         Ok(o) => as_value(&o),
-        Err(e) if namespace_missing(&e) && namespaces_made.contains(&m.namespace()) => desired,
+        Err(e) if namespace_missing(&e) => {
+            return Ok(Seen {
+                namespace_missing: true,
+                ..new
+            })
+        }
         Err(e) => return Err(api_error(cluster, &m.label(), e)),
     };
     let changes = match &live {
@@ -112,6 +122,7 @@ async fn observe(
         live,
         after: Some(after),
         changes,
+        namespace_missing: false,
     })
 }
 

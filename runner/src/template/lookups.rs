@@ -1,4 +1,5 @@
-//! `lookup(...)` and `query(...)`: env, file, pipe, template, vars, items/list, first_found.
+//! `lookup(...)` and `query(...)`: env, file, pipe, template, vars, items/list, first_found,
+//! sequence, password (password.rs).
 
 use minijinja::value::{Kwargs, Rest};
 use minijinja::{Environment, Error, ErrorKind, State, Value};
@@ -169,9 +170,40 @@ fn run(state: &State, name: &str, terms: &[Value], kw: &Kwargs) -> Result<Vec<Va
                 i += stride;
             }
         }
-        other => return Err(err(format!("unknown lookup plugin '{other}' (env, file, pipe, template, vars, items, list, first_found, sequence)"))),
+        "password" => {
+            let opts = password_options(kw)?;
+            let dir = state
+                .lookup("playbook_dir")
+                .and_then(|v| v.as_str().map(str::to_string));
+            for t in &terms {
+                let req = super::password::parse(&text(t), &opts).map_err(err)?;
+                let path = super::password::resolve(&req.path, dir.as_deref());
+                out.push(Value::from(super::password::lookup(&path, &req).map_err(err)?));
+            }
+        }
+        other => return Err(err(format!("unknown lookup plugin '{other}' (env, file, pipe, template, vars, items, list, first_found, sequence, password)"))),
     }
     Ok(out)
+}
+
+/// The password lookup's keyword arguments (`lookup('password', p, length=8, seed=x)`).
+fn password_options(kw: &Kwargs) -> Result<super::password::Options, Error> {
+    let chars = kw.get::<Option<Value>>("chars")?.map(|c| match c.as_str() {
+        Some(s) => vec![s.to_string()],
+        None => c
+            .try_iter()
+            .map(|i| i.map(|v| text(&v)).collect())
+            .unwrap_or_default(),
+    });
+    let seed = kw.get::<Option<Value>>("seed")?.map(|s| text(&s));
+    Ok(super::password::Options {
+        length: kw.get::<Option<Value>>("length")?.map(|l| text(&l)),
+        chars,
+        seed,
+        encrypt: kw
+            .get::<Option<Value>>("encrypt")?
+            .is_some_and(|e| !e.is_none() && e.is_true()),
+    })
 }
 
 fn lookup(state: &State, name: String, terms: Rest<Value>, kw: Kwargs) -> Result<Value, Error> {

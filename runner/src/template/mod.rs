@@ -5,6 +5,8 @@
 mod filters;
 mod lazy;
 mod lookups;
+mod password;
+mod py_random;
 mod tests;
 pub mod yaml_out;
 

@@ -1,0 +1,7 @@
+"""The WSGI application gunicorn serves (`gunicorn config.wsgi`)."""
+import os
+
+from django.core.wsgi import get_wsgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+application = get_wsgi_application()
