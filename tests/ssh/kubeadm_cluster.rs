@@ -440,5 +440,19 @@ fn ha_cluster_from_the_playbook_idempotent_renewed_and_repaired() {
         MIN
     )
     .contains("joined"));
+    // The join token the repair used (the one renewed earlier) is nowhere in its -v output.
+    let tokens = ok(
+        CPS[0],
+        "sudo /usr/bin/kubeadm token list | awk 'NR > 1 {print $1}'",
+        MIN,
+    );
+    assert!(!tokens.trim().is_empty());
+    for token in tokens.lines() {
+        assert!(
+            !out.stdout.contains(token) && !out.stdout.contains(&token[7..]),
+            "a join token was printed:\n{}",
+            out.stdout
+        );
+    }
     step(started, "worker-2 repaired");
 }
