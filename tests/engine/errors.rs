@@ -203,3 +203,30 @@ fn templated_hosts_pattern_and_its_errors() {
         .assert_code(5)
         .assert_error(&["hosts: undefined variable 'target'", "p.yml:1:3"]);
 }
+
+#[test]
+fn the_removed_include_action_is_rejected_up_front() {
+    let (lab, out) = bad("- hosts: localhost\n  gather_facts: no\n  tasks:\n    - file: path={{ root }}/ran state=touch\n    - include: other.yml\n");
+    out.assert_code(5).assert_error(&[
+        "the 'include' action was removed from Ansible (in ansible-core 2.16)",
+        "bad.yml:5:7",
+        "use include_tasks (chosen at run time) or import_tasks (static) instead",
+        "1 error found",
+    ]);
+    assert!(!lab.exists("ran"), "a task ran before validation finished");
+}
+
+#[test]
+fn a_broken_handler_is_one_error_not_also_a_missing_handler() {
+    let (_, out) = bad("- hosts: localhost\n  gather_facts: no\n  handlers:\n    - name: restart it\n      servise: name=x state=restarted\n  tasks:\n    - command: 'true'\n      notify: restart it\n");
+    out.assert_code(5).assert_error(&[
+        "unknown module 'servise' (did you mean 'service'?)",
+        "bad.yml:5:7",
+        "1 error found",
+    ]);
+    assert!(
+        !out.stderr.contains("no handler has that name"),
+        "{}",
+        out.stderr
+    );
+}

@@ -46,7 +46,11 @@ fn run(state: &State, name: &str, terms: &[Value], kw: &Kwargs) -> Result<Vec<Va
     let terms: Vec<Value> = terms
         .iter()
         .flat_map(|t| {
-            if t.as_str().is_none() && t.try_iter().is_ok() {
+            // Lists are flattened into terms; a mapping is one term (first_found's {files, paths}).
+            if t.as_str().is_none()
+                && t.kind() != minijinja::value::ValueKind::Map
+                && t.try_iter().is_ok()
+            {
                 t.try_iter()
                     .map(|i| i.collect::<Vec<_>>())
                     .unwrap_or_default()
@@ -125,15 +129,8 @@ fn run(state: &State, name: &str, terms: &[Value], kw: &Kwargs) -> Result<Vec<Va
         }
         "items" | "list" | "flattened" => out.extend(terms),
         "first_found" => {
-            for t in &terms {
-                let p = resolve(state, &text(t), "files");
-                if p.exists() {
-                    out.push(Value::from(p.display().to_string()));
-                    break;
-                }
-            }
-            if out.is_empty() && !kw.get::<Option<bool>>("skip")?.unwrap_or(false) {
-                return Err(err("lookup('first_found'): none of the files was found"));
+            if let Some(p) = super::first_found::lookup(state, &terms, kw)? {
+                out.push(p);
             }
         }
         "sequence" => {

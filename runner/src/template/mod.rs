@@ -3,6 +3,7 @@
 //! chains, and undefined variables reported by name.
 
 mod filters;
+pub mod first_found;
 mod lazy;
 mod lookups;
 mod tests;

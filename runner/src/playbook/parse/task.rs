@@ -207,6 +207,17 @@ impl Parser {
             || modules::registry::short_name(&name).to_string(),
             |m| m.spec().name.to_string(),
         );
+        if short == "include" {
+            // ansible-core rejects it when it loads the playbook, so do we.
+            self.err(
+                Diagnostic::at(
+                    &apos,
+                    "the 'include' action was removed from Ansible (in ansible-core 2.16)",
+                )
+                .help("use include_tasks (chosen at run time) or import_tasks (static) instead"),
+            );
+            return None;
+        }
         let errors_before = self.errors.len();
         if node.get("action").is_none() && node.get("local_action").is_none() {
             match &value.value {
