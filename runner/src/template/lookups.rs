@@ -42,6 +42,7 @@ fn resolve(state: &State, name: &str, sub: &str) -> std::path::PathBuf {
 }
 
 fn run(state: &State, name: &str, terms: &[Value], kw: &Kwargs) -> Result<Vec<Value>, Error> {
+    let name = super::fqcn::short(name);
     let mut out = vec![];
     let terms: Vec<Value> = terms
         .iter()
@@ -174,7 +175,7 @@ fn run(state: &State, name: &str, terms: &[Value], kw: &Kwargs) -> Result<Vec<Va
 fn lookup(state: &State, name: String, terms: Rest<Value>, kw: Kwargs) -> Result<Value, Error> {
     let wantlist = kw.get::<Option<bool>>("wantlist")?.unwrap_or(false);
     let res = run(state, &name, &terms, &kw)?;
-    if wantlist || name == "items" || name == "list" {
+    if wantlist || matches!(super::fqcn::short(&name), "items" | "list") {
         return Ok(Value::from(res));
     }
     Ok(match res.len() {

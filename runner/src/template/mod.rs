@@ -4,6 +4,7 @@
 
 mod filters;
 pub mod first_found;
+mod fqcn;
 mod lazy;
 mod lookups;
 mod tests;
@@ -79,6 +80,7 @@ impl Templar {
         filters::register(&mut env);
         tests::register(&mut env);
         lookups::register(&mut env);
+        fqcn::jinja_aliases(&mut env);
         Arc::new(Templar { env })
     }
 

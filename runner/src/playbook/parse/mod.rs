@@ -242,7 +242,14 @@ impl Parser {
         let dir = dir_of(path);
         let mut plays = vec![];
         for e in entries {
-            if let Some(imp) = e.get("import_playbook") {
+            let imp = [
+                "import_playbook",
+                "ansible.builtin.import_playbook",
+                "ansible.legacy.import_playbook",
+            ]
+            .iter()
+            .find_map(|k| e.get(k));
+            if let Some(imp) = imp {
                 let Some(name) = imp.as_str() else {
                     self.err(Diagnostic::at(
                         &imp.pos,
