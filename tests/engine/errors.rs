@@ -230,3 +230,31 @@ fn a_broken_handler_is_one_error_not_also_a_missing_handler() {
         out.stderr
     );
 }
+
+#[test]
+fn a_known_module_timonel_lacks_fails_only_if_it_runs() {
+    // Real roles carry branches for other systems; Ansible parses them and so do we.
+    let lab = Lab::new();
+    let book = "- hosts: localhost\n  gather_facts: no\n  tasks:\n    - name: RedHat only\n      yum: name=httpd state=present\n      when: family == 'RedHat'\n    - community.postgresql.postgresql_user: {name: app, password: x}\n      when: family == 'RedHat'\n    - file: path={{ root }}/ran state=touch\n";
+    lab.write("p.yml", book);
+    lab.play("p.yml", &["-e", "family=Debian"]).assert_ok();
+    assert!(lab.exists("ran"));
+    let out = lab.play("p.yml", &["-e", "family=RedHat"]);
+    out.assert_code(2);
+    assert!(
+        out.stdout.contains("module 'yum' is not implemented by timonel (this task ran because its condition was true: family == 'RedHat')"),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn a_known_module_timonel_lacks_still_has_its_arguments_checked() {
+    let (_, out) = bad("- hosts: localhost\n  gather_facts: no\n  tasks:\n    - yum: {name: x, stat: present}\n      when: false\n    - yumm: name=x\n");
+    out.assert_code(5).assert_error(&[
+        "unsupported argument 'stat' for module 'yum' (did you mean 'state'?)",
+        "bad.yml:4:22",
+        "unknown module 'yumm' (did you mean 'yum'?)",
+        "bad.yml:6:7",
+    ]);
+}
