@@ -29,6 +29,7 @@ static MODULES: &[&dyn Module] = &[
     &control::wait_for_connection::WaitForConnection,
     &control::pause::Pause,
     &packages::apt::Apt,
+    &packages::package::Package,
     &packages::dpkg_selections::DpkgSelections,
     &packages::package_facts::PackageFacts,
     &packages::sources::AptRepository,

@@ -2,9 +2,11 @@
 """Writes specs.rs: the argument specs of Ansible modules timonel knows but doesn't implement.
 
 Only interface facts are taken from `ansible-doc --json` (option names, types, aliases,
-choices, required), no documentation text. Run with the `ansible` package installed:
-    python3 modules/src/known/gen.py /path/to/ansible-doc > modules/src/known/specs.rs
-The modules timonel implements (`timonel doc`) are left out by the caller's list below.
+choices, required), no documentation text. Run with the `ansible` package installed, giving
+the modules timonel implements (`timonel doc` and their collection names) to leave out:
+    python3 modules/src/known/gen.py /path/to/ansible-doc "$(target/debug/timonel doc |
+        awk '{print $1}' | paste -sd,),systemd,k8s,setup,gather_facts,meta,include,..." \
+        > modules/src/known/specs.rs
 """
 import json
 import subprocess

@@ -332,16 +332,6 @@ pub static SPECS: &[ModuleSpec] = &[
     )
     .also_known_as(&["ansible.builtin.mount_facts"]),
     ModuleSpec::new(
-        "package",
-        "ansible.builtin.package: known to timonel (arguments checked), not implemented",
-        &[
-        arg("name", Str, "").required(),
-        arg("state", Str, "").required(),
-        arg("use", Str, ""),
-        ],
-    )
-    .also_known_as(&["ansible.builtin.package"]),
-    ModuleSpec::new(
         "pip",
         "ansible.builtin.pip: known to timonel (arguments checked), not implemented",
         &[
