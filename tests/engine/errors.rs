@@ -258,3 +258,27 @@ fn a_known_module_timonel_lacks_still_has_its_arguments_checked() {
         "bad.yml:6:7",
     ]);
 }
+
+#[test]
+fn a_wrong_argument_combination_under_a_condition_warns_and_fails_only_if_it_runs() {
+    // Ansible checks combinations when the task runs; a branch not taken is no error.
+    let lab = Lab::new();
+    lab.write("p.yml", "- hosts: localhost\n  gather_facts: no\n  tasks:\n    - systemd_service: {name: docker}\n      when: patch | bool\n    - file: path={{ root }}/ran state=touch\n");
+    let out = lab.play("p.yml", &["-e", "patch=false"]);
+    out.assert_ok();
+    assert!(
+        out.stderr
+            .contains("warning: module 'systemd_service' needs one of: state, enabled")
+            && out.stderr.contains("p.yml:4:7"),
+        "{}",
+        out.stderr
+    );
+    assert!(lab.exists("ran"));
+    let out = lab.play("p.yml", &["-e", "patch=true"]);
+    out.assert_code(2);
+    assert!(
+        out.stdout.contains("needs one of: state, enabled"),
+        "{}",
+        out.stdout
+    );
+}

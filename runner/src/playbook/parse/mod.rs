@@ -26,6 +26,7 @@ pub struct Parser {
     pub play_dir: PathBuf,
     /// Names and listen topics of tasks that failed to parse (already reported).
     pub unparsed_names: Vec<String>,
+    pub warnings: Vec<Diagnostic>,
 }
 
 pub fn parse_playbook(path: &Path) -> Result<Playbook, Diagnostics> {
@@ -35,6 +36,7 @@ pub fn parse_playbook(path: &Path) -> Result<Playbook, Diagnostics> {
         Ok(Playbook {
             path: path.to_path_buf(),
             plays,
+            warnings: p.warnings,
         })
     } else {
         Err(Diagnostics(p.errors))
@@ -210,6 +212,7 @@ impl Parser {
             play_roles: vec![],
             play_dir,
             unparsed_names: vec![],
+            warnings: vec![],
         }
     }
 

@@ -255,9 +255,20 @@ impl Parser {
             }
         }
         // Arguments that could not even be split are not validated further.
+        // Under a condition, a wrong combination of arguments (one missing, two exclusive) is
+        // what Ansible reports only if the task runs: warn now, fail then (the run-time check).
+        let conditional = !inh.when.is_empty() || node.get("when").is_some();
         if let Some(m) = module.filter(|_| self.errors.len() == errors_before) {
             if let Err(errs) = m.validate(&args, true) {
                 for e in errs {
+                    if conditional && e.arg.is_none() {
+                        self.warnings.push(
+                            Diagnostic::at(&apos, e.message)
+                                .warning()
+                                .help("this task runs only under a condition; if it runs, it fails with this error"),
+                        );
+                        continue;
+                    }
                     let pos = e
                         .arg
                         .as_ref()
