@@ -36,6 +36,7 @@ static MODULES: &[&dyn Module] = &[
     &packages::sources::Deb822Repository,
     &system::user::User,
     &system::group::Group,
+    &system::getent::Getent,
     &system::sysctl::Sysctl,
     &system::modprobe::Modprobe,
     &system::mount::Mount,

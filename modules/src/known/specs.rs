@@ -209,18 +209,6 @@ pub static SPECS: &[ModuleSpec] = &[
     )
     .also_known_as(&["ansible.builtin.find"]),
     ModuleSpec::new(
-        "getent",
-        "ansible.builtin.getent: known to timonel (arguments checked), not implemented",
-        &[
-        arg("database", Str, "").required(),
-        arg("fail_key", Bool, ""),
-        arg("key", Str, ""),
-        arg("service", Str, ""),
-        arg("split", Str, ""),
-        ],
-    )
-    .also_known_as(&["ansible.builtin.getent"]),
-    ModuleSpec::new(
         "git",
         "ansible.builtin.git: known to timonel (arguments checked), not implemented",
         &[
