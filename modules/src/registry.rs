@@ -37,6 +37,7 @@ static MODULES: &[&dyn Module] = &[
     &system::user::User,
     &system::group::Group,
     &system::getent::Getent,
+    &system::authorized_key::AuthorizedKey,
     &system::sysctl::Sysctl,
     &system::modprobe::Modprobe,
     &system::mount::Mount,

@@ -583,23 +583,6 @@ pub static SPECS: &[ModuleSpec] = &[
     )
     .also_known_as(&["ansible.posix.at"]),
     ModuleSpec::new(
-        "authorized_key",
-        "ansible.posix.authorized_key: known to timonel (arguments checked), not implemented",
-        &[
-        arg("comment", Str, ""),
-        arg("exclusive", Bool, ""),
-        arg("follow", Bool, ""),
-        arg("key", Str, "").required(),
-        arg("key_options", Str, ""),
-        arg("manage_dir", Bool, ""),
-        arg("path", Path, ""),
-        arg("state", Str, "").choices(&["absent", "present"]),
-        arg("user", Str, "").required(),
-        arg("validate_certs", Bool, ""),
-        ],
-    )
-    .also_known_as(&["ansible.posix.authorized_key"]),
-    ModuleSpec::new(
         "firewalld",
         "ansible.posix.firewalld: known to timonel (arguments checked), not implemented",
         &[
