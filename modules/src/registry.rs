@@ -10,6 +10,7 @@ static MODULES: &[&dyn Module] = &[
     &files::copy::Copy,
     &files::template::Template,
     &files::file::File,
+    &files::find::Find,
     &files::lineinfile::LINE_IN_FILE,
     &files::blockinfile::BLOCK_IN_FILE,
     &files::replace::REPLACE,

@@ -182,33 +182,6 @@ pub static SPECS: &[ModuleSpec] = &[
     )
     .also_known_as(&["ansible.builtin.expect"]),
     ModuleSpec::new(
-        "find",
-        "ansible.builtin.find: known to timonel (arguments checked), not implemented",
-        &[
-        arg("age", Str, ""),
-        arg("age_stamp", Str, "").choices(&["atime", "ctime", "mtime"]),
-        arg("checksum_algorithm", Str, "").choices(&["md5", "sha1", "sha224", "sha256", "sha384", "sha512"]).aliases(&["checksum", "checksum_algo"]),
-        arg("contains", Str, ""),
-        arg("depth", Int, ""),
-        arg("encoding", Str, ""),
-        arg("exact_mode", Bool, ""),
-        arg("excludes", List, "").aliases(&["exclude"]),
-        arg("file_type", Str, "").choices(&["any", "directory", "file", "link"]),
-        arg("follow", Bool, ""),
-        arg("get_checksum", Bool, ""),
-        arg("hidden", Bool, ""),
-        arg("limit", Int, ""),
-        arg("mode", Raw, ""),
-        arg("paths", List, "").required().aliases(&["name", "path"]),
-        arg("patterns", List, "").aliases(&["pattern"]),
-        arg("read_whole_file", Bool, ""),
-        arg("recurse", Bool, ""),
-        arg("size", Str, ""),
-        arg("use_regex", Bool, ""),
-        ],
-    )
-    .also_known_as(&["ansible.builtin.find"]),
-    ModuleSpec::new(
         "git",
         "ansible.builtin.git: known to timonel (arguments checked), not implemented",
         &[

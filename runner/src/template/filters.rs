@@ -258,6 +258,31 @@ fn basename(v: Value) -> Value {
     Value::from(s.rsplit('/').next().unwrap_or("").to_string())
 }
 
+/// Python's os.path.relpath, lexically (no symlinks resolved).
+fn relpath(v: Value, start: Option<String>) -> Value {
+    let parts = |p: &str| -> Vec<String> {
+        let mut out: Vec<String> = vec![];
+        for c in p.split('/').filter(|c| !c.is_empty() && *c != ".") {
+            if c == ".." {
+                out.pop();
+            } else {
+                out.push(c.to_string());
+            }
+        }
+        out
+    };
+    let path = parts(&text(&v));
+    let start = parts(&start.unwrap_or_else(|| ".".into()));
+    let common = path.iter().zip(&start).take_while(|(a, b)| a == b).count();
+    let mut rel: Vec<String> = vec!["..".to_string(); start.len() - common];
+    rel.extend(path[common..].iter().cloned());
+    Value::from(if rel.is_empty() {
+        ".".to_string()
+    } else {
+        rel.join("/")
+    })
+}
+
 fn dirname(v: Value) -> Value {
     let s = text(&v);
     Value::from(match s.rfind('/') {
@@ -521,6 +546,7 @@ pub fn register(env: &mut Environment<'static>) {
     super::fqcn::filter(env, "items2dict", items2dict);
     super::fqcn::filter(env, "basename", basename);
     super::fqcn::filter(env, "dirname", dirname);
+    super::fqcn::filter(env, "relpath", relpath);
     super::fqcn::filter(env, "splitext", splitext);
     super::fqcn::filter(env, "expanduser", expanduser);
     super::fqcn::filter(env, "bool", bool_f);
@@ -546,4 +572,19 @@ pub fn register(env: &mut Environment<'static>) {
     super::fqcn::filter(env, "string", to_string_f);
     super::fqcn::filter(env, "extract", extract);
     super::fqcn::filter(env, "comment", comment);
+}
+
+#[cfg(test)]
+mod relpath_tests {
+    use super::relpath;
+    use minijinja::Value;
+
+    #[test]
+    fn relative_as_python_computes_it() {
+        let r = |p: &str, s: &str| relpath(Value::from(p), Some(s.into())).to_string();
+        assert_eq!(r("/srv/app/sub/c.log", "/srv/app"), "sub/c.log");
+        assert_eq!(r("/srv/app", "/srv/app/sub"), "..");
+        assert_eq!(r("/srv/other/x", "/srv/app/"), "../other/x");
+        assert_eq!(r("/srv/app", "/srv/app"), ".");
+    }
 }
