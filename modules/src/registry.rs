@@ -39,6 +39,7 @@ static MODULES: &[&dyn Module] = &[
     &system::group::Group,
     &system::getent::Getent,
     &system::authorized_key::AuthorizedKey,
+    &system::cron::Cron,
     &system::sysctl::Sysctl,
     &system::modprobe::Modprobe,
     &system::mount::Mount,

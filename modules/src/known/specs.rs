@@ -55,29 +55,6 @@ pub static SPECS: &[ModuleSpec] = &[
     )
     .also_known_as(&["ansible.builtin.async_status"]),
     ModuleSpec::new(
-        "cron",
-        "ansible.builtin.cron: known to timonel (arguments checked), not implemented",
-        &[
-        arg("backup", Bool, ""),
-        arg("cron_file", Path, ""),
-        arg("day", Str, "").aliases(&["dom"]),
-        arg("disabled", Bool, ""),
-        arg("env", Bool, ""),
-        arg("hour", Str, ""),
-        arg("insertafter", Str, ""),
-        arg("insertbefore", Str, ""),
-        arg("job", Str, "").aliases(&["value"]),
-        arg("minute", Str, ""),
-        arg("month", Str, ""),
-        arg("name", Str, "").required(),
-        arg("special_time", Str, "").choices(&["annually", "daily", "hourly", "monthly", "reboot", "weekly", "yearly"]),
-        arg("state", Str, "").choices(&["absent", "present"]),
-        arg("user", Str, ""),
-        arg("weekday", Str, "").aliases(&["dow"]),
-        ],
-    )
-    .also_known_as(&["ansible.builtin.cron"]),
-    ModuleSpec::new(
         "debconf",
         "ansible.builtin.debconf: known to timonel (arguments checked), not implemented",
         &[
