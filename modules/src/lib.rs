@@ -12,6 +12,7 @@ pub mod control;
 pub mod files;
 pub mod hostfs;
 pub mod invoke;
+pub mod known;
 pub mod kubernetes;
 pub mod mode;
 pub mod packages;

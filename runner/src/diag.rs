@@ -44,6 +44,8 @@ pub struct Diagnostic {
     pub message: String,
     pub pos: Option<Pos>,
     pub help: Option<String>,
+    /// Reported, but not a reason to stop before running.
+    pub warning: bool,
 }
 
 impl Diagnostic {
@@ -52,6 +54,7 @@ impl Diagnostic {
             message: message.into(),
             pos: Some(pos.clone()),
             help: None,
+            warning: false,
         }
     }
     pub fn plain(message: impl Into<String>) -> Diagnostic {
@@ -59,7 +62,12 @@ impl Diagnostic {
             message: message.into(),
             pos: None,
             help: None,
+            warning: false,
         }
+    }
+    pub fn warning(mut self) -> Diagnostic {
+        self.warning = true;
+        self
     }
     pub fn help(mut self, help: impl Into<String>) -> Diagnostic {
         self.help = Some(help.into());
@@ -69,7 +77,8 @@ impl Diagnostic {
 
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "error: {}", self.message)?;
+        let kind = if self.warning { "warning" } else { "error" };
+        writeln!(f, "{kind}: {}", self.message)?;
         if let Some(pos) = &self.pos {
             writeln!(f, "  --> {pos}")?;
             if let Some(line) = pos.src.text.lines().nth(pos.line.saturating_sub(1)) {

@@ -64,6 +64,28 @@ fn doc_lists_modules_and_shows_arguments_from_the_specs() {
 }
 
 #[test]
+fn doc_says_which_known_modules_are_not_implemented() {
+    let lab = Lab::new();
+    let yum = lab.run(&["doc", "yum"]);
+    yum.assert_ok();
+    for want in [
+        "YUM",
+        "Not implemented in timonel",
+        "update_cache",
+        "(boolean)",
+    ] {
+        assert!(yum.stdout.contains(want), "{want}:\n{}", yum.stdout);
+    }
+    let pg = lab.run(&["doc", "community.postgresql.postgresql_user", "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&pg.stdout).unwrap();
+    assert_eq!(v["implemented"], false);
+    assert!(lab
+        .run(&["doc", "copy", "--json"])
+        .stdout
+        .contains("\"implemented\": true"));
+}
+
+#[test]
 fn completions_list_tasks_syntax_check_and_list_hosts() {
     let lab = Lab::new();
     let c = lab.run(&["completions", "bash"]);

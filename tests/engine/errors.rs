@@ -203,3 +203,82 @@ fn templated_hosts_pattern_and_its_errors() {
         .assert_code(5)
         .assert_error(&["hosts: undefined variable 'target'", "p.yml:1:3"]);
 }
+
+#[test]
+fn the_removed_include_action_is_rejected_up_front() {
+    let (lab, out) = bad("- hosts: localhost\n  gather_facts: no\n  tasks:\n    - file: path={{ root }}/ran state=touch\n    - include: other.yml\n");
+    out.assert_code(5).assert_error(&[
+        "the 'include' action was removed from Ansible (in ansible-core 2.16)",
+        "bad.yml:5:7",
+        "use include_tasks (chosen at run time) or import_tasks (static) instead",
+        "1 error found",
+    ]);
+    assert!(!lab.exists("ran"), "a task ran before validation finished");
+}
+
+#[test]
+fn a_broken_handler_is_one_error_not_also_a_missing_handler() {
+    let (_, out) = bad("- hosts: localhost\n  gather_facts: no\n  handlers:\n    - name: restart it\n      servise: name=x state=restarted\n  tasks:\n    - command: 'true'\n      notify: restart it\n");
+    out.assert_code(5).assert_error(&[
+        "unknown module 'servise' (did you mean 'service'?)",
+        "bad.yml:5:7",
+        "1 error found",
+    ]);
+    assert!(
+        !out.stderr.contains("no handler has that name"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn a_known_module_timonel_lacks_fails_only_if_it_runs() {
+    // Real roles carry branches for other systems; Ansible parses them and so do we.
+    let lab = Lab::new();
+    let book = "- hosts: localhost\n  gather_facts: no\n  tasks:\n    - name: RedHat only\n      yum: name=httpd state=present\n      when: family == 'RedHat'\n    - community.postgresql.postgresql_user: {name: app, password: x}\n      when: family == 'RedHat'\n    - file: path={{ root }}/ran state=touch\n";
+    lab.write("p.yml", book);
+    lab.play("p.yml", &["-e", "family=Debian"]).assert_ok();
+    assert!(lab.exists("ran"));
+    let out = lab.play("p.yml", &["-e", "family=RedHat"]);
+    out.assert_code(2);
+    assert!(
+        out.stdout.contains("module 'yum' is not implemented by timonel (this task ran because its condition was true: family == 'RedHat')"),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn a_known_module_timonel_lacks_still_has_its_arguments_checked() {
+    let (_, out) = bad("- hosts: localhost\n  gather_facts: no\n  tasks:\n    - yum: {name: x, stat: present}\n      when: false\n    - yumm: name=x\n");
+    out.assert_code(5).assert_error(&[
+        "unsupported argument 'stat' for module 'yum' (did you mean 'state'?)",
+        "bad.yml:4:22",
+        "unknown module 'yumm' (did you mean 'yum'?)",
+        "bad.yml:6:7",
+    ]);
+}
+
+#[test]
+fn a_wrong_argument_combination_under_a_condition_warns_and_fails_only_if_it_runs() {
+    // Ansible checks combinations when the task runs; a branch not taken is no error.
+    let lab = Lab::new();
+    lab.write("p.yml", "- hosts: localhost\n  gather_facts: no\n  tasks:\n    - systemd_service: {name: docker}\n      when: patch | bool\n    - file: path={{ root }}/ran state=touch\n");
+    let out = lab.play("p.yml", &["-e", "patch=false"]);
+    out.assert_ok();
+    assert!(
+        out.stderr
+            .contains("warning: module 'systemd_service' needs one of: state, enabled")
+            && out.stderr.contains("p.yml:4:7"),
+        "{}",
+        out.stderr
+    );
+    assert!(lab.exists("ran"));
+    let out = lab.play("p.yml", &["-e", "patch=true"]);
+    out.assert_code(2);
+    assert!(
+        out.stdout.contains("needs one of: state, enabled"),
+        "{}",
+        out.stdout
+    );
+}

@@ -476,3 +476,55 @@ fn become_wraps_commands_with_sudo() {
     assert_eq!(log.lines().count(), 1, "{log}");
     assert!(log.starts_with("-n -u postgres -- sh -c"), "{log}");
 }
+
+#[test]
+fn become_to_the_login_user_runs_directly() {
+    // As Ansible does: becoming the user we already are needs no sudo (a root login on a
+    // host without sudo), so the fake sudo is called only for the other user.
+    let lab = Lab::new();
+    lab.write("bin/sudo", "#!/bin/sh\nprintf '%s\\n' \"$*\" >> \"$(dirname \"$0\")/../sudo.log\"\nwhile [ \"$1\" != \"--\" ]; do shift; done; shift\nexec \"$@\"\n");
+    std::fs::set_permissions(
+        lab.path("bin/sudo"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let me = std::process::Command::new("id")
+        .arg("-un")
+        .output()
+        .unwrap();
+    let me = String::from_utf8_lossy(&me.stdout).trim().to_string();
+    lab.write(
+        "b.yml",
+        &format!(
+            r#"
+- hosts: localhost
+  gather_facts: no
+  become: yes
+  become_user: {me}
+  tasks:
+    - command: "true"
+    - command: "true"
+      become_user: somebody-else
+"#
+        ),
+    );
+    let path = format!(
+        "{}:{}",
+        lab.path("bin").display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_timonel"))
+        .args(["run", "b.yml"])
+        .current_dir(lab.root())
+        .env("PATH", path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let log = lab.read("sudo.log");
+    assert_eq!(log.lines().count(), 1, "{log}");
+    assert!(log.starts_with("-n -u somebody-else -- sh -c"), "{log}");
+}

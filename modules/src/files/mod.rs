@@ -5,6 +5,7 @@ pub mod copy;
 pub mod edit;
 pub mod fetch;
 pub mod file;
+pub mod find;
 pub mod get_url;
 pub mod lineinfile;
 pub mod replace;

@@ -15,7 +15,7 @@ use crate::{
 
 pub struct Apt;
 
-static SPEC: ModuleSpec = ModuleSpec::new(
+pub(crate) const SPEC: ModuleSpec = ModuleSpec::new(
     "apt",
     "Install, upgrade or remove Debian packages with apt-get (waits for the dpkg lock).",
     &[

@@ -1,5 +1,6 @@
 //! Modules that manage packages on the host.
 pub mod apt;
 pub mod dpkg_selections;
+pub mod package;
 pub mod package_facts;
 pub mod sources;

@@ -1,5 +1,8 @@
 //! Modules that manage the host's system: users and groups, the kernel (sysctl, modprobe),
 //! mounts and swap, services, the host name, reboots.
+pub mod authorized_key;
+pub mod cron;
+pub mod getent;
 pub mod group;
 pub mod hostname;
 pub mod modprobe;

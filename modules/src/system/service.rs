@@ -26,11 +26,14 @@ const STATE: ArgSpec = arg(
 .choices(&["started", "stopped", "restarted", "reloaded"]);
 const ENABLED: ArgSpec = arg("enabled", Bool, "Whether the unit starts at boot.");
 
+// On a systemd host Ansible's `service` hands its arguments to the systemd module (without
+// the sysvinit-only ones), so it takes systemd_service's arguments too: `service:
+// daemon_reload: true` without a name is valid there.
 static SERVICE: ModuleSpec = ModuleSpec::new(
     "service",
     "Start, stop, restart or reload a service and choose whether it starts at boot (systemd hosts).",
     &[
-        arg("name", Str, "The service, e.g. containerd.").required(),
+        arg("name", Str, "The service, e.g. containerd.").aliases(&["service", "unit"]),
         STATE,
         ENABLED,
         arg("arguments", Str, "Accepted for compatibility; systemd takes none.").aliases(&["args"]),
@@ -39,9 +42,57 @@ static SERVICE: ModuleSpec = ModuleSpec::new(
         arg("runlevel", Str, "Accepted for compatibility."),
         arg("use", Str, "The service manager; only 'auto' and 'systemd' are supported.")
             .default("\"auto\""),
+        MASKED,
+        DAEMON_RELOAD,
+        DAEMON_REEXEC,
+        SCOPE,
+        NO_BLOCK,
+        FORCE,
     ],
 )
-.one_of(&[&["state", "enabled"]]);
+.one_of(ONE_OF);
+
+const MASKED: ArgSpec = arg(
+    "masked",
+    Bool,
+    "Whether the unit is masked (cannot be started at all).",
+);
+const DAEMON_RELOAD: ArgSpec = arg(
+    "daemon_reload",
+    Bool,
+    "Run systemctl daemon-reload first, to pick up changed unit files.",
+)
+.default("false")
+.aliases(&["daemon-reload"]);
+const DAEMON_REEXEC: ArgSpec = arg("daemon_reexec", Bool, "Run systemctl daemon-reexec first.")
+    .default("false")
+    .aliases(&["daemon-reexec"]);
+const SCOPE: ArgSpec = arg(
+    "scope",
+    Str,
+    "The systemd instance; only 'system' is supported.",
+)
+.default("\"system\"")
+.choices(&["system", "user", "global"]);
+const NO_BLOCK: ArgSpec = arg(
+    "no_block",
+    Bool,
+    "Do not wait for start/stop jobs to finish.",
+)
+.default("false");
+const FORCE: ArgSpec = arg(
+    "force",
+    Bool,
+    "Override existing symlinks when enabling or masking.",
+)
+.default("false");
+const ONE_OF: &[&[&str]] = &[&[
+    "state",
+    "enabled",
+    "masked",
+    "daemon_reload",
+    "daemon_reexec",
+]];
 
 static SYSTEMD: ModuleSpec = ModuleSpec::new(
     "systemd_service",
@@ -51,49 +102,15 @@ static SYSTEMD: ModuleSpec = ModuleSpec::new(
             .aliases(&["service", "unit"]),
         STATE,
         ENABLED,
-        arg(
-            "masked",
-            Bool,
-            "Whether the unit is masked (cannot be started at all).",
-        ),
-        arg(
-            "daemon_reload",
-            Bool,
-            "Run systemctl daemon-reload first, to pick up changed unit files.",
-        )
-        .default("false")
-        .aliases(&["daemon-reload"]),
-        arg("daemon_reexec", Bool, "Run systemctl daemon-reexec first.")
-            .default("false")
-            .aliases(&["daemon-reexec"]),
-        arg(
-            "scope",
-            Str,
-            "The systemd instance; only 'system' is supported.",
-        )
-        .default("\"system\"")
-        .choices(&["system", "user", "global"]),
-        arg(
-            "no_block",
-            Bool,
-            "Do not wait for start/stop jobs to finish.",
-        )
-        .default("false"),
-        arg(
-            "force",
-            Bool,
-            "Override existing symlinks when enabling or masking.",
-        )
-        .default("false"),
+        MASKED,
+        DAEMON_RELOAD,
+        DAEMON_REEXEC,
+        SCOPE,
+        NO_BLOCK,
+        FORCE,
     ],
 )
-.one_of(&[&[
-    "state",
-    "enabled",
-    "masked",
-    "daemon_reload",
-    "daemon_reexec",
-]])
+.one_of(ONE_OF)
 .also_known_as(&["systemd"]);
 
 const PROPS: &str = "Id,LoadState,ActiveState,SubState,UnitFileState,NeedDaemonReload,Description";

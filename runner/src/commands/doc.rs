@@ -15,14 +15,19 @@ pub fn run(args: DocArgs) -> i32 {
         }
         return exit::OK;
     };
-    let Some(m) = registry::find(&name) else {
-        let hint = modules::spec::suggest(&name, registry::all().iter().map(|m| m.spec().name))
+    let known = modules::known::find(&name);
+    let Some(s) = registry::find(&name).map(|m| m.spec()).or(known) else {
+        let names = registry::all()
+            .iter()
+            .map(|m| m.spec().name)
+            .chain(modules::known::all().iter().map(|s| s.name));
+        let hint = modules::spec::suggest(&name, names)
             .map(|s| format!(" (did you mean '{s}'?)"))
             .unwrap_or_default();
         eprintln!("error: unknown module '{name}'{hint}; `timonel doc` lists them");
         return exit::BAD_INPUT;
     };
-    let s = m.spec();
+    let implemented = known.is_none() || registry::find(&name).is_some();
     if args.json {
         let a: Vec<_> = s
             .args
@@ -33,13 +38,18 @@ pub fn run(args: DocArgs) -> i32 {
         crate::outln!(
             "{}",
             serde_json::to_string_pretty(
-                &json!({"module": s.name, "also_known_as": s.also_known_as, "description": s.description, "args": a})
+                &json!({"module": s.name, "implemented": implemented, "also_known_as": s.also_known_as, "description": s.description, "args": a})
             )
             .unwrap_or_default()
         );
         return exit::OK;
     }
     crate::outln!("{} - {}\n", s.name.to_uppercase(), s.description);
+    if !implemented {
+        crate::outln!(
+            "  Not implemented in timonel: a task using it is checked before the run and fails\n  only if it runs on a host.\n"
+        );
+    }
     if !s.also_known_as.is_empty() {
         crate::outln!("  Also written as: {}\n", s.also_known_as.join(", "));
     }
@@ -64,13 +74,17 @@ pub fn run(args: DocArgs) -> i32 {
         if !a.aliases.is_empty() {
             meta.push(format!("aliases: {}", a.aliases.join(", ")));
         }
-        crate::outln!(
-            "  {:<18} {}\n  {:<18} ({})",
-            a.name,
-            a.help,
-            "",
-            meta.join("; ")
-        );
+        if a.help.is_empty() {
+            crate::outln!("  {:<18} ({})", a.name, meta.join("; "));
+        } else {
+            crate::outln!(
+                "  {:<18} {}\n  {:<18} ({})",
+                a.name,
+                a.help,
+                "",
+                meta.join("; ")
+            );
+        }
     }
     for g in s.required_one_of {
         crate::outln!("\n  One of these is required: {}", g.join(", "));
@@ -78,13 +92,15 @@ pub fn run(args: DocArgs) -> i32 {
     for g in s.mutually_exclusive {
         crate::outln!("  Mutually exclusive: {}", g.join(", "));
     }
-    crate::outln!(
-        "\n  Check mode: {}",
-        if m.supports_check_mode() {
-            "supported (reports what would change)"
-        } else {
-            "skipped (cannot predict the effect)"
-        }
-    );
+    if let Some(m) = registry::find(&name) {
+        crate::outln!(
+            "\n  Check mode: {}",
+            if m.supports_check_mode() {
+                "supported (reports what would change)"
+            } else {
+                "skipped (cannot predict the effect)"
+            }
+        );
+    }
     exit::OK
 }

@@ -196,7 +196,12 @@ pub fn run(args: RunArgs) -> i32 {
             continue;
         }
         match parse_playbook(path) {
-            Ok(pb) => playbooks.push(pb),
+            Ok(pb) => {
+                for w in &pb.warnings {
+                    eprintln!("{w}");
+                }
+                playbooks.push(pb)
+            }
             Err(d) => errors.extend(d.0),
         }
     }

@@ -405,7 +405,8 @@ impl HostRun {
             crate::inventory::merge(&mut inh.vars, &item_vars);
             let items = if t.action == "include_role" {
                 let mut parser = crate::playbook::parse::Parser::new(self.p.play.dir.clone());
-                let items = parser.expand_role(&target, Map::new(), &inh, &t.pos, &mut vec![]);
+                let items =
+                    parser.expand_role(&target, Map::new(), &inh, &t.pos, &mut vec![], None);
                 if !parser.errors.is_empty() {
                     let msg = parser
                         .errors

@@ -105,12 +105,13 @@ pub fn include_vars(p: &Arc<PlayCtx>, t: &Task, ctx: &minijinja::Value) -> TaskO
         .parent()
         .map(|d| d.to_path_buf())
         .unwrap_or_default();
-    let candidates = [
-        base.join("vars").join(&name),
-        base.join(&name),
-        p.play.dir.join("vars").join(&name),
-        p.play.dir.join(&name),
-    ];
+    // As Ansible searches: the role's vars/ first, then the task file's, then the play's.
+    let role = t.inh.role.as_ref().map(|r| r.path.clone());
+    let candidates: Vec<_> = role
+        .iter()
+        .chain([&base, &p.play.dir])
+        .flat_map(|d| [d.join("vars").join(&name), d.join(&name)])
+        .collect();
     let Some(path) = candidates.iter().find(|c| c.is_file()) else {
         return TaskOutcome::failed(format!("include_vars: could not find {name}"));
     };

@@ -155,6 +155,27 @@ pub fn items(p: &PlayCtx, t: &Task, ctx: &minijinja::Value) -> Result<Vec<Value>
             }
             out
         }
+        "with_first_found" => {
+            use crate::template::first_found::{first, search_list, subdir_for};
+            let (names, skip) = search_list(&list(v)?, &[], &[], false);
+            let bases: Vec<_> = t
+                .inh
+                .role
+                .iter()
+                .map(|r| r.path.clone())
+                .chain([p.play.dir.clone()])
+                .collect();
+            match first(&names, &bases, subdir_for(&t.action)) {
+                Some(f) => vec![Value::String(f.display().to_string())],
+                None if skip => vec![],
+                None => {
+                    return Err(format!(
+                        "with_first_found: none of these files was found: {}",
+                        names.join(", ")
+                    ))
+                }
+            }
+        }
         "with_lines" => {
             let cmd = v.as_str().unwrap_or_default().to_string();
             let o = std::process::Command::new("sh")

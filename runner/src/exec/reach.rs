@@ -73,6 +73,11 @@ pub fn reach(
     } else {
         None
     };
+    // Ansible runs the command directly when the login user already is the become user
+    // (a root login on a host without sudo works with `become: true`).
+    let become_ = become_.filter(|b| {
+        delegate.is_some() || login_user(p, host, vars).as_deref() != Some(b.user.as_str())
+    });
     let mut env = vec![];
     for e in &t.inh.environment {
         if let Value::Object(m) = templar.render_value(e, ctx).map_err(|e| e.0)? {
@@ -95,6 +100,51 @@ pub fn reach(
             cwd: None,
         },
     })
+}
+
+/// The user a task's host is logged in as, when Ansible knows it: the local user on a local
+/// connection; on SSH the user configured by `ansible_user` or `-u` (not ~/.ssh/config,
+/// which Ansible doesn't read either).
+fn login_user(p: &PlayCtx, host: &str, vars: &Map<String, Value>) -> Option<String> {
+    let connect = &p.shared.opts.connect;
+    let implicit = matches!(host, "localhost" | "127.0.0.1" | "::1")
+        && !p
+            .shared
+            .inventory
+            .read()
+            .map(|i| i.hosts.contains_key(host))
+            .unwrap_or(true);
+    let kind = connect
+        .forced
+        .clone()
+        .or_else(|| var_str(vars, &["ansible_connection"]))
+        .unwrap_or_else(|| if implicit { "local" } else { "ssh" }.into());
+    match modules::registry::short_name(&kind) {
+        "local" => local_user(),
+        _ => var_str(vars, &["ansible_user", "ansible_ssh_user"]).or(connect.ssh.user.clone()),
+    }
+}
+
+/// The user timonel runs as, found as Python's getpass.getuser() finds it.
+fn local_user() -> Option<String> {
+    ["LOGNAME", "USER", "LNAME", "USERNAME"]
+        .iter()
+        .find_map(|k| std::env::var(k).ok().filter(|v| !v.is_empty()))
+        .or_else(|| {
+            // SAFETY: getpwuid returns a pointer to static storage or null; the name is
+            // copied out before any other call could overwrite it.
+            unsafe {
+                let pw = libc::getpwuid(libc::geteuid());
+                if pw.is_null() {
+                    return None;
+                }
+                Some(
+                    std::ffi::CStr::from_ptr((*pw).pw_name)
+                        .to_string_lossy()
+                        .into_owned(),
+                )
+            }
+        })
 }
 
 pub async fn connection(

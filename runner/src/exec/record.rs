@@ -65,9 +65,17 @@ pub fn register(p: &PlayCtx, host: &str, t: &Task, out: &TaskOutcome) {
                     // set_fact and include_vars make variables; other modules (setup,
                     // package_facts) report facts about the host.
                     let as_vars = matches!(t.action.as_str(), "set_fact" | "include_vars");
+                    // Facts a module returns (getent_passwd, packages) are also variables
+                    // under their own name, as Ansible injects them; setup's are ansible_*.
+                    let also_vars =
+                        !as_vars && !matches!(t.action.as_str(), "setup" | "gather_facts");
                     for (k, v) in f {
                         let target = if as_vars { &mut s.vars } else { &mut s.facts };
                         target.insert(k.clone(), v.clone());
+                        if also_vars {
+                            s.vars.insert(k.clone(), v.clone());
+                            s.data.insert(k.clone());
+                        }
                         // set_fact's values were templated once, when the task ran: data.
                         // include_vars' come from the playbook's files: templated when used.
                         if t.action == "include_vars" {

@@ -23,6 +23,43 @@ use crate::output::{HostLine, Status};
 use crate::playbook::Task;
 use crate::template::mark_data;
 
+/// A module timonel knows but doesn't implement ran: say so, and why the task ran (its
+/// conditions, with the values they had), so the branch taken is clear.
+fn not_implemented(p: &PlayCtx, t: &Task, ctx: &minijinja::Value) -> String {
+    let why = if t.inh.when.is_empty() {
+        "it has no 'when' condition".to_string()
+    } else {
+        let conds: Vec<String> = t
+            .inh
+            .when
+            .iter()
+            .map(|c| match c {
+                Value::String(s) => s.trim().to_string(),
+                other => other.to_string(),
+            })
+            .collect();
+        // The facts such branches test, with this host's values.
+        let facts: Vec<String> = ["os_family", "distribution", "pkg_mgr", "service_mgr"]
+            .iter()
+            .filter(|f| conds.iter().any(|c| c.contains(*f)))
+            .filter_map(|f| {
+                let expr = format!("ansible_facts.{f}");
+                let v = p.shared.templar.eval_expr(&expr, ctx).ok()?;
+                (!v.is_undefined()).then(|| format!("{expr} is '{v}'"))
+            })
+            .collect();
+        let mut s = format!("its condition was true: {}", conds.join(" and "));
+        if !facts.is_empty() {
+            s.push_str(&format!("; on this host {}", facts.join(", ")));
+        }
+        s
+    };
+    format!(
+        "module '{}' is not implemented by timonel (this task ran because {why}); `timonel doc {}` shows what it would accept",
+        t.action, t.action
+    )
+}
+
 /// One execution of the module (one loop item), with until/retries.
 async fn execute(p: &Arc<PlayCtx>, host: &str, t: &Task, vars: &Map<String, Value>) -> TaskOutcome {
     let templar = p.shared.templar.clone();
@@ -51,6 +88,9 @@ async fn execute(p: &Arc<PlayCtx>, host: &str, t: &Task, vars: &Map<String, Valu
         "include_vars" => return include_vars(p, t, &ctx),
         a => match modules::registry::find(a) {
             Some(m) => m,
+            None if modules::known::find(a).is_some() => {
+                return TaskOutcome::failed(not_implemented(p, t, &ctx))
+            }
             None => return TaskOutcome::failed(format!("unknown module '{a}'")),
         },
     };

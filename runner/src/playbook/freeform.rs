@@ -16,9 +16,11 @@ fn split_spans(text: &str) -> Result<Vec<(usize, usize)>, String> {
     while i < chars.len() {
         let (at, c) = chars[i];
         let next = chars.get(i + 1).map(|x| x.1);
+        // As in Ansible's split_args, a quote after a backslash neither opens nor closes.
+        let escaped = i > 0 && chars[i - 1].1 == '\\';
         match (quote, c) {
-            (Some(q), _) if c == q && (i == 0 || chars[i - 1].1 != '\\') => quote = None,
-            (None, '"') | (None, '\'') if depth == 0 => quote = Some(c),
+            (Some(q), _) if c == q && !escaped => quote = None,
+            (None, '"') | (None, '\'') if depth == 0 && !escaped => quote = Some(c),
             (_, '{') if matches!(next, Some('{') | Some('%') | Some('#')) => {
                 depth += 1;
                 start.get_or_insert(at);
@@ -141,6 +143,11 @@ mod tests {
         assert_eq!(a["chdir"], "/tmp");
         let a = parse(r#"msg="{{ a | join(', ') }}""#, None).unwrap();
         assert_eq!(a["msg"], "{{ a | join(', ') }}");
+        // A backslash-escaped quote opens nothing (awk -F\' as in real roles).
+        let cmd = r#"echo "it's" | awk -F\' '{print $1}' chdir=/tmp"#;
+        let a = parse(cmd, Some(shell)).unwrap();
+        assert_eq!(a["_raw_params"], r#"echo "it's" | awk -F\' '{print $1}'"#);
+        assert_eq!(a["chdir"], "/tmp");
     }
 
     #[test]

@@ -133,4 +133,6 @@ pub struct Play {
 pub struct Playbook {
     pub path: PathBuf,
     pub plays: Vec<Play>,
+    /// Found before running, but only a failure if the task runs (as in Ansible).
+    pub warnings: Vec<crate::diag::Diagnostic>,
 }

@@ -18,9 +18,53 @@ fn main_file(dir: &Path) -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
+/// A role's defaults or vars files, as Ansible's `find_vars_files` picks them: the first of
+/// main.yml, main.yaml, main.json, main; when `main` is a directory, every file in it (and
+/// in its subdirectories) in name order, skipping hidden files, backups and other extensions.
+pub fn vars_files(dir: &Path) -> Vec<PathBuf> {
+    for name in ["main.yml", "main.yaml", "main.json", "main"] {
+        let p = dir.join(name);
+        if p.is_dir() {
+            let mut out = vec![];
+            dir_vars_files(&p, &mut out);
+            return out;
+        }
+        if p.is_file() {
+            return vec![p];
+        }
+    }
+    vec![]
+}
+
+fn dir_vars_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let mut names: Vec<_> = rd.filter_map(|e| e.ok()).map(|e| e.file_name()).collect();
+    names.sort();
+    for n in names {
+        let text = n.to_string_lossy();
+        if text.starts_with('.') || text.ends_with('~') {
+            continue;
+        }
+        let p = dir.join(&n);
+        let ext = p.extension().map(|e| e.to_string_lossy().into_owned());
+        match ext.as_deref() {
+            None if p.is_dir() => dir_vars_files(&p, out),
+            None | Some("yml" | "yaml" | "json") if p.is_file() => out.push(p),
+            _ => {}
+        }
+    }
+}
+
 impl Parser {
-    fn find_role(&self, name: &str) -> Option<PathBuf> {
-        let mut bases = vec![self.play_dir.join("roles"), self.play_dir.clone()];
+    /// `from`: the directory holding the role that declares this one as a dependency;
+    /// Ansible looks there too, so `- role: policy/calico` in roles/apps/policy/meta finds
+    /// roles/apps/policy/calico.
+    fn find_role(&self, name: &str, from: Option<&Path>) -> Option<PathBuf> {
+        let mut bases = vec![self.play_dir.join("roles")];
+        bases.extend(from.map(Path::to_path_buf));
+        bases.push(self.play_dir.clone());
         if let Ok(cwd) = std::env::current_dir() {
             bases.push(cwd.join("roles"));
         }
@@ -37,6 +81,7 @@ impl Parser {
         entry: &Node,
         inh: &Inherited,
         chain: &mut Vec<String>,
+        from: Option<&Path>,
     ) -> Vec<Item> {
         let (name, params, kw_node) = match entry.scalar_text() {
             Some(n) if entry.as_map().is_none() => (n, Map::new(), None),
@@ -96,7 +141,7 @@ impl Parser {
                 }
             }
         }
-        self.expand_role(&name, params, &r_inh, &entry.pos, chain)
+        self.expand_role(&name, params, &r_inh, &entry.pos, chain, from)
     }
 
     pub fn expand_role(
@@ -106,6 +151,7 @@ impl Parser {
         inh: &Inherited,
         pos: &Pos,
         chain: &mut Vec<String>,
+        from: Option<&Path>,
     ) -> Vec<Item> {
         if let Some(i) = chain.iter().position(|c| c == name) {
             let mut cycle: Vec<String> = chain[i..].to_vec();
@@ -119,11 +165,13 @@ impl Parser {
             );
             return vec![];
         }
-        let Some(path) = self.find_role(name) else {
+        let Some(path) = self.find_role(name, from) else {
             self.err(
                 Diagnostic::at(pos, format!("role '{name}' not found")).help(format!(
-                    "looked in {}/roles/, ./roles/ and ANSIBLE_ROLES_PATH",
-                    self.play_dir.display()
+                    "looked in {}/roles/, {}./roles/ and ANSIBLE_ROLES_PATH",
+                    self.play_dir.display(),
+                    from.map(|f| format!("{}/, ", f.display()))
+                        .unwrap_or_default()
                 )),
             );
             return vec![];
@@ -143,7 +191,7 @@ impl Parser {
                         .and_then(|d| d.as_seq())
                     {
                         for dep in deps {
-                            items.extend(self.role_entry(dep, inh, chain));
+                            items.extend(self.role_entry(dep, inh, chain, path.parent()));
                         }
                     }
                 }
@@ -153,13 +201,14 @@ impl Parser {
         chain.pop();
         self.roles_seen.push(key);
         let load_vars = |p: &mut Parser, sub: &str| -> Map<String, Value> {
-            match main_file(&path.join(sub)) {
-                Some(f) => crate::inventory::dirvars_file(&f).unwrap_or_else(|e| {
-                    p.err(e);
-                    Map::new()
-                }),
-                None => Map::new(),
+            let mut all = Map::new();
+            for f in vars_files(&path.join(sub)) {
+                match crate::inventory::dirvars_file(&f) {
+                    Ok(m) => crate::inventory::merge(&mut all, &m),
+                    Err(e) => p.err(e),
+                }
             }
+            all
         };
         let role = Arc::new(Role {
             name: name.to_string(),

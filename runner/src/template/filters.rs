@@ -258,6 +258,31 @@ fn basename(v: Value) -> Value {
     Value::from(s.rsplit('/').next().unwrap_or("").to_string())
 }
 
+/// Python's os.path.relpath, lexically (no symlinks resolved).
+fn relpath(v: Value, start: Option<String>) -> Value {
+    let parts = |p: &str| -> Vec<String> {
+        let mut out: Vec<String> = vec![];
+        for c in p.split('/').filter(|c| !c.is_empty() && *c != ".") {
+            if c == ".." {
+                out.pop();
+            } else {
+                out.push(c.to_string());
+            }
+        }
+        out
+    };
+    let path = parts(&text(&v));
+    let start = parts(&start.unwrap_or_else(|| ".".into()));
+    let common = path.iter().zip(&start).take_while(|(a, b)| a == b).count();
+    let mut rel: Vec<String> = vec!["..".to_string(); start.len() - common];
+    rel.extend(path[common..].iter().cloned());
+    Value::from(if rel.is_empty() {
+        ".".to_string()
+    } else {
+        rel.join("/")
+    })
+}
+
 fn dirname(v: Value) -> Value {
     let s = text(&v);
     Value::from(match s.rfind('/') {
@@ -504,44 +529,62 @@ fn expanduser(v: Value) -> Value {
 }
 
 pub fn register(env: &mut Environment<'static>) {
-    env.add_filter("to_json", to_json_f);
-    env.add_filter("to_nice_json", to_nice_json);
-    env.add_filter("to_yaml", to_yaml);
-    env.add_filter("to_nice_yaml", to_yaml);
-    env.add_filter("from_json", from_json_f);
-    env.add_filter("from_yaml", from_yaml);
-    env.add_filter("b64encode", b64encode);
-    env.add_filter("b64decode", b64decode);
-    env.add_filter("regex_replace", regex_replace);
-    env.add_filter("regex_search", regex_search);
-    env.add_filter("regex_findall", regex_findall);
-    env.add_filter("regex_escape", regex_escape);
-    env.add_filter("combine", combine);
-    env.add_filter("dict2items", dict2items);
-    env.add_filter("items2dict", items2dict);
-    env.add_filter("basename", basename);
-    env.add_filter("dirname", dirname);
-    env.add_filter("splitext", splitext);
-    env.add_filter("expanduser", expanduser);
-    env.add_filter("bool", bool_f);
-    env.add_filter("int", int_f);
-    env.add_filter("float", float_f);
-    env.add_filter("ternary", ternary);
-    env.add_filter("mandatory", mandatory);
-    env.add_filter("hash", hash);
-    env.add_filter("checksum", checksum);
-    env.add_filter("quote", quote);
-    env.add_filter("flatten", flatten);
-    env.add_filter("union", |a: Value, b: Value| set_op(a, b, "union"));
-    env.add_filter("intersect", |a: Value, b: Value| set_op(a, b, "intersect"));
-    env.add_filter("difference", |a: Value, b: Value| {
+    super::fqcn::filter(env, "to_json", to_json_f);
+    super::fqcn::filter(env, "to_nice_json", to_nice_json);
+    super::fqcn::filter(env, "to_yaml", to_yaml);
+    super::fqcn::filter(env, "to_nice_yaml", to_yaml);
+    super::fqcn::filter(env, "from_json", from_json_f);
+    super::fqcn::filter(env, "from_yaml", from_yaml);
+    super::fqcn::filter(env, "b64encode", b64encode);
+    super::fqcn::filter(env, "b64decode", b64decode);
+    super::fqcn::filter(env, "regex_replace", regex_replace);
+    super::fqcn::filter(env, "regex_search", regex_search);
+    super::fqcn::filter(env, "regex_findall", regex_findall);
+    super::fqcn::filter(env, "regex_escape", regex_escape);
+    super::fqcn::filter(env, "combine", combine);
+    super::fqcn::filter(env, "dict2items", dict2items);
+    super::fqcn::filter(env, "items2dict", items2dict);
+    super::fqcn::filter(env, "basename", basename);
+    super::fqcn::filter(env, "dirname", dirname);
+    super::fqcn::filter(env, "relpath", relpath);
+    super::fqcn::filter(env, "splitext", splitext);
+    super::fqcn::filter(env, "expanduser", expanduser);
+    super::fqcn::filter(env, "bool", bool_f);
+    super::fqcn::filter(env, "int", int_f);
+    super::fqcn::filter(env, "float", float_f);
+    super::fqcn::filter(env, "ternary", ternary);
+    super::fqcn::filter(env, "mandatory", mandatory);
+    super::fqcn::filter(env, "hash", hash);
+    super::fqcn::filter(env, "checksum", checksum);
+    super::fqcn::filter(env, "quote", quote);
+    super::fqcn::filter(env, "flatten", flatten);
+    super::fqcn::filter(env, "union", |a: Value, b: Value| set_op(a, b, "union"));
+    super::fqcn::filter(env, "intersect", |a: Value, b: Value| {
+        set_op(a, b, "intersect")
+    });
+    super::fqcn::filter(env, "difference", |a: Value, b: Value| {
         set_op(a, b, "difference")
     });
-    env.add_filter("symmetric_difference", |a: Value, b: Value| {
+    super::fqcn::filter(env, "symmetric_difference", |a: Value, b: Value| {
         set_op(a, b, "symmetric_difference")
     });
-    env.add_filter("zip", zip_f);
-    env.add_filter("string", to_string_f);
-    env.add_filter("extract", extract);
-    env.add_filter("comment", comment);
+    super::fqcn::filter(env, "zip", zip_f);
+    super::fqcn::filter(env, "string", to_string_f);
+    super::fqcn::filter(env, "extract", extract);
+    super::fqcn::filter(env, "comment", comment);
+}
+
+#[cfg(test)]
+mod relpath_tests {
+    use super::relpath;
+    use minijinja::Value;
+
+    #[test]
+    fn relative_as_python_computes_it() {
+        let r = |p: &str, s: &str| relpath(Value::from(p), Some(s.into())).to_string();
+        assert_eq!(r("/srv/app/sub/c.log", "/srv/app"), "sub/c.log");
+        assert_eq!(r("/srv/app", "/srv/app/sub"), "..");
+        assert_eq!(r("/srv/other/x", "/srv/app/"), "../other/x");
+        assert_eq!(r("/srv/app", "/srv/app"), ".");
+    }
 }

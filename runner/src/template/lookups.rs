@@ -43,11 +43,16 @@ fn resolve(state: &State, name: &str, sub: &str) -> std::path::PathBuf {
 }
 
 fn run(state: &State, name: &str, terms: &[Value], kw: &Kwargs) -> Result<Vec<Value>, Error> {
+    let name = super::fqcn::short(name);
     let mut out = vec![];
     let terms: Vec<Value> = terms
         .iter()
         .flat_map(|t| {
-            if t.as_str().is_none() && t.try_iter().is_ok() {
+            // Lists are flattened into terms; a mapping is one term (first_found's {files, paths}).
+            if t.as_str().is_none()
+                && t.kind() != minijinja::value::ValueKind::Map
+                && t.try_iter().is_ok()
+            {
                 t.try_iter()
                     .map(|i| i.collect::<Vec<_>>())
                     .unwrap_or_default()
@@ -126,15 +131,8 @@ fn run(state: &State, name: &str, terms: &[Value], kw: &Kwargs) -> Result<Vec<Va
         }
         "items" | "list" | "flattened" => out.extend(terms),
         "first_found" => {
-            for t in &terms {
-                let p = resolve(state, &text(t), "files");
-                if p.exists() {
-                    out.push(Value::from(p.display().to_string()));
-                    break;
-                }
-            }
-            if out.is_empty() && !kw.get::<Option<bool>>("skip")?.unwrap_or(false) {
-                return Err(err("lookup('first_found'): none of the files was found"));
+            if let Some(p) = super::first_found::lookup(state, &terms, kw)? {
+                out.push(p);
             }
         }
         "sequence" => {
@@ -209,7 +207,7 @@ fn password_options(kw: &Kwargs) -> Result<super::password::Options, Error> {
 fn lookup(state: &State, name: String, terms: Rest<Value>, kw: Kwargs) -> Result<Value, Error> {
     let wantlist = kw.get::<Option<bool>>("wantlist")?.unwrap_or(false);
     let res = run(state, &name, &terms, &kw)?;
-    if wantlist || name == "items" || name == "list" {
+    if wantlist || matches!(super::fqcn::short(&name), "items" | "list") {
         return Ok(Value::from(res));
     }
     Ok(match res.len() {

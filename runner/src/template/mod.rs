@@ -3,6 +3,8 @@
 //! chains, and undefined variables reported by name.
 
 mod filters;
+pub mod first_found;
+mod fqcn;
 mod lazy;
 mod lookups;
 mod password;
@@ -80,6 +82,7 @@ impl Templar {
         filters::register(&mut env);
         tests::register(&mut env);
         lookups::register(&mut env);
+        fqcn::jinja_aliases(&mut env);
         Arc::new(Templar { env })
     }
 

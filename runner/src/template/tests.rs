@@ -70,20 +70,23 @@ fn version(v: Value, other: String, op: Option<String>) -> Result<bool, Error> {
 }
 
 pub fn register(env: &mut Environment<'static>) {
-    env.add_test(
+    super::fqcn::test(
+        env,
         "match",
         |v: Value, p: String, kw: Kwargs| -> Result<bool, Error> {
             let r = re(&format!("^(?:{p})"), &kw)?;
             Ok(r.is_match(&text(&v)))
         },
     );
-    env.add_test(
+    super::fqcn::test(
+        env,
         "search",
         |v: Value, p: String, kw: Kwargs| -> Result<bool, Error> {
             Ok(re(&p, &kw)?.is_match(&text(&v)))
         },
     );
-    env.add_test(
+    super::fqcn::test(
+        env,
         "regex",
         |v: Value, p: String, kw: Kwargs| -> Result<bool, Error> {
             let m = kw
@@ -93,51 +96,53 @@ pub fn register(env: &mut Environment<'static>) {
             Ok(re(&p, &kw)?.is_match(&text(&v)))
         },
     );
-    env.add_test("version", version);
-    env.add_test("version_compare", version);
+    super::fqcn::test(env, "version", version);
+    super::fqcn::test(env, "version_compare", version);
     for name in ["failed", "failure"] {
-        env.add_test(name, |v: Value| attr_true(&v, "failed"));
+        super::fqcn::test(env, name, |v: Value| attr_true(&v, "failed"));
     }
     for name in ["success", "succeeded"] {
-        env.add_test(name, |v: Value| !attr_true(&v, "failed"));
+        super::fqcn::test(env, name, |v: Value| !attr_true(&v, "failed"));
     }
     for name in ["changed", "change"] {
-        env.add_test(name, |v: Value| attr_true(&v, "changed"));
+        super::fqcn::test(env, name, |v: Value| attr_true(&v, "changed"));
     }
     for name in ["skipped", "skip"] {
-        env.add_test(name, |v: Value| attr_true(&v, "skipped"));
+        super::fqcn::test(env, name, |v: Value| attr_true(&v, "skipped"));
     }
-    env.add_test("truthy", |v: Value| v.is_true());
-    env.add_test("falsy", |v: Value| !v.is_true());
-    env.add_test("contains", |v: Value, x: Value| {
+    super::fqcn::test(env, "truthy", |v: Value| v.is_true());
+    super::fqcn::test(env, "falsy", |v: Value| !v.is_true());
+    super::fqcn::test(env, "contains", |v: Value, x: Value| {
         v.try_iter().map(|mut i| i.any(|e| e == x)).unwrap_or(false)
     });
-    env.add_test("subset", |v: Value, x: Value| {
+    super::fqcn::test(env, "subset", |v: Value, x: Value| {
         v.try_iter()
             .map(|mut i| i.all(|e| x.try_iter().map(|mut j| j.any(|f| f == e)).unwrap_or(false)))
             .unwrap_or(false)
     });
-    env.add_test("superset", |v: Value, x: Value| {
+    super::fqcn::test(env, "superset", |v: Value, x: Value| {
         x.try_iter()
             .map(|mut i| i.all(|e| v.try_iter().map(|mut j| j.any(|f| f == e)).unwrap_or(false)))
             .unwrap_or(false)
     });
-    env.add_test("file", |v: Value| std::path::Path::new(&text(&v)).is_file());
-    env.add_test("directory", |v: Value| {
+    super::fqcn::test(env, "file", |v: Value| {
+        std::path::Path::new(&text(&v)).is_file()
+    });
+    super::fqcn::test(env, "directory", |v: Value| {
         std::path::Path::new(&text(&v)).is_dir()
     });
-    env.add_test("exists", |v: Value| {
+    super::fqcn::test(env, "exists", |v: Value| {
         std::path::Path::new(&text(&v)).exists()
     });
-    env.add_test("link", |v: Value| {
+    super::fqcn::test(env, "link", |v: Value| {
         std::path::Path::new(&text(&v)).is_symlink()
     });
-    env.add_test("abs", |v: Value| text(&v).starts_with('/'));
-    env.add_test("boolean", |v: Value| v.kind() == ValueKind::Bool);
-    env.add_test("integer", |v: Value| {
+    super::fqcn::test(env, "abs", |v: Value| text(&v).starts_with('/'));
+    super::fqcn::test(env, "boolean", |v: Value| v.kind() == ValueKind::Bool);
+    super::fqcn::test(env, "integer", |v: Value| {
         i64::try_from(v.clone()).is_ok() && v.kind() == ValueKind::Number && !text(&v).contains('.')
     });
-    env.add_test("float", |v: Value| {
+    super::fqcn::test(env, "float", |v: Value| {
         v.kind() == ValueKind::Number && text(&v).contains('.')
     });
 }

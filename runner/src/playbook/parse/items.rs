@@ -78,7 +78,17 @@ impl Parser {
                 })));
                 continue;
             }
-            if let Some(t) = self.task(entry, inh, dir) {
+            let parsed = self.task(entry, inh, dir);
+            if parsed.is_none() {
+                // Already an error; a handler that failed to parse still has its name, so a
+                // task notifying it gets no second, false "no handler" error.
+                for k in ["name", "listen"] {
+                    if let Some(v) = entry.get(k) {
+                        self.unparsed_names.extend(to_string_list(v));
+                    }
+                }
+            }
+            if let Some(t) = parsed {
                 let action = modules::registry::short_name(&t.action).to_string();
                 if action == "import_tasks" {
                     let Some(file) = t
@@ -123,7 +133,14 @@ impl Parser {
                         self.err(Diagnostic::at(&t.pos, "import_role needs 'name'"));
                         continue;
                     };
-                    out.extend(self.expand_role(&name, Map::new(), &t.inh, &t.pos, &mut vec![]));
+                    out.extend(self.expand_role(
+                        &name,
+                        Map::new(),
+                        &t.inh,
+                        &t.pos,
+                        &mut vec![],
+                        None,
+                    ));
                     continue;
                 }
                 let mut t = t;

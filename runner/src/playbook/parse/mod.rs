@@ -24,6 +24,9 @@ pub struct Parser {
     pub roles_seen: Vec<(String, String)>,
     pub play_roles: Vec<Arc<Role>>,
     pub play_dir: PathBuf,
+    /// Names and listen topics of tasks that failed to parse (already reported).
+    pub unparsed_names: Vec<String>,
+    pub warnings: Vec<Diagnostic>,
 }
 
 pub fn parse_playbook(path: &Path) -> Result<Playbook, Diagnostics> {
@@ -33,6 +36,7 @@ pub fn parse_playbook(path: &Path) -> Result<Playbook, Diagnostics> {
         Ok(Playbook {
             path: path.to_path_buf(),
             plays,
+            warnings: p.warnings,
         })
     } else {
         Err(Diagnostics(p.errors))
@@ -207,6 +211,8 @@ impl Parser {
             roles_seen: vec![],
             play_roles: vec![],
             play_dir,
+            unparsed_names: vec![],
+            warnings: vec![],
         }
     }
 
@@ -239,7 +245,14 @@ impl Parser {
         let dir = dir_of(path);
         let mut plays = vec![];
         for e in entries {
-            if let Some(imp) = e.get("import_playbook") {
+            let imp = [
+                "import_playbook",
+                "ansible.builtin.import_playbook",
+                "ansible.legacy.import_playbook",
+            ]
+            .iter()
+            .find_map(|k| e.get(k));
+            if let Some(imp) = imp {
                 let Some(name) = imp.as_str() else {
                     self.err(Diagnostic::at(
                         &imp.pos,
@@ -344,6 +357,7 @@ impl Parser {
         self.role_handlers.clear();
         self.roles_seen.clear();
         self.play_roles.clear();
+        self.unparsed_names.clear();
         self.play_dir = dir.to_path_buf();
         let hosts = match node.get("hosts") {
             Some(h) => match &h.value {
@@ -396,7 +410,7 @@ impl Parser {
             match r.as_seq() {
                 Some(list) => {
                     for entry in list {
-                        role_items.extend(self.role_entry(entry, &inh, &mut vec![]));
+                        role_items.extend(self.role_entry(entry, &inh, &mut vec![], None));
                     }
                 }
                 None if r.is_null() => {}
@@ -474,7 +488,7 @@ impl Parser {
             .collect();
         for t in tasks {
             for n in t.notify.iter().filter(|n| !n.contains("{{")) {
-                if !names.contains(n) {
+                if !names.contains(n) && !self.unparsed_names.contains(n) {
                     let hint = suggest(n, names.iter().map(String::as_str))
                         .map(|s| format!(" (did you mean '{s}'?)"))
                         .unwrap_or_default();

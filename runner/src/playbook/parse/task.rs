@@ -121,7 +121,9 @@ impl Parser {
             if keywords::TASK.contains(&key.as_str()) {
                 continue;
             }
-            let known = modules::registry::find(&key).is_some() || keywords::is_engine_action(&key);
+            let known = modules::registry::find(&key).is_some()
+                || keywords::is_engine_action(&key)
+                || modules::known::find(&key).is_some();
             if known && action.is_none() {
                 action = Some((key, v, k.pos.clone()));
             } else {
@@ -156,10 +158,7 @@ impl Parser {
                         _ => (String::new(), String::new()),
                     };
                     if !rest.is_empty() {
-                        match crate::playbook::freeform::parse(
-                            &rest,
-                            modules::registry::find(&name).map(|m| m.spec()),
-                        ) {
+                        match crate::playbook::freeform::parse(&rest, spec_of(&name)) {
                             Ok(a) => args = a,
                             Err(e) => self.err(Diagnostic::at(&v.pos, e)),
                         }
@@ -172,6 +171,7 @@ impl Parser {
             .iter()
             .map(|m| m.spec().name)
             .chain(keywords::ENGINE_ACTIONS.iter().copied())
+            .chain(modules::known::all().iter().map(|s| s.name))
             .collect();
         if let Some((key, pos)) = unknown.first() {
             let in_kw = suggest(key, keywords::TASK.iter().copied());
@@ -201,19 +201,31 @@ impl Parser {
             );
             return None;
         };
-        let module = modules::registry::find(&name);
+        // A module timonel has, or one it knows (its arguments are checked now; it fails
+        // only if it runs).
+        let module = spec_of(&name);
         // The engine knows a module by its own name, whichever alias the playbook used.
         let short = module.map_or_else(
             || modules::registry::short_name(&name).to_string(),
-            |m| m.spec().name.to_string(),
+            |m| m.name.to_string(),
         );
+        if short == "include" {
+            // ansible-core rejects it when it loads the playbook, so do we.
+            self.err(
+                Diagnostic::at(
+                    &apos,
+                    "the 'include' action was removed from Ansible (in ansible-core 2.16)",
+                )
+                .help("use include_tasks (chosen at run time) or import_tasks (static) instead"),
+            );
+            return None;
+        }
         let errors_before = self.errors.len();
         if node.get("action").is_none() && node.get("local_action").is_none() {
             match &value.value {
                 Yaml::Map(_) => args = value.to_json().as_object().cloned().unwrap_or_default(),
                 Yaml::Null => {}
-                Yaml::Str(s) => match crate::playbook::freeform::parse(s, module.map(|m| m.spec()))
-                {
+                Yaml::Str(s) => match crate::playbook::freeform::parse(s, module) {
                     Ok(a) if module.is_some() => args = a,
                     Ok(_) | Err(_) if module.is_none() => {
                         args.insert("_raw_params".into(), Value::String(s.clone()));
@@ -243,9 +255,20 @@ impl Parser {
             }
         }
         // Arguments that could not even be split are not validated further.
+        // Under a condition, a wrong combination of arguments (one missing, two exclusive) is
+        // what Ansible reports only if the task runs: warn now, fail then (the run-time check).
+        let conditional = !inh.when.is_empty() || node.get("when").is_some();
         if let Some(m) = module.filter(|_| self.errors.len() == errors_before) {
-            if let Err(errs) = m.spec().validate(&args, true) {
+            if let Err(errs) = m.validate(&args, true) {
                 for e in errs {
+                    if conditional && e.arg.is_none() {
+                        self.warnings.push(
+                            Diagnostic::at(&apos, e.message)
+                                .warning()
+                                .help("this task runs only under a condition; if it runs, it fails with this error"),
+                        );
+                        continue;
+                    }
                     let pos = e
                         .arg
                         .as_ref()
@@ -363,6 +386,13 @@ impl Parser {
                 .map(|n| n.max(1) as usize),
         })
     }
+}
+
+/// The argument spec of a module timonel implements, or of one it only knows.
+fn spec_of(name: &str) -> Option<&'static modules::ModuleSpec> {
+    modules::registry::find(name)
+        .map(|m| m.spec())
+        .or_else(|| modules::known::find(name))
 }
 
 /// A copy of a mapping node without some keys.

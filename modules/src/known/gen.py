@@ -1,0 +1,118 @@
+#!/usr/bin/env python3
+"""Writes specs.rs: the argument specs of Ansible modules timonel knows but doesn't implement.
+
+Only interface facts are taken from `ansible-doc --json` (option names, types, aliases,
+choices, required), no documentation text. Run with the `ansible` package installed, giving
+the modules timonel implements (`timonel doc` and their collection names) to leave out:
+    python3 modules/src/known/gen.py /path/to/ansible-doc "$(target/debug/timonel doc |
+        awk '{print $1}' | paste -sd,),systemd,k8s,setup,gather_facts,meta,include,..." \
+        > modules/src/known/specs.rs
+"""
+import json
+import subprocess
+import sys
+
+ANSIBLE_DOC = sys.argv[1] if len(sys.argv) > 1 else "ansible-doc"
+IMPLEMENTED = set(sys.argv[2].split(",")) if len(sys.argv) > 2 else set()
+
+COLLECTION_MODULES = """
+ansible.posix.acl ansible.posix.at ansible.posix.authorized_key ansible.posix.firewalld
+ansible.posix.patch ansible.posix.seboolean ansible.posix.selinux ansible.posix.synchronize
+community.general.alternatives community.general.apk community.general.archive
+community.general.cargo community.general.django_manage community.general.filesystem
+community.general.gem community.general.git_config community.general.homebrew
+community.general.htpasswd community.general.ini_file community.general.locale_gen
+community.general.lvg community.general.lvol community.general.make community.general.npm
+community.general.pacman community.general.pam_limits community.general.parted
+community.general.pipx community.general.sefcontext community.general.seport
+community.general.snap community.general.timezone community.general.ufw
+community.general.xml community.general.zypper community.general.zypper_repository
+community.general.openssl_privatekey
+community.postgresql.postgresql_db community.postgresql.postgresql_ext
+community.postgresql.postgresql_info community.postgresql.postgresql_membership
+community.postgresql.postgresql_owner community.postgresql.postgresql_pg_hba
+community.postgresql.postgresql_privs community.postgresql.postgresql_query
+community.postgresql.postgresql_schema community.postgresql.postgresql_set
+community.postgresql.postgresql_user
+community.mysql.mysql_db community.mysql.mysql_info community.mysql.mysql_query
+community.mysql.mysql_replication community.mysql.mysql_user community.mysql.mysql_variables
+community.docker.docker_compose_v2 community.docker.docker_container
+community.docker.docker_image community.docker.docker_login community.docker.docker_network
+community.docker.docker_volume
+community.crypto.openssl_csr community.crypto.openssl_dhparam
+community.crypto.openssl_privatekey community.crypto.x509_certificate
+kubernetes.core.helm kubernetes.core.helm_info kubernetes.core.helm_repository
+""".split()
+
+TYPES = {"str": "Str", "bool": "Bool", "int": "Int", "float": "Float", "path": "Path",
+         "list": "List", "dict": "Dict"}
+
+
+def builtin_modules():
+    out = subprocess.run([ANSIBLE_DOC, "-t", "module", "-l", "-j", "ansible.builtin"],
+                         check=True, capture_output=True, text=True).stdout
+    return sorted(json.loads(out))
+
+
+def rust_str(s):
+    return json.dumps(s)
+
+
+def spec(fqcn, doc):
+    short = fqcn.rsplit(".", 1)[1]
+    args = []
+    for name, o in sorted((doc.get("options") or {}).items()):
+        ty = TYPES.get(o.get("type", "str"), "Raw")
+        if name == "mode":
+            ty = "Raw"
+        a = f'arg({rust_str(name)}, {ty}, "")'
+        if o.get("required"):
+            a += ".required()"
+        choices = o.get("choices")
+        if isinstance(choices, dict):
+            choices = list(choices)
+        if choices and all(isinstance(c, str) for c in choices) and ty in ("Str", "Path"):
+            a += ".choices(&[" + ", ".join(rust_str(c) for c in choices) + "])"
+        aliases = o.get("aliases") or []
+        if aliases:
+            a += ".aliases(&[" + ", ".join(rust_str(x) for x in aliases) + "])"
+        args.append("        " + a + ",")
+    body = "\n".join(args)
+    # `script: run.sh --flag`: the free-form text is the option named free_form.
+    free = '\n    .free_form("free_form")' if "free_form" in (doc.get("options") or {}) else ""
+    return (f"    ModuleSpec::new(\n        {rust_str(short)},\n"
+            f"        {rust_str(fqcn + ': known to timonel (arguments checked), not implemented')},\n"
+            f"        &[\n{body}\n        ],\n    )\n"
+            f"    .also_known_as(&[{rust_str(fqcn)}]){free},")
+
+
+def main():
+    names = [m for m in builtin_modules() if m.rsplit(".", 1)[1] not in IMPLEMENTED]
+    names += [m for m in COLLECTION_MODULES if m.rsplit(".", 1)[1] not in IMPLEMENTED]
+    docs = json.loads(subprocess.run([ANSIBLE_DOC, "-t", "module", "-j", *names],
+                                     check=True, capture_output=True, text=True).stdout)
+    version = subprocess.run([ANSIBLE_DOC, "--version"], capture_output=True,
+                             text=True).stdout.splitlines()[0]
+    print("//! Generated by gen.py from `ansible-doc --json` (" + version + "): the argument")
+    print("//! names, types, aliases, choices and required flags of modules timonel knows but")
+    print("//! doesn't implement. Don't edit by hand.")
+    print()
+    print("use crate::spec::{arg, ArgType::*, ModuleSpec};")
+    print()
+    print("pub static SPECS: &[ModuleSpec] = &[")
+    # yum is dnf since ansible-core 2.17; keep the old name, as playbooks still use it.
+    if "ansible.builtin.dnf" in docs:
+        names.append("ansible.builtin.yum")
+        docs["ansible.builtin.yum"] = docs["ansible.builtin.dnf"]
+    seen = set()
+    for fqcn in names:
+        d = docs.get(fqcn, {}).get("doc")
+        short = fqcn.rsplit(".", 1)[1]
+        if not d or short in seen:
+            continue
+        seen.add(short)
+        print(spec(fqcn, d))
+    print("];")
+
+
+main()
