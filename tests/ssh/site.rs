@@ -59,11 +59,11 @@ fn inventory(t: &Lab) {
     t.write("hosts", &s);
 }
 
-fn site(t: &Lab) -> Out {
+fn site(t: &Lab, extra: &[&str]) -> Out {
     let root = env!("CARGO_MANIFEST_DIR");
     let playbook = format!("{root}/../playbooks/site.yml");
     let roles = format!("{root}/../roles");
-    let args = [
+    let mut args = vec![
         "run",
         playbook.as_str(),
         "-i",
@@ -71,6 +71,7 @@ fn site(t: &Lab) -> Out {
         "--skip-tags",
         "prerequisites,containerd",
     ];
+    args.extend_from_slice(extra);
     let out = run_env(t, &args, &[("ANSIBLE_ROLES_PATH", roles.as_str())]);
     // The Django secret key exists once the django role ran.
     let secret_key = std::fs::read_to_string(t.path("credentials/django_secret_key"))
@@ -119,7 +120,19 @@ fn site_builds_the_cluster_deploys_django_and_changes_nothing_again() {
     inventory(&t);
     step(started, "hosts up");
 
-    let out = site(&t);
+    // The plan on fresh hosts: the application waits for a cluster, nothing is made.
+    let out = site(&t, &["--check", "--diff"]);
+    out.assert_ok();
+    assert!(
+        out.stdout
+            .contains("admin.conf does not exist yet: kubeadm_init writes it"),
+        "{}",
+        out.stdout
+    );
+    assert!(!t.exists("kube/admin.conf") && !t.exists("credentials"));
+    step(started, "--check --diff planned");
+
+    let out = site(&t, &[]);
     out.assert_ok();
     for h in all_hosts() {
         assert!(out.recap(h.0).changed > 0, "{}: {}", h.0, out.stdout);
@@ -175,7 +188,7 @@ fn site_builds_the_cluster_deploys_django_and_changes_nothing_again() {
     assert_eq!(nodes["items"].as_array().map(Vec::len), Some(3), "{nodes}");
 
     // Again: nothing changes, on the nodes or in the cluster.
-    let out = site(&t);
+    let out = site(&t, &[]);
     out.assert_ok();
     for h in all_hosts().into_iter().map(|h| h.0).chain(["localhost"]) {
         assert_eq!(out.recap(h).changed, 0, "{h}\n{}", out.stdout);
