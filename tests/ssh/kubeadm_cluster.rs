@@ -45,7 +45,7 @@ impl Drop for Cleanup {
 }
 
 /// A fresh lab host with a listening socket where containerd's would be.
-fn fresh(name: &'static str, port: u16) {
+pub(crate) fn fresh(name: &'static str, port: u16) {
     own(name, port);
     docker(&[
         "exec",
@@ -59,29 +59,44 @@ fn fresh(name: &'static str, port: u16) {
     ]);
 }
 
-fn load_balancer() {
-    let _ = Command::new("docker").args(["rm", "-f", LB]).output();
-    let mut args = vec![
-        "create".to_string(),
-        "--name".into(),
-        LB.into(),
-        "--hostname".into(),
-        LB.into(),
-        "--label".into(),
-        "timonel-lab=1".into(),
-        "--network".into(),
-        "timonel-lab".into(),
-        "timonel-lab:bookworm".into(),
-        "python3".into(),
-        "/usr/local/bin/lb.py".into(),
-        "6443".into(),
-    ];
-    args.extend(CPS.iter().map(|(n, _)| format!("{n}:6443")));
+/// The API's load balancer `name` in front of the control-plane nodes `cps`, on the lab
+/// network; with `publish`, also on that loopback port of this machine (for the controller).
+pub(crate) fn load_balancer(name: &str, cps: &[(&str, u16)], publish: Option<u16>) {
+    let _ = Command::new("docker").args(["rm", "-f", name]).output();
+    let mut args: Vec<String> = ["create", "--name", name, "--hostname", name]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    if let Some(port) = publish {
+        args.extend(["--publish".into(), format!("127.0.0.1:{port}:6443")]);
+    }
+    args.extend(
+        [
+            "--label",
+            "timonel-lab=1",
+            "--network",
+            "timonel-lab",
+            "timonel-lab:bookworm",
+            "python3",
+            "/usr/local/bin/lb.py",
+            "6443",
+        ]
+        .map(String::from),
+    );
+    args.extend(cps.iter().map(|(n, _)| format!("{n}:6443")));
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     docker(&args);
     let script = format!("{}/../tests/lab/k8s/lb.py", env!("CARGO_MANIFEST_DIR"));
-    docker(&["cp", &script, &format!("{LB}:/usr/local/bin/lb.py")]);
-    docker(&["start", LB]);
+    docker(&["cp", &script, &format!("{name}:/usr/local/bin/lb.py")]);
+    docker(&["start", name]);
+}
+
+/// The lab's pkgs.k8s.io-shaped repository, served (once for all tests) as lab-k8s-repo.
+pub(crate) fn serve_repo() {
+    let mut c = Command::new("bash");
+    c.arg(repo_script()).arg("serve");
+    let served = run_limited(c, "tests/lab/k8s/repo serve", Duration::from_secs(300));
+    assert_eq!(served.code, 0, "{}", served.all());
 }
 
 /// The inventory: `hosts` by group, the lab's repository and load balancer.
@@ -215,10 +230,7 @@ fn ha_cluster_from_the_playbook_idempotent_renewed_and_repaired() {
     let t = Lab::new();
     let _cleanup = Cleanup;
     lab(&["image"]);
-    let mut c = Command::new("bash");
-    c.arg(repo_script()).arg("serve");
-    let served = run_limited(c, "tests/lab/k8s/repo serve", Duration::from_secs(300));
-    assert_eq!(served.code, 0, "{}", served.all());
+    serve_repo();
     let hosts: Vec<_> = all_hosts()
         .into_iter()
         .map(|(n, p)| thread::spawn(move || fresh(n, p)))
@@ -226,7 +238,7 @@ fn ha_cluster_from_the_playbook_idempotent_renewed_and_repaired() {
     for h in hosts {
         h.join().unwrap();
     }
-    load_balancer();
+    load_balancer(LB, &CPS, None);
     step(started, "hosts up");
 
     // The plan, on fresh hosts: nothing installed, nothing run.

@@ -20,6 +20,7 @@ mod kubeadm_cluster;
 mod kubeadm_sim;
 mod reboot;
 mod services;
+mod site;
 mod system;
 
 use support::{Lab, Out};
