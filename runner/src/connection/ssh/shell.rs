@@ -70,6 +70,12 @@ impl Shell {
         })
     }
 
+    /// Ends this shell and closes its channel.
+    pub async fn close(self) {
+        let _ = self.write.eof().await;
+        let _ = self.write.close().await;
+    }
+
     /// False once the connection under this idle shell is known to be gone.
     pub fn is_alive(&mut self) -> bool {
         loop {
@@ -82,18 +88,7 @@ impl Shell {
     }
 
     fn script(&self, token: &str, cmd: &str, opts: &ExecOptions) -> Vec<u8> {
-        let mut body = String::new();
-        if let Some(d) = &opts.cwd {
-            body.push_str(&format!("cd {} || exit 1; ", sh_quote(d)));
-        }
-        for (k, v) in &opts.env {
-            body.push_str(&format!("export {}={}; ", k, sh_quote(v)));
-        }
-        let cmd = match &opts.become_ {
-            Some(b) => modules::connection::become_command(cmd, b),
-            None => cmd.to_string(),
-        };
-        body.push_str(&cmd);
+        let body = body(cmd, opts);
         let mut input = opts.stdin.clone().unwrap_or_default();
         if let Some(p) = opts.become_.as_ref().and_then(|b| b.password.as_ref()) {
             let mut with = format!("{p}\n").into_bytes();
@@ -176,6 +171,22 @@ impl Shell {
             stderr: err,
         })
     }
+}
+
+/// The command line for `cmd` with its directory, environment and privilege escalation.
+pub fn body(cmd: &str, opts: &ExecOptions) -> String {
+    let mut body = String::new();
+    if let Some(d) = &opts.cwd {
+        body.push_str(&format!("cd {} || exit 1; ", sh_quote(d)));
+    }
+    for (k, v) in &opts.env {
+        body.push_str(&format!("export {}={}; ", k, sh_quote(v)));
+    }
+    match &opts.become_ {
+        Some(b) => body.push_str(&modules::connection::become_command(cmd, b)),
+        None => body.push_str(cmd),
+    }
+    body
 }
 
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
