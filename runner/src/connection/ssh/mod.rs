@@ -4,6 +4,7 @@
 
 mod auth;
 mod known_hosts;
+pub mod remote_groups;
 mod settings;
 mod shell;
 mod stream;
@@ -294,7 +295,7 @@ impl Connection for SshConnection {
                 }
             }
             let (mut shell, handle) = self.shell().await.map_err(ConnError::Unreachable)?;
-            match shell.exec(cmd, opts).await {
+            match shell.exec(cmd, opts, &handle).await {
                 Ok(out) => {
                     self.give_back(shell, &handle).await;
                     return Ok(out);
