@@ -181,3 +181,23 @@ fn get_url_on_the_controller_streams_the_download() {
         "downloading {BIG} bytes took {peak} KiB of memory"
     );
 }
+
+#[test]
+fn a_long_loop_keeps_no_result_per_item_unless_registered() {
+    let lab = Lab::new();
+    lab.write(
+        "loop.yml",
+        "- hosts: localhost\n  gather_facts: no\n  tasks:\n    - debug: msg=x\n      loop: \"{{ range(60000) | list }}\"\n    - debug: msg=y\n      loop: [1, 2, 3]\n      register: few\n    - assert: {that: [\"few.results | length == 3\", \"few.results[2].item == 3\"]}\n",
+    );
+    let (out, peak) = measured(&lab, &["run", "loop.yml"]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    assert_eq!(
+        out.stdout.matches("ok: [localhost] => (item=").count(),
+        60003
+    );
+    // Before: about 1.1 KiB more per item (98 MiB in all for this loop).
+    assert!(
+        peak < 60 << 10,
+        "a 60,000-item loop took {peak} KiB of memory"
+    );
+}
