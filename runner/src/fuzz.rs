@@ -125,13 +125,32 @@ fn inventory(name: &str, text: &str) -> Option<crate::inventory::Inventory> {
     })
 }
 
+/// Whether `text` may hold a host range of over 1,000 hosts: larger ones are slow for a known
+/// reason (see `a_range_of_the_documented_maximum_loads_in_seconds`) and would stall the search.
+fn big_range(text: &str) -> bool {
+    let long_number = text
+        .split(|c: char| !c.is_ascii_digit())
+        .any(|d| d.len() > 3);
+    let two_ranges = text
+        .lines()
+        .filter(|l| !l.trim_start().starts_with('['))
+        .any(|l| l.matches('[').count() > 1);
+    long_number || two_ranges
+}
+
 fn ini(s: &str) {
+    if big_range(s) {
+        return;
+    }
     if let Some(inv) = inventory("hosts.ini", s) {
         let _ = inv.select("all:!web:&db");
     }
 }
 
 fn yaml_inventory(s: &str) {
+    if big_range(s) {
+        return;
+    }
     if let Some(inv) = inventory("hosts.yml", s) {
         let _ = inv.select("all");
     }
