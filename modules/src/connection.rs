@@ -15,6 +15,12 @@ pub struct Become {
 #[derive(Debug, Clone, Default)]
 pub struct ExecOptions {
     pub stdin: Option<Vec<u8>>,
+    /// A controller file streamed to the command's stdin after `stdin`: large uploads go
+    /// through in chunks instead of being held in memory.
+    pub stdin_file: Option<std::path::PathBuf>,
+    /// A controller file the command's stdout is streamed into (created or truncated)
+    /// instead of being kept in [`ExecOutput::stdout`]: large downloads stay out of memory.
+    pub stdout_file: Option<std::path::PathBuf>,
     pub become_: Option<Become>,
     pub env: Vec<(String, String)>,
     pub cwd: Option<String>,

@@ -77,6 +77,15 @@ impl<'a> HostView<'a> {
     /// the host (unarchive's archive, for `tar --compare`). The work the plan returns must
     /// remove it in both `apply` and `discard`.
     pub async fn upload_scratch(&self, path: &str, content: &[u8]) -> Result<(), ModuleError> {
+        self.upload_scratch_from(path, Source::Bytes(content)).await
+    }
+
+    /// [`HostView::upload_scratch`] of bytes or a streamed controller file.
+    pub async fn upload_scratch_from(
+        &self,
+        path: &str,
+        content: Source<'_>,
+    ) -> Result<(), ModuleError> {
         write_file(self, path, content, &Attrs::default(), None).await
     }
 
@@ -120,6 +129,29 @@ impl<'a> HostView<'a> {
         match out.rc {
             0 => Ok(Some(out.stdout)),
             3 => Ok(None),
+            _ => Err(ModuleError::Failed(format!(
+                "cannot read {path}: {}",
+                out.stderr_str().trim()
+            ))),
+        }
+    }
+
+    /// Streams the file at `path` into the controller file `to` (created or truncated),
+    /// without holding it in memory. `false` when it does not exist.
+    pub async fn read_into(&self, path: &str, to: &std::path::Path) -> Result<bool, ModuleError> {
+        let mut opts = self.opts.clone();
+        opts.stdout_file = Some(to.to_path_buf());
+        let out = self
+            .conn
+            .exec(&read_script(path), &opts)
+            .await
+            .map_err(|e| match e {
+                ConnError::Unreachable(m) => ModuleError::Unreachable(m),
+                ConnError::Failed(m) => ModuleError::Failed(m),
+            })?;
+        match out.rc {
+            0 => Ok(true),
+            3 => Ok(false),
             _ => Err(ModuleError::Failed(format!(
                 "cannot read {path}: {}",
                 out.stderr_str().trim()
@@ -184,16 +216,28 @@ pub(crate) fn write_script_marks(path: &str) -> (String, &'static str) {
     (format!("p={}; t=", sh_quote(path)), "mv -f \"$t\" \"$p\"")
 }
 
+/// What an atomic write puts in a file: bytes in memory, or a controller file streamed in
+/// chunks (its size and SHA-1 known beforehand, so the host can verify what arrived).
+#[derive(Clone, Copy)]
+pub enum Source<'b> {
+    Bytes(&'b [u8]),
+    File {
+        path: &'b std::path::Path,
+        size: u64,
+        sha1: &'b str,
+    },
+}
+
 /// Writes `content` to `path` atomically: a temporary file in the same directory, then a
 /// rename, so an interrupted run never leaves a half-written file. The rename happens only
-/// once the whole content arrived (its SHA-1 checked on the host); an interrupted transfer
-/// (the connection dropped, the run stopped) removes its temporary file. `existing` is what
-/// the plan step saw there: an existing file keeps its mode and owner unless new ones are
-/// given; a new one gets the umask's mode, as any new file would.
+/// once the whole content arrived (its size and SHA-1 checked on the host); an interrupted
+/// transfer (the connection dropped, the run stopped) removes its temporary file. `existing`
+/// is what the plan step saw there: an existing file keeps its mode and owner unless new
+/// ones are given; a new one gets the umask's mode, as any new file would.
 async fn write_file(
     view: &HostView<'_>,
     path: &str,
-    content: &[u8],
+    content: Source<'_>,
     attrs: &Attrs,
     existing: Option<&FileStat>,
 ) -> Result<(), ModuleError> {
@@ -211,13 +255,16 @@ async fn write_file(
         unique()
     );
     let (p, d, t) = (sh_quote(path), sh_quote(dir), sh_quote(&tmp));
-    let sum = crate::files::content::sha1_hex(content);
+    let (sum, len) = match content {
+        Source::Bytes(b) => (crate::files::content::sha1_hex(b), b.len() as u64),
+        Source::File { size, sha1, .. } => (sha1.to_string(), size),
+    };
     let mut script = format!(
         "p={p}; t={t}; [ -d {d} ] || {{ echo \"destination directory {dir} does not exist\" >&2; exit 1; }}; \
          set -C; : > \"$t\" || exit 1; set +C; trap 'rm -f \"$t\"' EXIT; trap 'exit 1' HUP INT TERM PIPE; \
-         cat > \"$t\" || exit 1; s=$(sha1sum < \"$t\") || exit 1; [ \"${{s%% *}}\" = {sum} ] || \
-         {{ echo \"the transfer of {len} bytes to {dir} was cut short; {path} is unchanged\" >&2; exit 1; }}; ",
-        len = content.len()
+         cat > \"$t\" || exit 1; n=$(wc -c < \"$t\") || exit 1; s=$(sha1sum < \"$t\") || exit 1; \
+         [ \"$n\" -eq {len} ] && [ \"${{s%% *}}\" = {sum} ] || \
+         {{ echo \"the transfer of {len} bytes to {dir} was cut short; {path} is unchanged\" >&2; exit 1; }}; "
     );
     if let Some(e) = existing {
         if attrs.mode.is_none() {
@@ -229,7 +276,15 @@ async fn write_file(
     }
     script.push_str(&attrs.commands("\"$t\""));
     script.push_str("mv -f \"$t\" \"$p\" && trap - EXIT");
-    let out = exec_on(view, &script, Some(content.to_vec())).await?;
+    let mut opts = view.opts.clone();
+    match content {
+        Source::Bytes(b) => opts.stdin = Some(b.to_vec()),
+        Source::File { path, .. } => opts.stdin_file = Some(path.to_path_buf()),
+    }
+    let out = view.conn.exec(&script, &opts).await.map_err(|e| match e {
+        ConnError::Unreachable(m) => ModuleError::Unreachable(m),
+        ConnError::Failed(m) => ModuleError::Failed(m),
+    })?;
     if out.rc == 0 {
         Ok(())
     } else {
@@ -255,6 +310,17 @@ impl Host<'_> {
         &self,
         path: &str,
         content: &[u8],
+        attrs: &Attrs,
+        existing: Option<&FileStat>,
+    ) -> Result<(), ModuleError> {
+        write_file(self, path, Source::Bytes(content), attrs, existing).await
+    }
+
+    /// Writes `content` (bytes or a streamed controller file) to `path` atomically.
+    pub async fn write_atomic_from(
+        &self,
+        path: &str,
+        content: Source<'_>,
         attrs: &Attrs,
         existing: Option<&FileStat>,
     ) -> Result<(), ModuleError> {

@@ -52,6 +52,20 @@ pub enum FileSource {
 pub trait Controller: Send + Sync {
     /// Resolves a relative `src` the way Ansible does (role dirs, then playbook dir).
     fn find_file(&self, kind: FileSource, name: &str) -> Result<PathBuf, String>;
+    /// Reads a controller text file (a template's source) within the controller's limit on
+    /// file reads, so a huge file or a device ends with an error instead of filling memory.
+    fn read_text(&self, path: &std::path::Path) -> Result<String, String> {
+        use std::io::Read;
+        const MAX: u64 = 64 << 20;
+        let mut buf = String::new();
+        std::fs::File::open(path)
+            .and_then(|f| f.take(MAX + 1).read_to_string(&mut buf))
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        if buf.len() as u64 > MAX {
+            return Err(format!("{} is larger than {MAX} bytes", path.display()));
+        }
+        Ok(buf)
+    }
     /// Renders a Jinja template with the task's variables.
     fn render(&self, source: &str, name: &str) -> Result<String, String>;
     /// Evaluates a bare Jinja expression (`when`-style) to a JSON value.

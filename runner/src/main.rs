@@ -6,6 +6,8 @@ mod commands;
 mod connection;
 mod diag;
 mod exec;
+#[cfg(test)]
+mod fuzz;
 mod inventory;
 mod limits;
 mod memguard;

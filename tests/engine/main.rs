@@ -18,6 +18,7 @@ mod k8s_api;
 #[path = "../k8s/fake.rs"]
 #[allow(dead_code)]
 mod k8s_fake;
+mod memory;
 mod modules;
 mod robustness;
 mod templating;

@@ -542,6 +542,43 @@ fn reading_an_endless_file_stops_at_the_file_size_limit() {
         ]);
 }
 
+#[test]
+fn an_endless_template_source_or_with_lines_output_stops_at_the_file_size_limit() {
+    let lab = Lab::new();
+    lab.write(
+        "p.yml",
+        &format!(
+            "{HEAD}    - template: {{src: /dev/zero, dest: '{{{{ root }}}}/out'}}\n      ignore_errors: yes\n    - debug: msg={{{{ item }}}}\n      with_lines: 'yes x'\n"
+        ),
+    );
+    let out = run(
+        &lab,
+        &[
+            "run",
+            "p.yml",
+            "-e",
+            &format!("root={}", lab.root().display()),
+        ],
+        &[("TIMONEL_MAX_FILE_SIZE", "1000000")],
+    );
+    out.assert_code(2);
+    assert!(
+        out.stdout.contains(
+            "could not read template: cannot read /dev/zero: the file is larger than 1000000 bytes"
+        ),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout
+            .contains("with_lines: the output of yes x is larger than 1000000 bytes")
+            && out.stdout.contains("TIMONEL_MAX_FILE_SIZE=2000000"),
+        "{}",
+        out.stdout
+    );
+    assert!(!lab.exists("out"));
+}
+
 // 4. A closed stdout.
 
 #[test]

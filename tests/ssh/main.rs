@@ -14,6 +14,7 @@ mod downloads;
 mod faults;
 mod hetzner;
 mod hosts;
+mod interrupt;
 mod kernel;
 mod keys;
 mod kubeadm_cluster;

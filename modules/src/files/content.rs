@@ -1,10 +1,13 @@
 //! "This path should hold these bytes with these attributes": the planner and applier that
 //! copy, template, lineinfile, blockinfile and replace share.
 
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
 use sha1::{Digest, Sha1};
 
 use crate::connection::sh_quote;
-use crate::hostfs::{Attrs, FileKind, FileStat};
+use crate::hostfs::{Attrs, FileKind, FileStat, Source};
 use crate::{
     ApplyContext, FileDiff, ModResult, ModuleError, ModuleResult, Plan, PlanContext, Work,
 };
@@ -12,9 +15,114 @@ use crate::{
 /// Diffs of files larger than this are not shown.
 const MAX_DIFF_BYTES: u64 = 1 << 20;
 
+/// What a file should hold: bytes in memory, or a file on the controller that is streamed to
+/// the host in chunks (copy's `src`, get_url's download), so memory stays bounded whatever
+/// its size.
+pub enum Body {
+    Bytes(Vec<u8>),
+    File(ControllerFile),
+}
+
+/// A controller file with its size and SHA-1, read once in chunks.
+pub struct ControllerFile {
+    pub path: PathBuf,
+    pub size: u64,
+    pub sha1: String,
+    /// A temporary file (a download) removed when the work is done or dropped.
+    _temp: Option<tempfile::TempPath>,
+}
+
+/// Chunk size for reading controller files.
+const CHUNK: usize = 256 * 1024;
+
+impl ControllerFile {
+    pub fn open(path: &Path) -> std::io::Result<ControllerFile> {
+        let mut f = std::fs::File::open(path)?;
+        let (mut h, mut size, mut buf) = (Sha1::new(), 0u64, vec![0u8; CHUNK]);
+        loop {
+            let n = f.read(&mut buf)?;
+            if n == 0 {
+                break;
+            }
+            h.update(&buf[..n]);
+            size += n as u64;
+        }
+        Ok(ControllerFile {
+            path: path.to_path_buf(),
+            size,
+            sha1: hex::encode(h.finalize()),
+            _temp: None,
+        })
+    }
+
+    /// A temporary file whose SHA-1 the caller computed while writing it.
+    pub fn temporary(temp: tempfile::TempPath, size: u64, sha1: String) -> ControllerFile {
+        ControllerFile {
+            path: temp.to_path_buf(),
+            size,
+            sha1,
+            _temp: Some(temp),
+        }
+    }
+}
+
+impl From<Vec<u8>> for Body {
+    fn from(b: Vec<u8>) -> Body {
+        Body::Bytes(b)
+    }
+}
+
+impl From<ControllerFile> for Body {
+    fn from(f: ControllerFile) -> Body {
+        Body::File(f)
+    }
+}
+
+impl Body {
+    pub fn len(&self) -> u64 {
+        match self {
+            Body::Bytes(b) => b.len() as u64,
+            Body::File(f) => f.size,
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn sha1(&self) -> String {
+        match self {
+            Body::Bytes(b) => sha1_hex(b),
+            Body::File(f) => f.sha1.clone(),
+        }
+    }
+
+    pub fn source(&self) -> Source<'_> {
+        match self {
+            Body::Bytes(b) => Source::Bytes(b),
+            Body::File(f) => Source::File {
+                path: &f.path,
+                size: f.size,
+                sha1: &f.sha1,
+            },
+        }
+    }
+
+    /// The content as text for a diff, when it is small enough to show.
+    fn diff_text(&self) -> Option<String> {
+        match self {
+            Body::Bytes(b) => text_for_diff(b),
+            Body::File(f) if f.size <= MAX_DIFF_BYTES => {
+                text_for_diff(&std::fs::read(&f.path).ok()?)
+            }
+            Body::File(_) => None,
+        }
+    }
+}
+
 pub struct ContentWork {
     pub path: String,
-    pub content: Option<Vec<u8>>,
+    pub content: Option<Body>,
     pub attrs: Attrs,
     pub backup: bool,
     /// What was there when the plan was made.
@@ -37,7 +145,7 @@ fn text_for_diff(data: &[u8]) -> Option<String> {
 pub async fn plan_content(
     ctx: &PlanContext<'_>,
     path: &str,
-    new: Vec<u8>,
+    new: impl Into<Body>,
     attrs: Attrs,
     backup: bool,
     known: Option<(Option<FileStat>, Option<Vec<u8>>)>,
@@ -56,7 +164,8 @@ pub async fn plan_content(
             return Err(ModuleError::Failed(format!("{path} is a directory")));
         }
     }
-    let checksum = sha1_hex(&new);
+    let new: Body = new.into();
+    let checksum = new.sha1();
     let content_changed =
         st.as_ref().and_then(|s| s.checksum.as_deref()) != Some(checksum.as_str());
     let attr_changes = st
@@ -66,7 +175,7 @@ pub async fn plan_content(
     let base = ModuleResult::ok()
         .with("dest", path)
         .with("checksum", checksum.clone())
-        .with("size", new.len() as u64);
+        .with("size", new.len());
     if !content_changed && attr_changes.is_empty() {
         return Ok(Plan::Done(base));
     }
@@ -80,7 +189,7 @@ pub async fn plan_content(
                 _ => None,
             }
             .unwrap_or_default();
-            match (text_for_diff(&before), text_for_diff(&new)) {
+            match (text_for_diff(&before), new.diff_text()) {
                 (Some(b), Some(a)) => {
                     let mut d = FileDiff::new(path, b, a);
                     if st.is_none() {
@@ -133,7 +242,7 @@ pub async fn apply_content(
     match &w.content {
         Some(c) => {
             ctx.host
-                .write_atomic(&w.path, c, &w.attrs, w.existing.as_ref())
+                .write_atomic_from(&w.path, c.source(), &w.attrs, w.existing.as_ref())
                 .await?
         }
         None => {

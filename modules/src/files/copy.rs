@@ -1,6 +1,6 @@
 use async_trait::async_trait;
 
-use super::content::plan_content;
+use super::content::{plan_content, Body, ControllerFile};
 use crate::hostfs::FileKind;
 use crate::spec::{arg, ArgType::*, ModuleSpec, ATTR_ARGS};
 use crate::{Args, FileSource, ModResult, Module, ModuleError, ModuleResult, Plan, PlanContext};
@@ -57,29 +57,43 @@ impl Module for Copy {
 
     async fn plan(&self, ctx: &PlanContext<'_>, args: &Args) -> ModResult<Plan> {
         let mut dest = args.string("dest").unwrap_or_default();
-        let (data, src_name) = if let Some(c) = args.get("content") {
+        // A file is read in chunks (its checksum computed on the way) and streamed to the
+        // host at apply: controller memory stays bounded whatever the file's size.
+        let (data, src_name): (Body, _) = if let Some(c) = args.get("content") {
             let text = match c {
                 serde_json::Value::String(s) => s.clone(),
                 other => serde_json::to_string(other).unwrap_or_default(),
             };
-            (text.into_bytes(), None)
+            (text.into_bytes().into(), None)
         } else {
             let src = args.string("src").unwrap_or_default();
             let name = src.rsplit('/').next().unwrap_or(&src).to_string();
             if args.bool("remote_src") {
-                let d = ctx.host.read(&src).await?.ok_or_else(|| {
-                    ModuleError::Failed(format!("Source {src} not found on the host"))
+                let temp = tempfile::NamedTempFile::new()
+                    .map_err(|e| ModuleError::Failed(format!("cannot make a temporary file: {e}")))?
+                    .into_temp_path();
+                if !ctx.host.read_into(&src, &temp).await? {
+                    return Err(ModuleError::Failed(format!(
+                        "Source {src} not found on the host"
+                    )));
+                }
+                let f = ControllerFile::open(&temp).map_err(|e| {
+                    ModuleError::Failed(format!("could not read {}: {e}", temp.display()))
                 })?;
-                (d, Some(name))
+                let (size, sha1) = (f.size, f.sha1);
+                (
+                    ControllerFile::temporary(temp, size, sha1).into(),
+                    Some(name),
+                )
             } else {
                 let path = ctx
                     .controller
                     .find_file(FileSource::Files, &src)
                     .map_err(ModuleError::Failed)?;
-                let d = std::fs::read(&path).map_err(|e| {
+                let d = ControllerFile::open(&path).map_err(|e| {
                     ModuleError::Failed(format!("could not read {}: {e}", path.display()))
                 })?;
-                (d, Some(name))
+                (d.into(), Some(name))
             }
         };
         if let Some(name) = &src_name {

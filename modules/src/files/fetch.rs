@@ -2,7 +2,8 @@ use std::path::PathBuf;
 
 use async_trait::async_trait;
 
-use super::content::sha1_hex;
+use super::content::ControllerFile;
+use crate::hostfs::FileKind;
 use crate::spec::{arg, ArgType::*, ModuleSpec};
 use crate::{
     Apply, ApplyContext, Args, ModResult, Module, ModuleError, ModuleResult, Plan, PlanContext,
@@ -55,7 +56,8 @@ impl Module for Fetch {
     async fn plan(&self, ctx: &PlanContext<'_>, args: &Args) -> ModResult<Plan> {
         let src = args.string("src").unwrap_or_default();
         let dest = args.string("dest").unwrap_or_default();
-        let Some(data) = ctx.host.read(&src).await? else {
+        // The host's checksum decides; the bytes are streamed at apply, never held in memory.
+        let Some(st) = ctx.host.stat(&src, true).await? else {
             if args.bool("fail_on_missing") {
                 return Err(ModuleError::Failed(format!(
                     "the remote file does not exist: {src}"
@@ -88,12 +90,21 @@ impl Module for Fetch {
             }
             PathBuf::from(&dest).join(below)
         };
-        let checksum = sha1_hex(&data);
+        if st.kind == FileKind::Directory {
+            return Err(ModuleError::Failed(format!(
+                "remote file is a directory, fetch cannot work on directories: {src}"
+            )));
+        }
+        let Some(checksum) = st.checksum else {
+            return Err(ModuleError::Failed(format!(
+                "cannot read the remote file {src} (permission denied? try become)"
+            )));
+        };
         let result = ModuleResult::ok()
             .with("dest", target.display().to_string())
             .with("checksum", checksum.clone())
             .with("remote_checksum", checksum.clone());
-        let current = std::fs::read(&target).ok().map(|d| sha1_hex(&d));
+        let current = ControllerFile::open(&target).ok().map(|f| f.sha1);
         if current.as_deref() == Some(checksum.as_str()) {
             return Ok(Plan::Done(result));
         }
@@ -101,39 +112,61 @@ impl Module for Fetch {
         preview.changed = true;
         Ok(Plan::change(
             preview,
-            Work::custom(Fetched { target, data }),
+            Work::custom(Fetched {
+                src,
+                target,
+                checksum,
+            }),
         ))
     }
 }
 
-/// The file read from the host and where it goes on the controller.
+/// The host's file, its checksum at plan time, and where it goes on the controller.
 struct Fetched {
+    src: String,
     target: PathBuf,
-    data: Vec<u8>,
+    checksum: String,
 }
 
 #[async_trait]
 impl Apply for Fetched {
     async fn apply(
         self: Box<Self>,
-        _: &ApplyContext<'_>,
+        ctx: &ApplyContext<'_>,
         _: &Args,
         preview: ModuleResult,
     ) -> ModResult<ModuleResult> {
-        let Fetched { target, data } = *self;
-        let write = || -> std::io::Result<()> {
-            let dir = target.parent().unwrap_or(std::path::Path::new("."));
-            std::fs::create_dir_all(dir)?;
-            let name = target
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            let tmp = dir.join(format!(".{name}.timonel-tmp"));
-            std::fs::write(&tmp, &data)?;
-            std::fs::rename(&tmp, &target)
+        let Fetched {
+            src,
+            target,
+            checksum,
+        } = *self;
+        let failed = |e: &dyn std::fmt::Display| {
+            ModuleError::Failed(format!("cannot write {}: {e}", target.display()))
         };
-        write()
-            .map_err(|e| ModuleError::Failed(format!("cannot write {}: {e}", target.display())))?;
+        let dir = target.parent().unwrap_or(std::path::Path::new("."));
+        std::fs::create_dir_all(dir).map_err(|e| failed(&e))?;
+        // Streamed into a temporary file beside the target, removed if anything goes wrong
+        // (or the run is interrupted); renamed only once its checksum is the host's.
+        let temp = tempfile::Builder::new()
+            .prefix(".timonel-fetch")
+            .tempfile_in(dir)
+            .map_err(|e| failed(&e))?
+            .into_temp_path();
+        if !ctx.host.read_into(&src, &temp).await? {
+            return Err(ModuleError::Failed(format!(
+                "the remote file disappeared during the transfer: {src}"
+            )));
+        }
+        let got = ControllerFile::open(&temp).map_err(|e| failed(&e))?.sha1;
+        if got != checksum {
+            return Err(ModuleError::Failed(format!(
+                "the transfer of {src} was cut short or the file changed during it \
+                 (checksum {got}, expected {checksum}); {} is unchanged",
+                target.display()
+            )));
+        }
+        temp.persist(&target).map_err(|e| failed(&e.error))?;
         Ok(preview)
     }
 }

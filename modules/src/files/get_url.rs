@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use base64::Engine;
 use sha2::Digest;
 
-use super::content::plan_content;
+use super::content::{plan_content, Body, ControllerFile};
 use crate::connection::sh_quote;
 use crate::hostfs::FileKind;
 use crate::spec::{arg, ArgType::*, ModuleSpec, ATTR_ARGS};
@@ -66,14 +66,93 @@ fn parse_checksum(c: &str) -> Result<(String, String), String> {
     Ok((alg, hex.trim().to_ascii_lowercase()))
 }
 
-fn digest(alg: &str, data: &[u8]) -> String {
-    match alg {
-        "sha1" => super::content::sha1_hex(data),
-        "sha512" => hex::encode(sha2::Sha512::digest(data)),
-        "sha256" => hex::encode(sha2::Sha256::digest(data)),
-        // parse_checksum admits no other algorithm.
-        _ => hex::encode(md5::Md5::digest(data)),
+/// A checksum computed chunk by chunk as a download arrives.
+enum Hasher {
+    Sha1(sha1::Sha1),
+    Sha256(sha2::Sha256),
+    Sha512(sha2::Sha512),
+    Md5(md5::Md5),
+}
+
+impl Hasher {
+    fn new(alg: &str) -> Hasher {
+        match alg {
+            "sha1" => Hasher::Sha1(Default::default()),
+            "sha512" => Hasher::Sha512(Default::default()),
+            "sha256" => Hasher::Sha256(Default::default()),
+            // parse_checksum admits no other algorithm.
+            _ => Hasher::Md5(Default::default()),
+        }
     }
+
+    fn update(&mut self, data: &[u8]) {
+        match self {
+            Hasher::Sha1(h) => h.update(data),
+            Hasher::Sha256(h) => h.update(data),
+            Hasher::Sha512(h) => h.update(data),
+            Hasher::Md5(h) => h.update(data),
+        }
+    }
+
+    fn hex(self) -> String {
+        match self {
+            Hasher::Sha1(h) => hex::encode(h.finalize()),
+            Hasher::Sha256(h) => hex::encode(h.finalize()),
+            Hasher::Sha512(h) => hex::encode(h.finalize()),
+            Hasher::Md5(h) => hex::encode(h.finalize()),
+        }
+    }
+}
+
+#[cfg(test)]
+fn digest(alg: &str, data: &[u8]) -> String {
+    let mut h = Hasher::new(alg);
+    h.update(data);
+    h.hex()
+}
+
+/// Armoured keys are small; a larger `.gpg` download is kept as it is.
+const MAX_ARMOURED_KEY: u64 = 16 << 20;
+
+/// Downloads `url` into a controller temporary file chunk by chunk (memory stays bounded
+/// whatever its size), computing its SHA-1 and `alg`'s checksum on the way.
+async fn download(
+    url: &str,
+    timeout: i64,
+    alg: Option<&str>,
+) -> ModResult<(ControllerFile, Option<String>)> {
+    use tokio::io::AsyncWriteExt;
+    let failed =
+        |e: &dyn std::fmt::Display| ModuleError::Failed(format!("downloading {url} failed: {e}"));
+    let client = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(timeout as u64))
+        .build()
+        .map_err(|e| ModuleError::Failed(e.to_string()))?;
+    let mut resp = client.get(url).send().await.map_err(|e| failed(&e))?;
+    if !resp.status().is_success() {
+        return Err(failed(&format!("HTTP {}", resp.status())));
+    }
+    let temp = tempfile::NamedTempFile::new()
+        .map_err(|e| ModuleError::Failed(format!("cannot make a temporary file: {e}")))?
+        .into_temp_path();
+    let mut file = tokio::fs::File::create(&temp)
+        .await
+        .map_err(|e| failed(&format!("cannot write {}: {e}", temp.display())))?;
+    let (mut sha1, mut asked, mut size) = (sha1::Sha1::new(), alg.map(Hasher::new), 0u64);
+    while let Some(chunk) = resp.chunk().await.map_err(|e| failed(&e))? {
+        sha1.update(&chunk);
+        if let Some(h) = asked.as_mut() {
+            h.update(&chunk);
+        }
+        size += chunk.len() as u64;
+        file.write_all(&chunk)
+            .await
+            .map_err(|e| failed(&format!("cannot write {}: {e}", temp.display())))?;
+    }
+    file.flush().await.map_err(|e| failed(&e))?;
+    drop(file);
+    let f = ControllerFile::temporary(temp, size, hex::encode(sha1.finalize()));
+    Ok((f, asked.map(Hasher::hex)))
 }
 
 /// The binary key inside an ASCII-armoured OpenPGP block (what `gpg --dearmor` writes).
@@ -206,7 +285,7 @@ impl Apply for Download {
             .transpose()
             .map_err(ModuleError::Failed)?;
         let armoured_key = d.dest.ends_with(".gpg");
-        let data: Vec<u8> = if d.on_host && !armoured_key {
+        if d.on_host && !armoured_key {
             // Download next to the destination, verify, then rename into place.
             let tmp = format!("{}.timonel-download", d.dest);
             let (u, t) = (sh_quote(&url), sh_quote(&tmp));
@@ -240,37 +319,24 @@ impl Apply for Download {
             cmd.push_str(&format!("mv -f {t} {}", sh_quote(&d.dest)));
             ctx.host.exec_ok(&cmd).await?;
             return Ok(preview);
-        } else {
-            let client = reqwest::Client::builder()
-                .timeout(std::time::Duration::from_secs(timeout as u64))
-                .build()
-                .map_err(|e| ModuleError::Failed(e.to_string()))?;
-            let resp = client
-                .get(&url)
-                .send()
-                .await
-                .map_err(|e| ModuleError::Failed(format!("downloading {url} failed: {e}")))?;
-            if !resp.status().is_success() {
-                return Err(ModuleError::Failed(format!(
-                    "downloading {url} failed: HTTP {}",
-                    resp.status()
-                )));
-            }
-            resp.bytes()
-                .await
-                .map_err(|e| ModuleError::Failed(format!("downloading {url} failed: {e}")))?
-                .to_vec()
-        };
-        if let Some((alg, want)) = &checksum {
-            let got = digest(alg, &data);
+        }
+        let (file, got) =
+            download(&url, timeout, checksum.as_ref().map(|(a, _)| a.as_str())).await?;
+        if let (Some((alg, want)), Some(got)) = (&checksum, got) {
             if &got != want {
                 return Err(ModuleError::Failed(format!("checksum mismatch for {url}: expected {alg}:{want}, got {alg}:{got}; nothing was written")));
             }
         }
-        let data = if armoured_key {
-            dearmor(&data).unwrap_or(data)
+        let data: Body = if armoured_key && file.size <= MAX_ARMOURED_KEY {
+            let raw = std::fs::read(&file.path).map_err(|e| {
+                ModuleError::Failed(format!("cannot read {}: {e}", file.path.display()))
+            })?;
+            match dearmor(&raw) {
+                Some(key) => key.into(),
+                None => file.into(),
+            }
         } else {
-            data
+            file.into()
         };
         let plan = plan_content(&ctx.plan_view(), &d.dest, data, args.attrs(), false, None).await?;
         match plan {

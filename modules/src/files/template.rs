@@ -46,9 +46,10 @@ impl Module for Template {
             .controller
             .find_file(FileSource::Templates, &src)
             .map_err(ModuleError::Failed)?;
-        let source = std::fs::read_to_string(&path).map_err(|e| {
-            ModuleError::Failed(format!("could not read template {}: {e}", path.display()))
-        })?;
+        let source = ctx
+            .controller
+            .read_text(&path)
+            .map_err(|e| ModuleError::Failed(format!("could not read template: {e}")))?;
         let mut text = ctx
             .controller
             .render(&source, &path.display().to_string())

@@ -4,6 +4,7 @@
 
 use async_trait::async_trait;
 
+use super::content::{Body, ControllerFile};
 use crate::connection::sh_quote;
 use crate::spec::{arg, ArgType::*, ModuleSpec};
 use crate::{
@@ -107,14 +108,18 @@ impl Module for Unarchive {
                 .controller
                 .find_file(FileSource::Files, &src)
                 .map_err(ModuleError::Failed)?;
-            let data = std::fs::read(&path)
+            // Streamed in chunks: an archive of any size leaves controller memory alone.
+            let data = ControllerFile::open(&path)
                 .map_err(|e| ModuleError::Failed(format!("cannot read {}: {e}", path.display())))?;
             let name = path
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_else(|| "archive".into());
             let remote = format!("/tmp/.timonel-{}-{name}", std::process::id());
-            ctx.host.upload_scratch(&remote, &data).await?;
+            let source = Body::File(data);
+            ctx.host
+                .upload_scratch_from(&remote, source.source())
+                .await?;
             (remote, true)
         };
         // tar --diff lists what differs. Ownership and modes differ whenever a non-root user

@@ -345,13 +345,22 @@ pub fn describe(cmd: &str) -> String {
 #[async_trait]
 impl Connection for ScriptedConnection {
     async fn exec(&self, cmd: &str, opts: &ExecOptions) -> Result<ExecOutput, ConnError> {
+        // A streamed controller file is what arrives on stdin, as on a real host.
+        let given = match &opts.stdin_file {
+            Some(f) => {
+                let mut all = opts.stdin.clone().unwrap_or_default();
+                all.extend(std::fs::read(f).map_err(|e| ConnError::Failed(e.to_string()))?);
+                Some(all)
+            }
+            None => opts.stdin.clone(),
+        };
         let mut st = self.lock();
         st.ran.push(Ran {
             cmd: cmd.to_string(),
-            stdin: opts.stdin.clone(),
+            stdin: given.clone(),
         });
         let n = st.ran.len();
-        let stdin = String::from_utf8_lossy(opts.stdin.as_deref().unwrap_or_default()).into_owned();
+        let stdin = String::from_utf8_lossy(given.as_deref().unwrap_or_default()).into_owned();
         let found = if st.script.front().is_some_and(|e| e.matcher.matches(cmd)) {
             st.script.pop_front()
         } else {
@@ -407,9 +416,16 @@ impl Connection for ScriptedConnection {
             return Err(ConnError::Failed(p));
         }
         let r = reply.unwrap_or_default();
+        let stdout = match &opts.stdout_file {
+            Some(f) => {
+                std::fs::write(f, &r.stdout).map_err(|e| ConnError::Failed(e.to_string()))?;
+                Vec::new()
+            }
+            None => r.stdout,
+        };
         Ok(ExecOutput {
             rc: r.rc,
-            stdout: r.stdout,
+            stdout,
             stderr: r.stderr,
         })
     }

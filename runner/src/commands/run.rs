@@ -335,7 +335,16 @@ pub fn run(args: RunArgs) -> i32 {
     let code = rt.block_on(async move {
         tokio::select! {
             code = crate::exec::run(shared.clone(), playbooks, inventory_dir) => code,
-            _ = interrupt() => crate::exec::interrupted(&shared),
+            _ = interrupt() => {
+                let code = crate::exec::interrupted(&shared);
+                // Then the commands on SSH hosts: a command without a terminal outlives its
+                // connection, which ends with this process.
+                crate::connection::ssh::remote_groups::kill_all(
+                    std::time::Duration::from_millis(700),
+                )
+                .await;
+                code
+            }
         }
     });
     // Tasks still running (an interrupted run) are dropped, which ends their remote

@@ -5,7 +5,7 @@ use std::process::Stdio;
 use async_trait::async_trait;
 use modules::connection::become_command;
 use modules::{ConnError, Connection, ExecOptions, ExecOutput};
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 pub struct LocalConnection;
 
@@ -56,20 +56,56 @@ impl Connection for LocalConnection {
             p.append(&mut input);
             input = p;
         }
+        let file_in = opts.stdin_file.clone();
         let writer = async move {
             if let Some(mut s) = stdin.take() {
                 // A command that does not read its stdin closes it early; that is not an error.
                 let _ = s.write_all(&input).await;
+                if let Some(f) = file_in {
+                    if let Ok(mut f) = tokio::fs::File::open(&f).await {
+                        let _ = tokio::io::copy(&mut f, &mut s).await;
+                    }
+                }
                 let _ = s.shutdown().await;
             }
         };
-        let (_, out) = tokio::join!(writer, child.wait_with_output());
+        let mut out_pipe = child.stdout.take();
+        let mut err_pipe = child.stderr.take();
+        let file_out = opts.stdout_file.clone();
+        let reader = async move {
+            let mut out = Vec::new();
+            if let Some(p) = out_pipe.as_mut() {
+                match &file_out {
+                    // Streamed to the file in chunks: a large download never sits in memory.
+                    Some(path) => {
+                        let mut f = tokio::fs::File::create(path).await?;
+                        tokio::io::copy(p, &mut f).await?;
+                        f.flush().await?;
+                    }
+                    None => {
+                        p.read_to_end(&mut out).await?;
+                    }
+                }
+            }
+            Ok::<_, std::io::Error>(out)
+        };
+        let errs = async move {
+            let mut err = Vec::new();
+            if let Some(p) = err_pipe.as_mut() {
+                let _ = p.read_to_end(&mut err).await;
+            }
+            err
+        };
+        let (_, stdout, stderr) = tokio::join!(writer, reader, errs);
+        let status = child.wait().await;
         guard.0 = None;
-        let out = out.map_err(|e| ConnError::Failed(format!("command failed to run: {e}")))?;
+        let stdout = stdout.map_err(|e| ConnError::Failed(format!("command output: {e}")))?;
+        let status =
+            status.map_err(|e| ConnError::Failed(format!("command failed to run: {e}")))?;
         Ok(ExecOutput {
-            rc: out.status.code().unwrap_or(-1),
-            stdout: out.stdout,
-            stderr: out.stderr,
+            rc: status.code().unwrap_or(-1),
+            stdout,
+            stderr,
         })
     }
 }

@@ -90,6 +90,11 @@ impl Controller for TaskController {
             })
     }
 
+    fn read_text(&self, path: &std::path::Path) -> Result<String, String> {
+        crate::limits::read_to_string(path)
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))
+    }
+
     fn render(&self, source: &str, name: &str) -> Result<String, String> {
         self.p
             .shared

@@ -178,12 +178,8 @@ pub fn items(p: &PlayCtx, t: &Task, ctx: &minijinja::Value) -> Result<Vec<Value>
         }
         "with_lines" => {
             let cmd = v.as_str().unwrap_or_default().to_string();
-            let o = std::process::Command::new("sh")
-                .arg("-c")
-                .arg(&cmd)
-                .output()
-                .map_err(|e| e.to_string())?;
-            String::from_utf8_lossy(&o.stdout)
+            let out = lines_of(&cmd)?;
+            String::from_utf8_lossy(&out)
                 .lines()
                 .map(|l| Value::String(l.to_string()))
                 .collect()
@@ -203,4 +199,36 @@ pub fn items(p: &PlayCtx, t: &Task, ctx: &minijinja::Value) -> Result<Vec<Value>
             ))
         }
     })
+}
+
+/// The output of `with_lines`' command, at most the controller's limit on file reads (a
+/// command printing without end fails instead of filling memory).
+fn lines_of(cmd: &str) -> Result<Vec<u8>, String> {
+    use std::io::Read;
+    let max = crate::limits::FILE_SIZE.get();
+    let mut child = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(cmd)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("with_lines: cannot run {cmd}: {e}"))?;
+    let mut out = Vec::new();
+    let read = child
+        .stdout
+        .take()
+        .map(|s| s.take(max as u64 + 1).read_to_end(&mut out));
+    if out.len() > max {
+        let _ = child.kill();
+        let _ = child.wait();
+        return Err(format!(
+            "with_lines: the output of {cmd} is larger than {max} bytes ({})",
+            crate::limits::FILE_SIZE.explain()
+        ));
+    }
+    let _ = child.wait();
+    if let Some(Err(e)) = read {
+        return Err(format!("with_lines: cannot read the output of {cmd}: {e}"));
+    }
+    Ok(out)
 }

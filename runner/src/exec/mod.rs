@@ -101,7 +101,8 @@ pub fn engine(opts: RunOptions, inventory: Inventory, printer: Arc<Printer>) -> 
 }
 
 /// Ctrl-C or SIGTERM: every command running on the controller is killed (with its children),
-/// then the recap of what ran so far; exit 99, as Ansible's.
+/// then the recap of what ran so far; exit 99, as Ansible's. Commands on SSH hosts are
+/// ended after this (`connection::ssh::remote_groups`).
 pub fn interrupted(shared: &Shared) -> i32 {
     crate::children::kill_all();
     shared
@@ -110,6 +111,8 @@ pub fn interrupted(shared: &Shared) -> i32 {
     if let Ok(recap) = shared.recap.lock() {
         shared.printer.recap(&recap);
     }
+    // The commands ended by the interrupt fail as they stop; that is not news.
+    shared.printer.close();
     exit::INTERRUPTED
 }
 

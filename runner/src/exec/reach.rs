@@ -94,10 +94,9 @@ pub fn reach(
     Ok(Reach {
         host_name: delegate.unwrap_or_else(|| host.to_string()),
         opts: ExecOptions {
-            stdin: None,
             become_,
             env,
-            cwd: None,
+            ..Default::default()
         },
     })
 }

@@ -344,7 +344,15 @@ async fn run_loop(
         any_changed |= o.changed;
         any_failed |= o.status == Status::Failed;
         all_skipped &= o.status == Status::Skipped;
-        results.push(Value::Object(o.result));
+        // Per-item results are kept only where something reads them: the registered
+        // variable, a failed item (the loop's failure shows it), facts an item sets. A long
+        // unregistered loop then holds its items, not a result per item.
+        if t.register.is_some()
+            || o.status == Status::Failed
+            || o.result.contains_key("ansible_facts")
+        {
+            results.push(Value::Object(o.result));
+        }
         if let Some(secs) = t.loop_pause.filter(|s| *s > 0.0) {
             if i + 1 < n {
                 tokio::time::sleep(Duration::from_secs_f64(secs)).await;

@@ -101,6 +101,8 @@ pub struct Printer {
     out: Mutex<Box<dyn Write + Send>>,
     json_plays: Mutex<Vec<Value>>,
     pub progress: progress::Progress,
+    /// Set once an interrupted run printed its recap: what its ending tasks report is not shown.
+    closed: std::sync::atomic::AtomicBool,
 }
 
 const RED: &str = "\x1b[0;31m";
@@ -141,6 +143,7 @@ impl Printer {
             out: Mutex::new(Box::new(std::io::stdout())),
             json_plays: Mutex::new(vec![]),
             progress: progress::Progress::new(mode == Mode::Text),
+            closed: Default::default(),
         }
     }
 
@@ -152,8 +155,13 @@ impl Printer {
         }
     }
 
+    /// Nothing more is printed (the interrupted run's recap is out).
+    pub fn close(&self) {
+        self.closed.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
     pub fn write(&self, s: &str) {
-        if self.mode == Mode::Json {
+        if self.mode == Mode::Json || self.closed.load(std::sync::atomic::Ordering::SeqCst) {
             return;
         }
         self.progress.suspend(|| {

@@ -265,6 +265,9 @@ impl<'a> Loader<'a> {
                 }
                 self.i += 1;
                 self.depth -= 1;
+                // Collections are built by pushing; the spare capacity (most mappings in a
+                // playbook have 1 to 3 keys) would be a third of a large file's memory.
+                items.shrink_to_fit();
                 (
                     Node {
                         value: Yaml::Seq(items),
@@ -329,6 +332,7 @@ impl<'a> Loader<'a> {
                         entries.push((mk, mv));
                     }
                 }
+                entries.shrink_to_fit();
                 (
                     Node {
                         value: Yaml::Map(entries),

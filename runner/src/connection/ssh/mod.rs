@@ -4,8 +4,10 @@
 
 mod auth;
 mod known_hosts;
+pub mod remote_groups;
 mod settings;
 mod shell;
+mod stream;
 
 use std::sync::{Arc, Mutex};
 
@@ -218,6 +220,32 @@ impl SshConnection {
         Ok((shell, handle))
     }
 
+    /// The connection for a streamed transfer's own channel. An idle shell is closed to make
+    /// room: a permit's holder has one channel open at most, which keeps the channels within
+    /// the server's MaxSessions.
+    async fn stream_handle(&self) -> Result<Arc<Handle<Client>>, String> {
+        let (shell, handle) = {
+            let mut live = self.live.lock().await;
+            if live.as_ref().is_some_and(|l| l.handle.is_closed()) {
+                *live = None;
+            }
+            if live.is_none() {
+                let (h, jump) = open(&self.settings).await?;
+                *live = Some(Live {
+                    handle: Arc::new(h),
+                    _jump: jump,
+                    idle: vec![],
+                });
+            }
+            let l = live.as_mut().expect("just opened");
+            (l.idle.pop(), l.handle.clone())
+        };
+        if let Some(s) = shell {
+            s.close().await;
+        }
+        Ok(handle)
+    }
+
     async fn give_back(&self, shell: Shell, handle: &Arc<Handle<Client>>) {
         let mut live = self.live.lock().await;
         if let Some(l) = live.as_mut().filter(|l| Arc::ptr_eq(&l.handle, handle)) {
@@ -247,8 +275,27 @@ impl Connection for SshConnection {
         // A connection dropped since the last task (sshd restarted, network blip) is opened
         // again once; a command that had started is never re-run.
         for attempt in 0..2 {
+            if opts.stdin_file.is_some() || opts.stdout_file.is_some() {
+                // A streamed transfer on a channel of its own.
+                let handle = self.stream_handle().await.map_err(ConnError::Unreachable)?;
+                match stream::exec(&handle, cmd, opts).await {
+                    Ok(out) => return Ok(out),
+                    Err(stream::Failure::Local(m)) => return Err(ConnError::Failed(m)),
+                    Err(stream::Failure::Broken(shell::Broken(msg))) => {
+                        self.forget(&handle).await;
+                        let started = !msg.starts_with("connection lost while sending");
+                        if attempt == 1 || started {
+                            return Err(ConnError::Unreachable(format!(
+                                "{}: {msg}",
+                                self.settings.display()
+                            )));
+                        }
+                        continue;
+                    }
+                }
+            }
             let (mut shell, handle) = self.shell().await.map_err(ConnError::Unreachable)?;
-            match shell.exec(cmd, opts).await {
+            match shell.exec(cmd, opts, &handle).await {
                 Ok(out) => {
                     self.give_back(shell, &handle).await;
                     return Ok(out);

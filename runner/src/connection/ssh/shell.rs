@@ -10,8 +10,10 @@
 //! } ; r=$?; printf '\nM:%d\n' "$r"; printf '\nM\n' >&2
 //! ```
 
+use std::sync::Arc;
+
 use base64::Engine;
-use russh::client::Msg;
+use russh::client::{Handle, Msg};
 use russh::{ChannelMsg, ChannelWriteHalf};
 use tokio::sync::mpsc;
 
@@ -70,6 +72,12 @@ impl Shell {
         })
     }
 
+    /// Ends this shell and closes its channel.
+    pub async fn close(self) {
+        let _ = self.write.eof().await;
+        let _ = self.write.close().await;
+    }
+
     /// False once the connection under this idle shell is known to be gone.
     pub fn is_alive(&mut self) -> bool {
         loop {
@@ -82,28 +90,24 @@ impl Shell {
     }
 
     fn script(&self, token: &str, cmd: &str, opts: &ExecOptions) -> Vec<u8> {
-        let mut body = String::new();
-        if let Some(d) = &opts.cwd {
-            body.push_str(&format!("cd {} || exit 1; ", sh_quote(d)));
-        }
-        for (k, v) in &opts.env {
-            body.push_str(&format!("export {}={}; ", k, sh_quote(v)));
-        }
-        let cmd = match &opts.become_ {
-            Some(b) => modules::connection::become_command(cmd, b),
-            None => cmd.to_string(),
-        };
-        body.push_str(&cmd);
+        let body = body(cmd, opts);
         let mut input = opts.stdin.clone().unwrap_or_default();
         if let Some(p) = opts.become_.as_ref().and_then(|b| b.password.as_ref()) {
             let mut with = format!("{p}\n").into_bytes();
             with.append(&mut input);
             input = with;
         }
-        // The command is one quoted word for `eval` in a subshell: a syntax error or an `exit`
-        // in it ends only the subshell, never this shell.
-        let run = format!("( eval {} )", sh_quote(&body));
-        let mut s = String::from("{\n");
+        // The command is one quoted word for `eval` in a shell of its own: a syntax error or
+        // an `exit` in it ends only that shell, never this one. `setsid` gives it a process
+        // group (a session) of its own, whose id it reports first on stderr, so an interrupt
+        // can end it with its children (see `remote_groups`).
+        let run = format!(
+            "$__S sh -c 'printf \"%s:%s\\n\" {token}_P \"$$\" >&2; eval \"$1\"' sh {}",
+            sh_quote(&body)
+        );
+        let mut s = String::from(
+            "[ -n \"${__S+x}\" ] || { command -v setsid >/dev/null 2>&1 && __S=setsid || __S=; }\n{\n",
+        );
         if opts.stdin.is_none() && opts.become_.as_ref().is_none_or(|b| b.password.is_none()) {
             s.push_str(&format!("{run} </dev/null\n"));
         } else {
@@ -121,7 +125,12 @@ impl Shell {
         s.into_bytes()
     }
 
-    pub async fn exec(&mut self, cmd: &str, opts: &ExecOptions) -> Result<ExecOutput, Broken> {
+    pub async fn exec(
+        &mut self,
+        cmd: &str,
+        opts: &ExecOptions,
+        handle: &Arc<Handle<super::Client>>,
+    ) -> Result<ExecOutput, Broken> {
         self.n += 1;
         let token = format!("{}_{}", self.marker, self.n);
         let script = self.script(&token, cmd, opts);
@@ -135,6 +144,8 @@ impl Shell {
         let (mut rc, mut err_done) = (None, false);
         // Only the newly arrived tail is searched, so large outputs stay linear.
         let (mut out_scan, mut err_scan) = (0usize, 0usize);
+        let pid_mark = format!("{token}_P:");
+        let mut group: Option<super::remote_groups::Running> = None;
         while rc.is_none() || !err_done {
             match self.rx.recv().await {
                 Some(Chunk::Out(d)) => out.extend_from_slice(&d),
@@ -160,6 +171,17 @@ impl Shell {
                     out_scan = out.len().saturating_sub(out_end.len() + 12);
                 }
             }
+            if group.is_none() {
+                if let Some((pgid, at, len)) = reported_group(&err, &pid_mark) {
+                    err.drain(at..at + len);
+                    err_scan = 0;
+                    group = Some(super::remote_groups::running(
+                        handle,
+                        pgid,
+                        opts.become_.clone(),
+                    ));
+                }
+            }
             if !err_done {
                 if let Some(pos) = find(&err[err_scan..], err_end.as_bytes()).map(|p| p + err_scan)
                 {
@@ -176,6 +198,32 @@ impl Shell {
             stderr: err,
         })
     }
+}
+
+/// The command line for `cmd` with its directory, environment and privilege escalation.
+pub fn body(cmd: &str, opts: &ExecOptions) -> String {
+    let mut body = String::new();
+    if let Some(d) = &opts.cwd {
+        body.push_str(&format!("cd {} || exit 1; ", sh_quote(d)));
+    }
+    for (k, v) in &opts.env {
+        body.push_str(&format!("export {}={}; ", k, sh_quote(v)));
+    }
+    match &opts.become_ {
+        Some(b) => body.push_str(&modules::connection::become_command(cmd, b)),
+        None => body.push_str(cmd),
+    }
+    body
+}
+
+/// The process group a command reported on stderr (`MARK123\n`): its id, where the line
+/// starts and its length.
+fn reported_group(err: &[u8], mark: &str) -> Option<(i32, usize, usize)> {
+    let at = find(err, mark.as_bytes())?;
+    let rest = &err[at + mark.len()..];
+    let nl = rest.iter().position(|b| *b == b'\n')?;
+    let pgid = std::str::from_utf8(&rest[..nl]).ok()?.parse().ok()?;
+    Some((pgid, at, mark.len() + nl + 1))
 }
 
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
