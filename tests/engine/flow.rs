@@ -434,6 +434,42 @@ fn start_at_task_import_playbook_and_end_host() {
 }
 
 #[test]
+fn import_playbook_when_tags_and_vars_reach_the_imported_plays() {
+    let lab = Lab::new();
+    lab.write(
+        "infra.yml",
+        "- hosts: localhost\n  gather_facts: no\n  tasks:\n    - name: infra\n      copy: {content: \"{{ size }}\", dest: \"{{ root }}/infra\"}\n",
+    );
+    lab.write(
+        "site.yml",
+        r#"
+- import_playbook: infra.yml
+  when: cloud == 'hetzner'
+  tags: [infra]
+  vars:
+    size: cx22
+"#,
+    );
+    // The condition holds: the imported play runs with the import's vars.
+    lab.play("site.yml", &["-e", "cloud=hetzner"]).assert_ok();
+    assert_eq!(lab.read("infra"), "cx22");
+    std::fs::remove_file(lab.path("infra")).unwrap();
+    // It doesn't: every task of the imported play is skipped.
+    let out = lab.play("site.yml", &["-e", "cloud=none"]);
+    out.assert_ok();
+    assert!(!lab.exists("infra"), "{}", out.stdout);
+    assert_eq!(out.recap("localhost").skipped, 1, "{}", out.stdout);
+    // The import's tag is on every imported task.
+    lab.play("site.yml", &["-e", "cloud=hetzner", "--skip-tags", "infra"])
+        .assert_ok();
+    assert!(!lab.exists("infra"));
+    // Unknown keywords on an import are errors, as on a play.
+    lab.write("bad.yml", "- import_playbook: infra.yml\n  hosts: all\n");
+    let out = lab.play("bad.yml", &["--syntax-check"]);
+    out.assert_error(&["unknown import_playbook keyword 'hosts'"]);
+}
+
+#[test]
 fn become_wraps_commands_with_sudo() {
     // Proves the become path is taken: a fake sudo on PATH records how it was called.
     let lab = Lab::new();

@@ -31,7 +31,11 @@ pub struct Parser {
 
 pub fn parse_playbook(path: &Path) -> Result<Playbook, Diagnostics> {
     let mut p = Parser::new(dir_of(path));
-    let plays = p.playbook_file(path, &mut vec![(shown(path), canonical(path))])?;
+    let plays = p.playbook_file(
+        path,
+        &mut vec![(shown(path), canonical(path))],
+        &Imported::default(),
+    )?;
     if p.errors.is_empty() {
         Ok(Playbook {
             path: path.to_path_buf(),
@@ -203,6 +207,20 @@ fn cond_list(v: &Node) -> Vec<Value> {
     }
 }
 
+const IMPORT_KEYS: &[&str] = &[
+    "import_playbook",
+    "ansible.builtin.import_playbook",
+    "ansible.legacy.import_playbook",
+];
+
+/// What an import_playbook entry gives the plays it imports: its conditions and tags (as
+/// every task of those plays inherits them) and its vars (under each play's own).
+#[derive(Default)]
+struct Imported {
+    inh: Inherited,
+    vars: Map<String, Value>,
+}
+
 impl Parser {
     pub fn new(play_dir: PathBuf) -> Parser {
         Parser {
@@ -221,10 +239,12 @@ impl Parser {
     }
 
     /// `chain`: the playbooks importing this one, itself last (as shown, canonical).
+    /// `outer`: what the import_playbook entries leading here give each of its plays.
     fn playbook_file(
         &mut self,
         path: &Path,
         chain: &mut Vec<(PathBuf, PathBuf)>,
+        outer: &Imported,
     ) -> Result<Vec<Play>, Diagnostics> {
         let (_, root) = load_single_file(path, "a playbook")?;
         let Some(root) = root else {
@@ -245,13 +265,7 @@ impl Parser {
         let dir = dir_of(path);
         let mut plays = vec![];
         for e in entries {
-            let imp = [
-                "import_playbook",
-                "ansible.builtin.import_playbook",
-                "ansible.legacy.import_playbook",
-            ]
-            .iter()
-            .find_map(|k| e.get(k));
+            let imp = IMPORT_KEYS.iter().find_map(|k| e.get(k));
             if let Some(imp) = imp {
                 let Some(name) = imp.as_str() else {
                     self.err(Diagnostic::at(
@@ -279,15 +293,16 @@ impl Parser {
                     ));
                     continue;
                 }
+                let inner = self.imported(e, outer);
                 chain.push(next);
-                match self.playbook_file(&target, chain) {
+                match self.playbook_file(&target, chain, &inner) {
                     Ok(mut p) => plays.append(&mut p),
                     Err(d) => self.errors.extend(d.0),
                 }
                 chain.pop();
                 continue;
             }
-            if let Some(p) = self.play(e, &dir) {
+            if let Some(p) = self.play(e, &dir, outer) {
                 plays.push(p);
             }
         }
@@ -344,7 +359,29 @@ impl Parser {
         inh
     }
 
-    fn play(&mut self, node: &Node, dir: &Path) -> Option<Play> {
+    /// The keywords of an import_playbook entry (`when`, `tags`, `vars`), added to `outer`'s.
+    fn imported(&mut self, entry: &Node, outer: &Imported) -> Imported {
+        let mut allowed = IMPORT_KEYS.to_vec();
+        allowed.extend(["name", "when", "tags", "vars"]);
+        self.check_keys(entry, &allowed, "import_playbook");
+        let mut vars = outer.vars.clone();
+        match entry.get("vars").map(Node::to_json) {
+            Some(Value::Object(m)) => crate::inventory::merge(&mut vars, &m),
+            Some(Value::Null) | None => {}
+            Some(_) => self.err(Diagnostic::at(
+                &entry.get("vars").expect("present").pos,
+                "import_playbook 'vars' must be a mapping",
+            )),
+        }
+        let only = strip_keys(entry, &["vars", "name"]);
+        let only = strip_keys(&only, IMPORT_KEYS);
+        Imported {
+            inh: self.inherit(&only, &outer.inh),
+            vars,
+        }
+    }
+
+    fn play(&mut self, node: &Node, dir: &Path, outer: &Imported) -> Option<Play> {
         if node.as_map().is_none() {
             self.err(Diagnostic::at(
                 &node.pos,
@@ -376,7 +413,7 @@ impl Parser {
                 String::new()
             }
         };
-        let mut inh = Inherited::default();
+        let mut inh = outer.inh.clone();
         for k in ["when", "vars", "delegate_to"] {
             if let Some(v) = node.get(k).filter(|_| k == "when") {
                 self.err(
@@ -387,9 +424,14 @@ impl Parser {
         }
         let stripped = strip_keys(node, &["vars"]);
         inh = self.inherit(&stripped, &inh);
+        // The import's vars first; the play's own win.
         let vars = match node.get("vars").map(Node::to_json) {
-            Some(Value::Object(m)) => m,
-            Some(Value::Null) | None => Map::new(),
+            Some(Value::Object(m)) => {
+                let mut v = outer.vars.clone();
+                crate::inventory::merge(&mut v, &m);
+                v
+            }
+            Some(Value::Null) | None => outer.vars.clone(),
             Some(_) => {
                 self.err(Diagnostic::at(
                     &node.get("vars").expect("present").pos,
