@@ -16,6 +16,7 @@ pub mod known;
 pub mod kubernetes;
 pub mod mode;
 pub mod packages;
+pub mod private_file;
 pub mod registry;
 pub mod result;
 pub mod spec;

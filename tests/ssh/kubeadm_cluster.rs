@@ -28,20 +28,23 @@ fn all_hosts() -> Vec<(&'static str, u16)> {
     CPS.iter().chain(WORKERS.iter()).copied().collect()
 }
 
-/// Removes the hosts and the load balancer, also when the test fails.
-struct Cleanup;
+/// Removes the named containers (a cluster's hosts and load balancer), also when the test
+/// fails.
+pub(crate) struct Containers(pub Vec<&'static str>);
 
-impl Drop for Cleanup {
+impl Drop for Containers {
     fn drop(&mut self) {
-        let mut names: Vec<&str> = all_hosts().iter().map(|h| h.0).collect();
-        names.push(LB);
         let _ = Command::new("docker")
             .arg("rm")
             .arg("-f")
-            .args(&names)
+            .args(&self.0)
             .output();
-        // The repository server stays: other tests use it at the same time.
     }
+}
+
+/// The containers of a cluster: its hosts and its load balancer.
+pub(crate) fn cluster_containers(hosts: &[(&'static str, u16)], lb: &'static str) -> Containers {
+    Containers(hosts.iter().map(|h| h.0).chain([lb]).collect())
 }
 
 /// A fresh lab host with a listening socket where containerd's would be.
@@ -228,7 +231,7 @@ fn writes(calls: &[String]) -> Vec<&String> {
 fn ha_cluster_from_the_playbook_idempotent_renewed_and_repaired() {
     let started = Instant::now();
     let t = Lab::new();
-    let _cleanup = Cleanup;
+    let _cleanup = cluster_containers(&all_hosts(), LB);
     lab(&["image"]);
     serve_repo();
     let hosts: Vec<_> = all_hosts()

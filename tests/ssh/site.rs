@@ -4,11 +4,10 @@
 //! balancer published on a loopback port, then the verification play. A second run changes
 //! nothing anywhere. The infrastructure play is skipped by k8s_infra=none, as in the lab.
 
-use std::process::Command;
 use std::thread;
 use std::time::Instant;
 
-use crate::kubeadm_cluster::{fresh, load_balancer, serve_repo};
+use crate::kubeadm_cluster::{cluster_containers, fresh, load_balancer, serve_repo};
 use crate::kubeadm_sim::{json, ok, step, MIN};
 use crate::lab::{key, lab};
 use crate::run_env;
@@ -23,21 +22,6 @@ const CERT_KEY: &str = "3c1e9d7a4f3b6c0e1d2a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c
 
 fn all_hosts() -> Vec<(&'static str, u16)> {
     CPS.iter().chain(WORKERS.iter()).copied().collect()
-}
-
-/// Removes the hosts and the load balancer, also when the test fails.
-struct Cleanup;
-
-impl Drop for Cleanup {
-    fn drop(&mut self) {
-        let mut names: Vec<&str> = all_hosts().iter().map(|h| h.0).collect();
-        names.push(LB);
-        let _ = Command::new("docker")
-            .arg("rm")
-            .arg("-f")
-            .args(&names)
-            .output();
-    }
 }
 
 fn inventory(t: &Lab) {
@@ -106,7 +90,7 @@ fn get(what: &str) -> serde_json::Value {
 fn site_builds_the_cluster_deploys_django_and_changes_nothing_again() {
     let started = Instant::now();
     let t = Lab::new();
-    let _cleanup = Cleanup;
+    let _cleanup = cluster_containers(&all_hosts(), LB);
     lab(&["image"]);
     serve_repo();
     let hosts: Vec<_> = all_hosts()

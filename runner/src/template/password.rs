@@ -5,8 +5,6 @@
 //! Ansible makes). `encrypt`/`ident` (a crypt hash of the password) are not supported and
 //! say so rather than return the plain text.
 
-use std::io::Write;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -183,37 +181,8 @@ fn stored_password(content: &str) -> &str {
 /// Writes `content` to `path` through a temporary file in the same directory, so a reader
 /// never sees half a password.
 fn write_new(path: &Path, content: &str) -> Result<(), String> {
-    let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
-    if let Some(d) = dir {
-        std::fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(d)
-            .map_err(|e| format!("lookup('password'): cannot create {}: {e}", d.display()))?;
-    }
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = dir
-        .unwrap_or(Path::new("."))
-        .join(format!(".{name}.timonel-{}", std::process::id()));
-    let written = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(&tmp)
-        .and_then(|mut f| {
-            f.write_all(content.as_bytes())?;
-            f.write_all(b"\n")?;
-            f.sync_all()
-        })
-        .and_then(|_| std::fs::rename(&tmp, path));
-    written.map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        format!("lookup('password'): cannot write {}: {e}", path.display())
-    })
+    modules::private_file::write(path, format!("{content}\n").as_bytes())
+        .map_err(|e| format!("lookup('password'): cannot write {}: {e}", path.display()))
 }
 
 /// The password at `path` (resolved by the caller), made and stored if the file is missing.

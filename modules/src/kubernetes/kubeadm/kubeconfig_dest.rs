@@ -1,8 +1,7 @@
 //! kubeadm_init's `kubeconfig_dest`: the admin kubeconfig written on the controller (for
 //! k8s_apply there), owner-only, replaced whole or not at all, and only when it differs.
 
-use std::io::Write;
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
 use async_trait::async_trait;
@@ -16,42 +15,13 @@ pub fn up_to_date(dest: &str, content: &str) -> bool {
         && std::fs::metadata(p).is_ok_and(|m| m.permissions().mode() & 0o777 == 0o600)
 }
 
-/// Writes `content` to `dest` through a 0600 temporary file beside it and a rename, so a
-/// reader sees the old file or the new one, and the key is never readable by others.
+/// Writes `content` to `dest`, owner-only and whole (see private_file).
 pub fn write(dest: &str, content: &str) -> ModResult<()> {
-    let target = Path::new(dest);
-    let fail = |e: std::io::Error| {
+    crate::private_file::write(Path::new(dest), content.as_bytes()).map_err(|e| {
         ModuleError::Failed(format!(
             "kubeconfig_dest: cannot write {dest} on the controller: {e}"
         ))
-    };
-    let dir = match target.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    std::fs::create_dir_all(dir).map_err(fail)?;
-    let name = target
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.timonel-tmp"));
-    let written = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(&tmp)
-        .and_then(|mut f| {
-            f.set_permissions(std::fs::Permissions::from_mode(0o600))?;
-            f.write_all(content.as_bytes())?;
-            f.sync_all()
-        })
-        .and_then(|()| std::fs::rename(&tmp, target));
-    if let Err(e) = written {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(fail(e));
-    }
-    Ok(())
+    })
 }
 
 /// The kubeconfig a result carries (a secret value, never printed).
