@@ -19,4 +19,5 @@ mod k8s_api;
 mod k8s_fake;
 mod modules;
 mod robustness;
+mod scale;
 mod templating;

@@ -75,9 +75,11 @@ pub fn play_hosts(
         .select(pattern)
         .map_err(|e| Diagnostic::plain(e.to_string()))?;
     if let Some(l) = limit {
-        let allowed = inv
+        let allowed: std::collections::HashSet<String> = inv
             .select(l)
-            .map_err(|e| Diagnostic::plain(e.to_string()))?;
+            .map_err(|e| Diagnostic::plain(e.to_string()))?
+            .into_iter()
+            .collect();
         hosts.retain(|h| allowed.contains(h));
     }
     Ok(hosts)
@@ -96,6 +98,7 @@ pub fn engine(opts: RunOptions, inventory: Inventory, printer: Arc<Printer>) -> 
         forks: Arc::new(tokio::sync::Semaphore::new(forks)),
         start_found: Default::default(),
         run_failed: Default::default(),
+        host_flags: Default::default(),
         opts,
     })
 }

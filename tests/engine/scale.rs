@@ -1,0 +1,86 @@
+//! The controller's memory grows linearly with the number of hosts: a task on n hosts may not
+//! hold n copies of n-long host lists (`groups`, `ansible_play_hosts`, ...). Not timed: the
+//! shape is what is asserted, peak RSS at 2,000 hosts against 500 (linear growth gives under
+//! 4×, the square 16×), and the memory each host adds. `TIMONEL_BIN` runs it against
+//! another build.
+
+use std::process::{Command, Stdio};
+
+use crate::support::Lab;
+
+/// The tasks hold a connection and a variable context per host while the hosts run side by
+/// side (forks = hosts), and read the host lists as a template would.
+const PLAYBOOK: &str = "\
+- hosts: all
+  gather_facts: no
+  tasks:
+    - file: {path: \"{{ root }}/{{ inventory_hostname }}\", state: directory}
+    - copy:
+        dest: \"{{ root }}/{{ inventory_hostname }}/c\"
+        content: \"{{ groups['all'] | length }} {{ ansible_play_hosts | length }} {{ play_hosts[0] }}\"
+    - debug: msg=\"{{ ansible_play_batch | length }} {{ ansible_play_hosts_all[-1] }}\"
+";
+
+/// Peak RSS in KiB of one `--check` run over `n` local hosts, read from the kernel's
+/// rusage of the finished process (wait4), so no sampling can miss the peak.
+fn peak_rss_kib(lab: &Lab, n: usize) -> i64 {
+    let inv = format!("hosts-{n}.ini");
+    lab.write(
+        &inv,
+        &format!("[many]\nh[1:{n}] ansible_connection=local\n"),
+    );
+    let bin =
+        std::env::var("TIMONEL_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_timonel").to_string());
+    let root = format!("root={}", lab.root().display());
+    let forks = n.to_string();
+    // Reaped by wait4 below, which Command's own wait can't replace (it drops the rusage).
+    #[allow(clippy::zombie_processes)]
+    let child = Command::new(bin)
+        .args([
+            "run", "p.yml", "-i", &inv, "--check", "-f", &forks, "-e", &root,
+        ])
+        .current_dir(lab.root())
+        .env("NO_COLOR", "1")
+        .env_remove("ANSIBLE_INVENTORY")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("run timonel");
+    let mut status = 0;
+    // SAFETY: a zeroed rusage is valid; wait4 fills it for our own child.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let pid = unsafe { libc::wait4(child.id() as i32, &mut status, 0, &mut usage) };
+    assert_eq!(pid, child.id() as i32, "wait4 failed");
+    assert!(
+        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+        "the --check run over {n} hosts failed (status {status})"
+    );
+    usage.ru_maxrss
+}
+
+#[test]
+fn controller_memory_grows_linearly_with_hosts() {
+    let lab = Lab::new();
+    lab.write("p.yml", PLAYBOOK);
+    let small = peak_rss_kib(&lab, 500);
+    let large = peak_rss_kib(&lab, 2000);
+    let ratio = large as f64 / small as f64;
+    assert!(
+        ratio < 4.5,
+        "peak RSS {} MiB at 2,000 hosts is {ratio:.1}x the {} MiB at 500 (linear gives < 4x)",
+        large / 1024,
+        small / 1024
+    );
+    // The shape alone can hide a large per-host cost when a slow run lets fewer hosts overlap
+    // (before the fix: 1 MiB a host at 500 hosts, 2x at 1,000); each host beyond 500 may add
+    // at most 100 KiB (about 15 KiB measured).
+    let per_host = (large - small) / 1500;
+    assert!(
+        per_host < 100,
+        "each host adds {per_host} KiB of controller memory ({} MiB at 500 hosts, {} MiB at 2,000)",
+        small / 1024,
+        large / 1024
+    );
+    // --check changed nothing on the hosts.
+    assert!(!lab.exists("h1"));
+}
