@@ -84,3 +84,65 @@ fn controller_memory_grows_linearly_with_hosts() {
     // --check changed nothing on the hosts.
     assert!(!lab.exists("h1"));
 }
+
+/// `--slice K/N` deals the inventory's hosts round-robin: four slices together do what one
+/// run does, each host in exactly one of them.
+#[test]
+fn four_slices_make_the_same_end_state_as_one_run() {
+    let lab = Lab::new();
+    lab.write(
+        "hosts.ini",
+        "[web]\nw[1:7] ansible_connection=local\n[db]\nd[1:3] ansible_connection=local\n",
+    );
+    lab.write(
+        "p.yml",
+        "- hosts: all\n  gather_facts: no\n  tasks:\n    - file: {path: \"{{ root }}/{{ out }}\", state: directory}\n    - copy: {dest: \"{{ root }}/{{ out }}/{{ inventory_hostname }}\", content: \"{{ group_names[0] }}\"}\n",
+    );
+    lab.play("p.yml", &["-i", "hosts.ini", "-e", "out=whole"])
+        .assert_ok();
+    let mut seen = Vec::new();
+    for k in 1..=4 {
+        let slice = format!("{k}/4");
+        let out = lab.play(
+            "p.yml",
+            &["-i", "hosts.ini", "-e", "out=sliced", "--slice", &slice],
+        );
+        out.assert_ok();
+        let hosts: Vec<String> = out
+            .stdout
+            .lines()
+            .skip_while(|l| !l.starts_with("PLAY RECAP"))
+            .skip(1)
+            .filter_map(|l| l.split(" : ").next().map(|h| h.trim().to_string()))
+            .filter(|h| !h.is_empty())
+            .collect();
+        seen.extend(hosts);
+    }
+    seen.sort();
+    assert_eq!(
+        seen,
+        ["d1", "d2", "d3", "w1", "w2", "w3", "w4", "w5", "w6", "w7"]
+    );
+    assert_eq!(lab.tree("sliced"), lab.tree("whole"));
+    assert_eq!(lab.tree("whole").len(), 10);
+    // Slice 2 of 4 is the inventory's 2nd, 6th and 10th host.
+    let out = lab.run(&[
+        "run",
+        "p.yml",
+        "-i",
+        "hosts.ini",
+        "--slice",
+        "2/4",
+        "--list-hosts",
+    ]);
+    out.assert_ok();
+    assert!(
+        out.stdout
+            .contains("hosts (3):\n      w2\n      w6\n      d3\n"),
+        "{}",
+        out.stdout
+    );
+    lab.run(&["run", "p.yml", "-i", "hosts.ini", "--slice", "5/4"])
+        .assert_code(5)
+        .assert_error(&["is not a slice: write K/N"]);
+}

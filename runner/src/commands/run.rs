@@ -236,7 +236,7 @@ pub fn run(args: RunArgs) -> i32 {
         for pb in &playbooks {
             crate::outln!("\nplaybook: {}", pb.path.display());
             for (i, play) in pb.plays.iter().enumerate() {
-                let hosts = match play_hosts(&inventory, &play.hosts, limit.as_deref())
+                let hosts = match play_hosts(&inventory, &play.hosts, limit.as_deref(), args.slice)
                 {
                     Ok(h) => h,
                     Err(d) => return bad(&d),
@@ -286,6 +286,7 @@ pub fn run(args: RunArgs) -> i32 {
         diff: args.diff,
         forks: args.forks,
         limit,
+        slice: args.slice,
         extra_vars: extra,
         tags: args.tags,
         skip_tags: args.skip_tags,

@@ -65,11 +65,12 @@ fn write_replacing(path: &Path, body: &[u8]) -> std::io::Result<()> {
     written
 }
 
-/// Hosts a play targets after `--limit`, minus hosts that already failed.
+/// Hosts a play targets after `--limit` and `--slice`.
 pub fn play_hosts(
     inv: &Inventory,
     pattern: &str,
     limit: Option<&str>,
+    slice: Option<crate::inventory::Slice>,
 ) -> Result<Vec<String>, Diagnostic> {
     let mut hosts = inv
         .select(pattern)
@@ -81,6 +82,9 @@ pub fn play_hosts(
             .into_iter()
             .collect();
         hosts.retain(|h| allowed.contains(h));
+    }
+    if let Some(s) = slice {
+        hosts.retain(|h| s.contains(inv, h));
     }
     Ok(hosts)
 }
@@ -139,7 +143,12 @@ pub async fn run(
             };
             let hosts = {
                 let inv = shared.inventory.read().expect("inventory lock");
-                match play_hosts(&inv, &pattern, shared.opts.limit.as_deref()) {
+                match play_hosts(
+                    &inv,
+                    &pattern,
+                    shared.opts.limit.as_deref(),
+                    shared.opts.slice,
+                ) {
                     Ok(h) => h,
                     Err(d) => {
                         eprint!("{d}");

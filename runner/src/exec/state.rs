@@ -17,6 +17,7 @@ pub struct RunOptions {
     pub diff: bool,
     pub forks: usize,
     pub limit: Option<String>,
+    pub slice: Option<crate::inventory::Slice>,
     pub extra_vars: Map<String, Value>,
     pub tags: Vec<String>,
     pub skip_tags: Vec<String>,

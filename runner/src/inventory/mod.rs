@@ -7,6 +7,7 @@ mod ini;
 mod patterns;
 mod ranges;
 mod runtime;
+mod slice;
 mod yaml_inv;
 
 use std::path::{Path, PathBuf};
@@ -16,6 +17,7 @@ use serde_json::{Map, Value};
 
 pub use dirvars::{load_vars_file as dirvars_file, DirVars};
 pub use patterns::PatternError;
+pub use slice::Slice;
 
 use crate::diag::Diagnostic;
 
