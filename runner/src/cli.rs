@@ -55,6 +55,10 @@ pub struct RunArgs {
     /// Hosts worked on at once.
     #[arg(short, long, default_value_t = 100, value_parser = parse_forks)]
     pub forks: usize,
+    /// Work on slice K of N only: the inventory's hosts in order, dealt round-robin
+    /// (positions K-1, K-1+N, ...), so N runs share the inventory (AWX's job slicing).
+    #[arg(long, value_name = "K/N")]
+    pub slice: Option<crate::inventory::Slice>,
     /// Extra variables: KEY=VALUE, a JSON/YAML mapping, or @FILE (repeatable).
     #[arg(short = 'e', long = "extra-vars", value_name = "VARS")]
     pub extra_vars: Vec<String>,

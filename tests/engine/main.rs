@@ -21,4 +21,5 @@ mod k8s_fake;
 mod memory;
 mod modules;
 mod robustness;
+mod scale;
 mod templating;

@@ -61,16 +61,16 @@ pub fn run(args: InventoryArgs) -> i32 {
         crate::out!("{out}");
         return exit::OK;
     }
-    let allowed: Option<Vec<String>> = args
+    let allowed: Option<std::collections::HashSet<String>> = args
         .limit
         .as_deref()
-        .map(|l| inv.select(l).unwrap_or_default());
+        .map(|l| inv.select(l).unwrap_or_default().into_iter().collect());
     let mut root = Map::new();
     let mut hostvars = Map::new();
     for h in inv
         .hosts
         .keys()
-        .filter(|h| allowed.as_ref().is_none_or(|a| a.contains(h)))
+        .filter(|h| allowed.as_ref().is_none_or(|a| a.contains(*h)))
     {
         hostvars.insert(h.clone(), Value::Object(inv.host_vars(h, &none)));
     }
@@ -80,7 +80,7 @@ pub fn run(args: InventoryArgs) -> i32 {
         let hosts: Vec<&String> = g
             .hosts
             .iter()
-            .filter(|h| allowed.as_ref().is_none_or(|a| a.contains(h)))
+            .filter(|h| allowed.as_ref().is_none_or(|a| a.contains(*h)))
             .collect();
         if !hosts.is_empty() {
             e.insert("hosts".into(), json!(hosts));

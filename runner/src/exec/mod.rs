@@ -65,20 +65,26 @@ fn write_replacing(path: &Path, body: &[u8]) -> std::io::Result<()> {
     written
 }
 
-/// Hosts a play targets after `--limit`, minus hosts that already failed.
+/// Hosts a play targets after `--limit` and `--slice`.
 pub fn play_hosts(
     inv: &Inventory,
     pattern: &str,
     limit: Option<&str>,
+    slice: Option<crate::inventory::Slice>,
 ) -> Result<Vec<String>, Diagnostic> {
     let mut hosts = inv
         .select(pattern)
         .map_err(|e| Diagnostic::plain(e.to_string()))?;
     if let Some(l) = limit {
-        let allowed = inv
+        let allowed: std::collections::HashSet<String> = inv
             .select(l)
-            .map_err(|e| Diagnostic::plain(e.to_string()))?;
+            .map_err(|e| Diagnostic::plain(e.to_string()))?
+            .into_iter()
+            .collect();
         hosts.retain(|h| allowed.contains(h));
+    }
+    if let Some(s) = slice {
+        hosts.retain(|h| s.contains(inv, h));
     }
     Ok(hosts)
 }
@@ -96,6 +102,7 @@ pub fn engine(opts: RunOptions, inventory: Inventory, printer: Arc<Printer>) -> 
         forks: Arc::new(tokio::sync::Semaphore::new(forks)),
         start_found: Default::default(),
         run_failed: Default::default(),
+        host_flags: Default::default(),
         opts,
     })
 }
@@ -139,7 +146,12 @@ pub async fn run(
             };
             let hosts = {
                 let inv = shared.inventory.read().expect("inventory lock");
-                match play_hosts(&inv, &pattern, shared.opts.limit.as_deref()) {
+                match play_hosts(
+                    &inv,
+                    &pattern,
+                    shared.opts.limit.as_deref(),
+                    shared.opts.slice,
+                ) {
                     Ok(h) => h,
                     Err(d) => {
                         eprint!("{d}");

@@ -1,7 +1,7 @@
 //! One play: select its hosts, split them into `serial` batches, and run each batch with a
 //! coordinator and one walker per host.
 
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use serde_json::{Map, Value};
@@ -126,20 +126,16 @@ pub async fn run_play(
     let vars_files = load_vars_files(&play, &shared)?;
     let groups = groups_var(&shared.inventory.read().expect("inventory lock"));
     for batch in batches(&hosts, &play.serial) {
-        let ctx = Arc::new(PlayCtx {
-            shared: shared.clone(),
-            play: play.clone(),
-            pb_vars: pb_vars.clone(),
-            vars_files: vars_files.clone(),
-            groups: std::sync::RwLock::new(groups.clone()),
-            all_hosts: hosts.clone(),
-            batch: batch.clone(),
-            inventory_dir: inventory_dir.clone(),
-            fatal: AtomicBool::new(false),
-            failed_in_batch: AtomicUsize::new(0),
-            ended: AtomicBool::new(false),
-            throttles: Default::default(),
-        });
+        let ctx = Arc::new(PlayCtx::new(
+            shared.clone(),
+            play.clone(),
+            pb_vars.clone(),
+            vars_files.clone(),
+            groups.clone(),
+            hosts.clone(),
+            batch.clone(),
+            inventory_dir.clone(),
+        ));
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
         let mut handles = vec![];
         for (i, h) in batch.iter().enumerate() {

@@ -1,9 +1,10 @@
 //! What one play shares between its hosts and tasks: the run, the play, its variables and
 //! host lists, and the play-wide flags the hosts raise.
 
-use std::sync::atomic::{AtomicBool, AtomicUsize};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
 
+use minijinja::Value as JValue;
 use serde_json::{Map, Value};
 
 use super::state::Shared;
@@ -15,20 +16,57 @@ pub struct PlayCtx {
     pub play: Arc<Play>,
     pub pb_vars: DirVars,
     pub vars_files: Map<String, Value>,
-    /// The `groups` variable; add_host and group_by refresh it.
-    pub groups: std::sync::RwLock<Value>,
+    /// The `groups` variable, one Jinja value every task of every host shares (a task
+    /// holding its own copy made memory grow with hosts²); add_host and group_by refresh it.
+    pub groups: RwLock<JValue>,
     pub all_hosts: Vec<String>,
     pub batch: Vec<String>,
+    /// `ansible_play_hosts_all` and `ansible_play_batch`, built once.
+    pub all_hosts_var: JValue,
+    pub batch_var: JValue,
+    /// `ansible_play_hosts`, rebuilt only when a host's failed/unreachable flag changed
+    /// (the `Shared::host_flags` generation it was built at).
+    pub active_var: Mutex<Option<(u64, JValue)>>,
     pub inventory_dir: Value,
     /// A host failed on a task with any_errors_fatal.
     pub fatal: AtomicBool,
     pub failed_in_batch: AtomicUsize,
     pub ended: AtomicBool,
     /// `throttle:` limits, one per task definition (by position: included tasks are parsed per host).
-    pub throttles: std::sync::Mutex<std::collections::HashMap<String, Arc<tokio::sync::Semaphore>>>,
+    pub throttles: Mutex<std::collections::HashMap<String, Arc<tokio::sync::Semaphore>>>,
 }
 
 impl PlayCtx {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        shared: Arc<Shared>,
+        play: Arc<Play>,
+        pb_vars: DirVars,
+        vars_files: Map<String, Value>,
+        groups: JValue,
+        all_hosts: Vec<String>,
+        batch: Vec<String>,
+        inventory_dir: Value,
+    ) -> PlayCtx {
+        PlayCtx {
+            shared,
+            play,
+            pb_vars,
+            vars_files,
+            groups: RwLock::new(groups),
+            all_hosts_var: names_var(&all_hosts),
+            batch_var: names_var(&batch),
+            all_hosts,
+            batch,
+            active_var: Mutex::new(None),
+            inventory_dir,
+            fatal: AtomicBool::new(false),
+            failed_in_batch: AtomicUsize::new(0),
+            ended: AtomicBool::new(false),
+            throttles: Default::default(),
+        }
+    }
+
     pub fn active_hosts(&self) -> Vec<String> {
         let st = self.shared.hosts.lock().expect("host state lock");
         self.batch
@@ -37,15 +75,39 @@ impl PlayCtx {
             .cloned()
             .collect()
     }
+
+    /// `ansible_play_hosts` (and `play_hosts`): the batch's hosts that have not failed.
+    pub fn active_var(&self) -> JValue {
+        let generation = self.shared.host_flags.load(Ordering::SeqCst);
+        let mut cached = self.active_var.lock().expect("active hosts lock");
+        match &*cached {
+            Some((g, v)) if *g == generation => v.clone(),
+            _ => {
+                let v = names_var(&self.active_hosts());
+                *cached = Some((generation, v.clone()));
+                v
+            }
+        }
+    }
+}
+
+/// A list of host names as a Jinja value (cloning it shares the list).
+pub fn names_var(names: &[String]) -> JValue {
+    JValue::from(
+        names
+            .iter()
+            .map(|h| JValue::from(h.as_str()))
+            .collect::<Vec<_>>(),
+    )
 }
 
 /// `groups`: every group with its hosts.
-pub fn groups_var(inv: &crate::inventory::Inventory) -> Value {
-    let mut g = Map::new();
-    for name in inv.groups.keys() {
-        g.insert(name.clone(), Value::from(inv.group_hosts(name)));
-    }
-    Value::Object(g)
+pub fn groups_var(inv: &crate::inventory::Inventory) -> JValue {
+    JValue::from_pairs(
+        inv.groups
+            .keys()
+            .map(|name| (name.as_str(), names_var(&inv.group_hosts(name)))),
+    )
 }
 
 impl std::fmt::Debug for PlayCtx {

@@ -1,7 +1,7 @@
 //! What lives for the whole run: options, inventory, per-host state, connections, stats.
 
 use std::collections::HashMap;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
 use modules::Connection;
@@ -17,6 +17,7 @@ pub struct RunOptions {
     pub diff: bool,
     pub forks: usize,
     pub limit: Option<String>,
+    pub slice: Option<crate::inventory::Slice>,
     pub extra_vars: Map<String, Value>,
     pub tags: Vec<String>,
     pub skip_tags: Vec<String>,
@@ -53,6 +54,9 @@ pub struct Shared {
     pub start_found: AtomicBool,
     /// A play was aborted by any_errors_fatal or max_fail_percentage.
     pub run_failed: AtomicBool,
+    /// Bumped whenever a host becomes failed or unreachable or stops being so, so the
+    /// active host lists (`ansible_play_hosts`) are rebuilt only when they change.
+    pub host_flags: AtomicU64,
 }
 
 impl Shared {
@@ -65,7 +69,13 @@ impl Shared {
 
     pub fn with_host<R>(&self, host: &str, f: impl FnOnce(&mut HostState) -> R) -> R {
         let mut g = self.hosts.lock().expect("host state lock");
-        f(g.entry(host.to_string()).or_default())
+        let st = g.entry(host.to_string()).or_default();
+        let before = (st.failed, st.unreachable);
+        let r = f(st);
+        if before != (st.failed, st.unreachable) {
+            self.host_flags.fetch_add(1, Ordering::SeqCst);
+        }
+        r
     }
 
     pub fn stats<R>(&self, host: &str, f: impl FnOnce(&mut crate::output::HostStats) -> R) -> R {

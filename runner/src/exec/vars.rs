@@ -1,7 +1,8 @@
 //! Variables of a host for a task, layered in Ansible's precedence order (lowest first):
 //! role defaults, inventory (group then host, see inventory::host_vars), facts, play vars,
 //! vars_files, role vars, block and task vars, set_fact/register, role params, extra vars;
-//! then the magic variables (inventory_hostname, groups, hostvars, ...).
+//! then the magic variables (inventory_hostname, group_names, ...). The host lists
+//! (`groups`, `ansible_play_hosts`, ...) and `hostvars` join in `context`, shared by all.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -128,11 +129,6 @@ pub fn task_vars(
                     .unwrap_or_default(),
             ),
         ),
-        ("groups", p.groups.read().expect("groups lock").clone()),
-        ("play_hosts", Value::from(p.active_hosts())),
-        ("ansible_play_hosts", Value::from(p.active_hosts())),
-        ("ansible_play_hosts_all", Value::from(p.all_hosts.clone())),
-        ("ansible_play_batch", Value::from(p.batch.clone())),
         ("ansible_play_name", Value::String(p.play.name.clone())),
         ("ansible_check_mode", Value::Bool(shared.opts.check)),
         ("ansible_diff_mode", Value::Bool(shared.opts.diff)),
@@ -169,7 +165,9 @@ pub fn task_vars(
     v
 }
 
-/// The Jinja context for a variable map, with `hostvars` and `vars` attached.
+/// The Jinja context for a variable map, with `hostvars`, `vars` and the play's host lists
+/// attached. The lists (`groups`, `ansible_play_hosts`, ...) are the play's shared values,
+/// not copies: each is as long as the play has hosts, and every host's task holds a context.
 pub fn context(p: &Arc<PlayCtx>, vars: Map<String, Value>) -> JValue {
     let vars = Arc::new(vars);
     let mut extra = HashMap::new();
@@ -177,6 +175,17 @@ pub fn context(p: &Arc<PlayCtx>, vars: Map<String, Value>) -> JValue {
         "hostvars".to_string(),
         JValue::from_object(HostVars { p: p.clone() }),
     );
+    let active = p.active_var();
+    let lists = [
+        ("groups", p.groups.read().expect("groups lock").clone()),
+        ("play_hosts", active.clone()),
+        ("ansible_play_hosts", active),
+        ("ansible_play_hosts_all", p.all_hosts_var.clone()),
+        ("ansible_play_batch", p.batch_var.clone()),
+    ];
+    for (k, v) in lists {
+        extra.insert(k.to_string(), v);
+    }
     let lazy = LazyVars::new(vars.clone(), p.shared.templar.clone(), extra.clone());
     let mut with_vars = extra;
     with_vars.insert("vars".to_string(), lazy.value());

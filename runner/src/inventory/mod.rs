@@ -1,11 +1,13 @@
 //! Ansible-compatible inventories: hosts, groups, their variables, and host patterns.
 
 mod dirvars;
+mod graph;
 mod hetzner;
 mod ini;
 mod patterns;
 mod ranges;
 mod runtime;
+mod slice;
 mod yaml_inv;
 
 use std::path::{Path, PathBuf};
@@ -15,6 +17,7 @@ use serde_json::{Map, Value};
 
 pub use dirvars::{load_vars_file as dirvars_file, DirVars};
 pub use patterns::PatternError;
+pub use slice::Slice;
 
 use crate::diag::Diagnostic;
 
@@ -28,6 +31,8 @@ pub struct Group {
 #[derive(Debug, Default, Clone)]
 pub struct HostEntry {
     pub vars: Map<String, Value>,
+    /// The groups that list this host themselves (not through a child group).
+    pub member_of: Vec<String>,
 }
 
 #[derive(Debug, Default, Clone)]
@@ -36,6 +41,8 @@ pub struct Inventory {
     pub groups: IndexMap<String, Group>,
     /// group_vars/ and host_vars/ found next to the inventory sources.
     pub dir_vars: DirVars,
+    /// Derived from `groups` when first needed; a change to the group tree resets it.
+    graph: std::sync::OnceLock<graph::GroupGraph>,
 }
 
 impl Inventory {
@@ -101,14 +108,24 @@ impl Inventory {
     }
 
     pub fn add_host(&mut self, name: &str, group: &str) {
-        self.hosts.entry(name.to_string()).or_default();
-        let g = self.groups.entry(group.to_string()).or_default();
-        if !g.hosts.iter().any(|h| h == name) {
-            g.hosts.push(name.to_string());
+        let entry = self.hosts.entry(name.to_string()).or_default();
+        if entry.member_of.iter().any(|g| g == group) {
+            return;
         }
+        entry.member_of.push(group.to_string());
+        let g = self.groups.entry(group.to_string()).or_default();
+        g.hosts.push(name.to_string());
+    }
+
+    /// Whether `group` lists `host` itself.
+    pub fn lists(&self, group: &str, host: &str) -> bool {
+        self.hosts
+            .get(host)
+            .is_some_and(|h| h.member_of.iter().any(|g| g == group))
     }
 
     pub fn add_child(&mut self, parent: &str, child: &str) {
+        self.graph = Default::default();
         self.groups.entry(child.to_string()).or_default();
         let g = self.groups.entry(parent.to_string()).or_default();
         if !g.children.iter().any(|c| c == child) {
@@ -150,6 +167,7 @@ impl Inventory {
 
     /// Hosts that belong to no group but `all` go to `ungrouped`; every group hangs under `all`.
     fn finish(&mut self) {
+        self.graph = Default::default();
         let names: Vec<String> = self.groups.keys().cloned().collect();
         let children: std::collections::HashSet<String> = self
             .groups
@@ -176,6 +194,11 @@ impl Inventory {
         if let Some(u) = self.groups.get_mut("ungrouped") {
             u.hosts.retain(|h| !grouped.contains(h));
         }
+        for h in &grouped {
+            if let Some(e) = self.hosts.get_mut(h) {
+                e.member_of.retain(|g| g != "ungrouped");
+            }
+        }
     }
 
     /// All hosts of a group, including those of its child groups, in inventory order.
@@ -200,35 +223,18 @@ impl Inventory {
                 stack.extend(grp.children.iter().rev().cloned());
             }
         }
-        let order: std::collections::HashMap<&String, usize> =
-            self.hosts.keys().enumerate().map(|(i, h)| (h, i)).collect();
-        out.sort_by_key(|h| order.get(h).copied().unwrap_or(usize::MAX));
+        out.sort_by_key(|h| self.hosts.get_index_of(h).unwrap_or(usize::MAX));
         out
     }
 
     /// The groups a host is in (transitively), each with its depth below `all`,
     /// sorted the way Ansible applies group variables: shallow first, then by name.
     pub fn host_groups(&self, host: &str) -> Vec<(String, usize)> {
-        let mut depth: IndexMap<String, usize> = IndexMap::new();
-        let mut frontier = vec![("all".to_string(), 0usize)];
-        while let Some((g, d)) = frontier.pop() {
-            let cur = depth.get(&g).copied();
-            if cur.is_some_and(|c| c >= d) {
-                continue;
-            }
-            depth.insert(g.clone(), d);
-            if let Some(grp) = self.groups.get(&g) {
-                for c in &grp.children {
-                    frontier.push((c.clone(), d + 1));
-                }
-            }
-        }
-        let mut out: Vec<(String, usize)> = depth
-            .into_iter()
-            .filter(|(g, _)| g == "all" || self.group_hosts(g).iter().any(|h| h == host))
-            .collect();
-        out.sort_by(|a, b| a.1.cmp(&b.1).then(a.0.cmp(&b.0)));
-        out
+        let graph = self
+            .graph
+            .get_or_init(|| graph::GroupGraph::new(&self.groups));
+        let direct = self.hosts.get(host).map(|h| h.member_of.iter());
+        graph.with_ancestors(direct.into_iter().flatten())
     }
 
     /// `group_names`: the host's groups except `all`, sorted.

@@ -129,29 +129,24 @@ fn term_hosts(inv: &Inventory, term: &str) -> Result<Vec<String>, PatternError> 
 /// Hosts matching a pattern, in inventory order. `localhost` matches even when it is not in
 /// the inventory (the implicit localhost, as in Ansible).
 pub fn select(inv: &Inventory, pattern: &str) -> Result<Vec<String>, PatternError> {
-    let mut union: Vec<String> = Vec::new();
-    let mut inter: Vec<Vec<String>> = Vec::new();
-    let mut excl: Vec<String> = Vec::new();
+    use std::collections::HashSet;
+    let mut union: indexmap::IndexSet<String> = indexmap::IndexSet::new();
+    let mut inter: Vec<HashSet<String>> = Vec::new();
+    let mut excl: HashSet<String> = HashSet::new();
     for t in split_terms(pattern) {
         if let Some(x) = t.strip_prefix('!') {
             excl.extend(term_hosts(inv, x)?);
         } else if let Some(x) = t.strip_prefix('&') {
-            inter.push(term_hosts(inv, x)?);
+            inter.push(term_hosts(inv, x)?.into_iter().collect());
         } else {
-            for h in term_hosts(inv, &t)? {
-                if !union.contains(&h) {
-                    union.push(h);
-                }
-            }
+            union.extend(term_hosts(inv, &t)?);
         }
     }
-    let order: std::collections::HashMap<&String, usize> =
-        inv.hosts.keys().enumerate().map(|(i, h)| (h, i)).collect();
     let mut out: Vec<String> = union
         .into_iter()
         .filter(|h| inter.iter().all(|s| s.contains(h)) && !excl.contains(h))
         .collect();
-    out.sort_by_key(|h| order.get(h).copied().unwrap_or(usize::MAX));
+    out.sort_by_key(|h| inv.hosts.get_index_of(h).unwrap_or(usize::MAX));
     Ok(out)
 }
 

@@ -42,10 +42,7 @@ impl Inventory {
     }
 
     fn join(&mut self, host: &str, group: &str) -> bool {
-        let new = !self
-            .groups
-            .get(group)
-            .is_some_and(|g| g.hosts.iter().any(|h| h == host));
+        let new = !self.lists(group, host);
         self.add_host(host, group);
         new
     }
