@@ -324,11 +324,9 @@ fn fuzz_templates() {
 }
 
 /// Found by `fuzz_host_ranges_and_patterns`: `h[0:20000]` (a fifth of the documented
-/// `TIMONEL_MAX_RANGE_HOSTS`) takes minutes to load, as every host added is compared with
-/// every host of its group (`Inventory::add_host`). Ignored until that is fixed (inventory/
-/// belongs to the scale work); run it with `--ignored`.
+/// `TIMONEL_MAX_RANGE_HOSTS`) took minutes to load, as every host added was compared with
+/// every host of its group (`Inventory::add_host`); now hosts know their groups.
 #[test]
-#[ignore = "known finding: adding N hosts to a group is quadratic (Inventory::add_host)"]
 fn a_range_of_the_documented_maximum_loads_in_seconds() {
     let start = Instant::now();
     let inv = inventory("big-range.ini", "[g]\nh[0:99999]\n").expect("loads");
