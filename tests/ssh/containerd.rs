@@ -133,10 +133,10 @@ fn node_roles_on_a_vm_install_real_containerd_and_rerun_unchanged() {
         &lines[..5],
         [
             "containerd install ok installed",
+            "kubeadm hold ok installed",
+            "kubectl hold ok installed",
+            "kubelet hold ok installed",
             "runc install ok installed",
-            "kubelet install ok installed",
-            "kubeadm install ok installed",
-            "kubectl install ok installed",
         ],
         "{state}"
     );

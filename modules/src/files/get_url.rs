@@ -122,8 +122,9 @@ async fn download(
     alg: Option<&str>,
 ) -> ModResult<(ControllerFile, Option<String>)> {
     use tokio::io::AsyncWriteExt;
-    let failed =
-        |e: &dyn std::fmt::Display| ModuleError::Failed(format!("downloading {url} failed: {e}"));
+    let failed = |e: &dyn std::fmt::Display| {
+        ModuleError::Failed(format!("downloading {url} on the controller failed: {e}"))
+    };
     let client = reqwest::Client::builder()
         .timeout(std::time::Duration::from_secs(timeout as u64))
         .build()
@@ -320,8 +321,18 @@ impl Apply for Download {
             ctx.host.exec_ok(&cmd).await?;
             return Ok(preview);
         }
-        let (file, got) =
-            download(&url, timeout, checksum.as_ref().map(|(a, _)| a.as_str())).await?;
+        let fell_back = !d.on_host && args.str("download_on") != Some("controller");
+        let (file, got) = download(&url, timeout, checksum.as_ref().map(|(a, _)| a.as_str()))
+            .await
+            .map_err(|e| match e {
+                ModuleError::Failed(m) if fell_back && !armoured_key => {
+                    ModuleError::Failed(format!(
+                    "{m} (the host has neither curl nor wget, so the controller downloaded it: \
+                     install curl on the host, or use a URL the controller reaches)"
+                ))
+                }
+                e => e,
+            })?;
         if let (Some((alg, want)), Some(got)) = (&checksum, got) {
             if &got != want {
                 return Err(ModuleError::Failed(format!("checksum mismatch for {url}: expected {alg}:{want}, got {alg}:{got}; nothing was written")));
