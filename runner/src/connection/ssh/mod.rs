@@ -194,8 +194,8 @@ impl SshConnection {
         }
     }
 
-    /// A shell to run on, connecting (again) when there is no live connection.
-    async fn shell(&self) -> Result<(Shell, Arc<Handle<Client>>), String> {
+    /// The live connection, connecting (again) when there is none or it closed.
+    async fn connected(&self) -> Result<tokio::sync::MutexGuard<'_, Option<Live>>, String> {
         let mut live = self.live.lock().await;
         if live.as_ref().is_some_and(|l| l.handle.is_closed()) {
             *live = None;
@@ -208,6 +208,12 @@ impl SshConnection {
                 idle: vec![],
             });
         }
+        Ok(live)
+    }
+
+    /// A shell to run on, connecting (again) when there is no live connection.
+    async fn shell(&self) -> Result<(Shell, Arc<Handle<Client>>), String> {
+        let mut live = self.connected().await?;
         let l = live.as_mut().expect("just opened");
         while let Some(mut s) = l.idle.pop() {
             if s.is_alive() {
@@ -225,18 +231,7 @@ impl SshConnection {
     /// the server's MaxSessions.
     async fn stream_handle(&self) -> Result<Arc<Handle<Client>>, String> {
         let (shell, handle) = {
-            let mut live = self.live.lock().await;
-            if live.as_ref().is_some_and(|l| l.handle.is_closed()) {
-                *live = None;
-            }
-            if live.is_none() {
-                let (h, jump) = open(&self.settings).await?;
-                *live = Some(Live {
-                    handle: Arc::new(h),
-                    _jump: jump,
-                    idle: vec![],
-                });
-            }
+            let mut live = self.connected().await?;
             let l = live.as_mut().expect("just opened");
             (l.idle.pop(), l.handle.clone())
         };
