@@ -8,7 +8,8 @@ use std::process::{Child, Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::kubeadm_sim::{repo_script, run_limited};
+use crate::kubeadm_cluster::serve_repo;
+use crate::kubeadm_sim::run_limited;
 use crate::lab::{key, vm_exec, vm_reaching};
 use crate::run_env;
 use crate::support::Lab;
@@ -65,10 +66,7 @@ fn mirror() -> Server {
 fn node_roles_on_a_vm_install_real_containerd_and_rerun_unchanged() {
     let t = Lab::new();
     let _server = mirror();
-    let mut c = Command::new("bash");
-    c.arg(repo_script()).arg("serve");
-    let served = run_limited(c, "tests/lab/k8s/repo serve", Duration::from_secs(300));
-    assert_eq!(served.code, 0, "{}", served.all());
+    serve_repo();
     let (host, port) = vm_reaching(
         VM.0,
         VM.1,

@@ -102,8 +102,15 @@ pub(crate) fn serve_repo() {
     assert_eq!(served.code, 0, "{}", served.all());
 }
 
-/// The inventory: `hosts` by group, the lab's repository and load balancer.
-fn inventory(t: &Lab, cps: &[(&str, u16)], workers: &[(&str, u16)]) {
+/// Writes the inventory `hosts`: the nodes by group, the lab's repository, the load balancer
+/// `lb` as the API endpoint, and `vars` (more `name=value` lines).
+pub(crate) fn write_inventory(
+    t: &Lab,
+    cps: &[(&str, u16)],
+    workers: &[(&str, u16)],
+    lb: &str,
+    vars: &str,
+) {
     let line = |(n, p): &(&str, u16)| format!("{n} ansible_host=127.0.0.1 ansible_port={p}\n");
     let mut s = String::from("[k8s_control_plane]\n");
     cps.iter().for_each(|h| s.push_str(&line(h)));
@@ -112,16 +119,28 @@ fn inventory(t: &Lab, cps: &[(&str, u16)], workers: &[(&str, u16)]) {
     s.push_str(&format!(
         "\n[all:vars]\nansible_user=tester\nansible_ssh_private_key_file={}\n\
          kubernetes_apt_base=http://lab-k8s-repo:8080/core:/stable:\n\
-         k8s_api_endpoint={LB}:6443\nk8s_certificate_key={CERT_KEY}\nk8s_kubeconfig_dest={}\n",
+         k8s_api_endpoint={lb}:6443\nk8s_kubeconfig_dest={}\n{vars}",
         key(),
         t.path("kube/admin.conf").display()
     ));
     t.write("hosts", &s);
 }
 
-fn play(t: &Lab, extra: &[&str]) -> Out {
+fn inventory(t: &Lab, cps: &[(&str, u16)], workers: &[(&str, u16)]) {
+    write_inventory(
+        t,
+        cps,
+        workers,
+        LB,
+        &format!("k8s_certificate_key={CERT_KEY}\n"),
+    );
+}
+
+/// Runs one of the repository's playbooks on the lab's `hosts`, without the node roles the
+/// containers can't run (kernel modules, containerd as a systemd service).
+pub(crate) fn run_playbook(t: &Lab, playbook: &str, extra: &[&str]) -> Out {
     let root = env!("CARGO_MANIFEST_DIR");
-    let playbook = format!("{root}/../playbooks/kubernetes.yml");
+    let playbook = format!("{root}/../playbooks/{playbook}");
     let roles = format!("{root}/../roles");
     let mut args = vec![
         "run",
@@ -132,7 +151,11 @@ fn play(t: &Lab, extra: &[&str]) -> Out {
         "prerequisites,containerd",
     ];
     args.extend_from_slice(extra);
-    let out = run_env(t, &args, &[("ANSIBLE_ROLES_PATH", roles.as_str())]);
+    run_env(t, &args, &[("ANSIBLE_ROLES_PATH", roles.as_str())])
+}
+
+fn play(t: &Lab, extra: &[&str]) -> Out {
+    let out = run_playbook(t, "kubernetes.yml", extra);
     // Whatever happened, no secret reaches the output.
     assert!(
         !out.stdout.contains(CERT_KEY) && !out.stderr.contains(CERT_KEY),

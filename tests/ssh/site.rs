@@ -7,10 +7,11 @@
 use std::thread;
 use std::time::Instant;
 
-use crate::kubeadm_cluster::{cluster_containers, fresh, load_balancer, serve_repo};
+use crate::kubeadm_cluster::{
+    cluster_containers, fresh, load_balancer, run_playbook, serve_repo, write_inventory,
+};
 use crate::kubeadm_sim::{json, ok, step, MIN};
-use crate::lab::{key, lab};
-use crate::run_env;
+use crate::lab::lab;
 use crate::support::{Lab, Out};
 
 const CPS: [(&str, u16); 2] = [("t-site-cp1", 22731), ("t-site-cp2", 22732)];
@@ -25,38 +26,21 @@ fn all_hosts() -> Vec<(&'static str, u16)> {
 }
 
 fn inventory(t: &Lab) {
-    let line = |(n, p): &(&str, u16)| format!("{n} ansible_host=127.0.0.1 ansible_port={p}\n");
-    let mut s = String::from("[k8s_control_plane]\n");
-    CPS.iter().for_each(|h| s.push_str(&line(h)));
-    s.push_str("\n[k8s_workers]\n");
-    WORKERS.iter().for_each(|h| s.push_str(&line(h)));
-    s.push_str(&format!(
-        "\n[all:vars]\nansible_user=tester\nansible_ssh_private_key_file={}\n\
-         kubernetes_apt_base=http://lab-k8s-repo:8080/core:/stable:\n\
-         k8s_infra=none\nk8s_api_endpoint={LB}:6443\nk8s_certificate_key={CERT_KEY}\n\
-         k8s_kubeconfig_dest={}\nk8s_api_controller_url=https://127.0.0.1:{LB_PORT}\n\
-         django_credentials_dir={}\n",
-        key(),
-        t.path("kube/admin.conf").display(),
-        t.path("credentials").display(),
-    ));
-    t.write("hosts", &s);
+    write_inventory(
+        t,
+        &CPS,
+        &WORKERS,
+        LB,
+        &format!(
+            "k8s_infra=none\nk8s_certificate_key={CERT_KEY}\n\
+             k8s_api_controller_url=https://127.0.0.1:{LB_PORT}\ndjango_credentials_dir={}\n",
+            t.path("credentials").display()
+        ),
+    );
 }
 
 fn site(t: &Lab, extra: &[&str]) -> Out {
-    let root = env!("CARGO_MANIFEST_DIR");
-    let playbook = format!("{root}/../playbooks/site.yml");
-    let roles = format!("{root}/../roles");
-    let mut args = vec![
-        "run",
-        playbook.as_str(),
-        "-i",
-        "hosts",
-        "--skip-tags",
-        "prerequisites,containerd",
-    ];
-    args.extend_from_slice(extra);
-    let out = run_env(t, &args, &[("ANSIBLE_ROLES_PATH", roles.as_str())]);
+    let out = run_playbook(t, "site.yml", extra);
     // The Django secret key exists once the django role ran.
     let secret_key = std::fs::read_to_string(t.path("credentials/django_secret_key"))
         .unwrap_or_else(|_| CERT_KEY.to_string());
