@@ -21,7 +21,7 @@ fn bin() -> String {
 
 /// Runs timonel and returns what it printed and its peak resident memory in KiB.
 #[allow(clippy::zombie_processes)] // reaped by wait4, which std's Child doesn't know of
-fn measured(lab: &Lab, args: &[&str]) -> (Out, u64) {
+pub(crate) fn measured(lab: &Lab, args: &[&str]) -> (Out, u64) {
     let mut child = Command::new(bin())
         .args(args)
         .current_dir(lab.root())

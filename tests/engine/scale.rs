@@ -4,8 +4,6 @@
 //! 4×, the square 16×), and the memory each host adds. `TIMONEL_BIN` runs it against
 //! another build.
 
-use std::process::{Command, Stdio};
-
 use crate::support::Lab;
 
 /// The tasks hold a connection and a variable context per host while the hosts run side by
@@ -29,33 +27,20 @@ fn peak_rss_kib(lab: &Lab, n: usize) -> i64 {
         &inv,
         &format!("[many]\nh[1:{n}] ansible_connection=local\n"),
     );
-    let bin =
-        std::env::var("TIMONEL_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_timonel").to_string());
     let root = format!("root={}", lab.root().display());
     let forks = n.to_string();
-    // Reaped by wait4 below, which Command's own wait can't replace (it drops the rusage).
-    #[allow(clippy::zombie_processes)]
-    let child = Command::new(bin)
-        .args([
+    let (out, kib) = crate::memory::measured(
+        lab,
+        &[
             "run", "p.yml", "-i", &inv, "--check", "-f", &forks, "-e", &root,
-        ])
-        .current_dir(lab.root())
-        .env("NO_COLOR", "1")
-        .env_remove("ANSIBLE_INVENTORY")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("run timonel");
-    let mut status = 0;
-    // SAFETY: a zeroed rusage is valid; wait4 fills it for our own child.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    let pid = unsafe { libc::wait4(child.id() as i32, &mut status, 0, &mut usage) };
-    assert_eq!(pid, child.id() as i32, "wait4 failed");
-    assert!(
-        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
-        "the --check run over {n} hosts failed (status {status})"
+        ],
     );
-    usage.ru_maxrss
+    assert_eq!(
+        out.code, 0,
+        "the --check run over {n} hosts failed\n{}",
+        out.stderr
+    );
+    kib as i64
 }
 
 #[test]
