@@ -20,6 +20,7 @@ mod k8s_api;
 mod k8s_fake;
 mod memory;
 mod modules;
+mod plan;
 mod robustness;
 mod scale;
 mod templating;

@@ -5,10 +5,14 @@ meta.pagination, the {"error": {"code", "message", "details"}} envelope, RateLim
 headers, actions that run for a while and then succeed or fail), a bearer token, and
 faults on demand. Standard library only.
 
-    fake_hcloud.py --token T [--port P] [--lab]
+    fake_hcloud.py --token T [--port P] [--lab [--lab-networks] [--lab-node-setup FILE]
+                   [--lab-known-hosts FILE]]
         prints "listening PORT" once it accepts requests. With --lab every server is a lab
         container (tests/lab/lab) whose sshd is at the server's public IPv4 (a loopback
         address, 127.0.0.101 on), port 22, root reachable with the server's SSH keys.
+        --lab-networks: private networks and load balancers carry traffic (fake_lab.py).
+        --lab-node-setup: a shell script started in each new server's container.
+        --lab-known-hosts: a rebuilt server's old host key is removed from this file.
 
 Test hooks, outside /v1 and without a token:
     GET  /__fake/log      every /v1 request so far: [{"method", "path", "status"}]
@@ -21,6 +25,7 @@ Test hooks, outside /v1 and without a token:
 """
 
 import argparse
+import fake_lab
 import base64
 import hashlib
 import json
@@ -35,6 +40,8 @@ LOCK = threading.Lock()
 STATE = {"ssh_keys": {}, "networks": {}, "servers": {}, "actions": {}, "firewalls": {},
          "placement_groups": {}, "load_balancers": {}}
 LAB = [False]
+# --lab-networks, --lab-node-setup, --lab-known-hosts
+LAB_OPTS = {"networks": False, "node_setup": None, "known_hosts": None}
 KEYS = {}  # server id -> the public keys root gets
 LAB_SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lab", "lab")
 ACTION_SECONDS = 1.0
@@ -164,6 +171,13 @@ def network_action(net, name, body):
     return 201, {"action": action_view(a)}
 
 
+def free_ip(net):
+    """The network's lowest unused address from 10.0.1.2 (a deleted server's is reused)."""
+    used = {p["ip"] for o in list(STATE["servers"].values()) + list(STATE["load_balancers"].values())
+            for p in o["private_net"] if p["network"] == net["id"]}
+    return next("10.0.1.%d" % i for i in range(2, 250) if "10.0.1.%d" % i not in used)
+
+
 def attach(server, nid, ip=None):
     net = STATE["networks"].get(nid)
     if not net:
@@ -172,7 +186,7 @@ def attach(server, nid, ip=None):
         raise ApiError(409, "server_already_attached", "server is already attached to this network")
     if not net["subnets"]:
         raise ApiError(422, "no_subnet_available", "network has no subnet for the server")
-    server["private_net"].append({"network": nid, "ip": ip or "10.0.1.%d" % (len(net["servers"]) + 2),
+    server["private_net"].append({"network": nid, "ip": ip or free_ip(net),
                                   "alias_ips": [], "mac_address": "86:00:00:00:01:%02x" % len(net["servers"])})
     net["servers"].append(server["id"])
 
@@ -186,6 +200,10 @@ def create_network(body):
            "labels": body.get("labels") or {}, "protection": {"delete": False},
            "expose_routes_to_vswitch": bool(body.get("expose_routes_to_vswitch")),
            "created": now()}
+    if LAB_OPTS["networks"]:
+        err = fake_lab.create_network(net)
+        if err:
+            raise ApiError(500, "service_error", err)
     STATE["networks"][net["id"]] = net
     return 201, {"network": net}
 
@@ -230,9 +248,10 @@ def action_view(a):
     return {k: v for k, v in a.items() if not k.startswith("_")}
 
 
-def lab(*args):
+def lab(*args, hostname=None):
     """Runs tests/lab/lab; the error text on failure."""
-    r = subprocess.run(["bash", LAB_SCRIPT] + list(args), capture_output=True, text=True)
+    env = dict(os.environ, LAB_HOSTNAME=hostname) if hostname else None
+    r = subprocess.run(["bash", LAB_SCRIPT] + list(args), capture_output=True, text=True, env=env)
     return None if r.returncode == 0 else (r.stderr or r.stdout).strip()[-300:]
 
 
@@ -241,20 +260,69 @@ def container(server):
 
 
 def boot(server):
-    """A fresh lab container for the server, root reachable with its keys."""
-    err = lab("host", container(server), "22", server["public_net"]["ipv4"]["ip"])
+    """A fresh lab container for the server, root reachable with its keys; with
+    --lab-networks on its private networks too."""
+    fake_lab.forget_host_key(LAB_OPTS["known_hosts"], server["public_net"]["ipv4"]["ip"])
+    # Named as the server, as Hetzner's images do.
+    err = lab("host", container(server), "22", server["public_net"]["ipv4"]["ip"],
+              hostname=server["name"])
     if err:
         return err
     auth = "\n".join(KEYS.get(server["id"], [])) + "\n"
     r = subprocess.run(["docker", "exec", "-i", container(server), "sh", "-c",
                         "install -d -m 700 /root/.ssh && cat > /root/.ssh/authorized_keys && chmod 600 /root/.ssh/authorized_keys"],
                        input=auth, capture_output=True, text=True)
-    return None if r.returncode == 0 else r.stderr[-300:]
+    if r.returncode != 0:
+        return r.stderr[-300:]
+    if LAB_OPTS["networks"]:
+        for p in server["private_net"]:
+            err = fake_lab.join(container(server), STATE["networks"][p["network"]], p["ip"])
+            if err:
+                return err
+    if LAB_OPTS["node_setup"]:
+        with open(LAB_OPTS["node_setup"]) as f:
+            err = fake_lab.run_in(container(server), f.read())
+        if err:
+            return err
+    return sync_load_balancers()
+
+
+def lb_backends(lb):
+    """{listen port: ["address:port", ...]} of the load balancer's targets as they are now."""
+    addresses = []
+    for t in lb["targets"]:
+        if t["type"] == "label_selector":
+            servers = [s for s in STATE["servers"].values()
+                       if labels_match(s["labels"], t["label_selector"]["selector"])]
+        else:
+            servers = [STATE["servers"][t["server"]["id"]]] if t["server"]["id"] in STATE["servers"] else []
+        lb_nets = {p["network"] for p in lb["private_net"]}
+        for s in servers:
+            if s["status"] != "running":
+                continue
+            if t["use_private_ip"]:
+                addresses += [p["ip"] for p in s["private_net"] if p["network"] in lb_nets]
+            elif s["public_net"]["ipv4"]:
+                addresses.append(s["public_net"]["ipv4"]["ip"])
+    return {svc["listen_port"]: ["%s:%s" % (a, svc["destination_port"]) for a in addresses]
+            for svc in lb["services"]}
+
+
+def sync_load_balancers():
+    """With --lab-networks, every load balancer's relays see the targets as they are now."""
+    if not LAB_OPTS["networks"]:
+        return None
+    for lb in list(STATE["load_balancers"].values()):
+        err = fake_lab.set_targets(lb, lb_backends(lb))
+        if err:
+            return err
+    return None
 
 
 def set_status(server, status):
     def hook():
         server["status"] = status
+        sync_load_balancers()
     return hook
 
 
@@ -482,6 +550,10 @@ def create_load_balancer(body):
     if body.get("network"):
         lb_attach(lb, body["network"])
     STATE["load_balancers"][lb["id"]] = lb
+    if LAB_OPTS["networks"]:
+        err = fake_lab.start_load_balancer(lb, STATE["networks"]) or fake_lab.set_targets(lb, lb_backends(lb))
+        if err:
+            raise ApiError(500, "service_error", "lab load balancer: " + err)
     a = new_action("create_load_balancer", lb["id"])
     a["resources"] = [{"id": lb["id"], "type": "load_balancer"}]
     return 201, {"load_balancer": lb, "action": action_view(a)}
@@ -515,6 +587,12 @@ def load_balancer_action(lb, name, body):
         lb_attach(lb, body["network"], body.get("ip"))
     else:
         raise ApiError(404, "not_found", "action '%s' not supported by the fake" % name)
+    if LAB_OPTS["networks"]:
+        restart = name in ("add_service", "delete_service", "attach_to_network")
+        err = (restart and fake_lab.start_load_balancer(lb, STATE["networks"])) or \
+            fake_lab.set_targets(lb, lb_backends(lb))
+        if err:
+            raise ApiError(500, "service_error", "lab load balancer: " + err)
     a = new_action(name, lb["id"])
     a["resources"] = [{"id": lb["id"], "type": "load_balancer"}]
     return 201, {"action": action_view(a)}
@@ -593,8 +671,13 @@ def route(method, path, query, body):
             for net in STATE["networks"].values():
                 if obj["id"] in net["servers"]:
                     net["servers"].remove(obj["id"])
+            sync_load_balancers()
             work = (lambda: lab("rm", container(obj))) if LAB[0] else None
             return 200, {"action": action_view(new_action("delete_server", obj["id"], work))}
+        if LAB_OPTS["networks"] and kind == "networks":
+            fake_lab.delete_network(obj)
+        if LAB_OPTS["networks"] and kind == "load_balancers":
+            fake_lab.delete_load_balancer(obj)
         return 204, None
     raise ApiError(405, "method_not_allowed", "method not allowed")
 
@@ -685,6 +768,10 @@ def main():
     ap.add_argument("--token", required=True)
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--lab", action="store_true", help="servers are lab containers")
+    ap.add_argument("--lab-networks", action="store_true",
+                    help="networks and load balancers carry traffic between lab containers")
+    ap.add_argument("--lab-node-setup", help="a shell script started in each new server's container")
+    ap.add_argument("--lab-known-hosts", help="remove a rebuilt server's old host key from this file")
     ap.add_argument("--rate-limit", type=int, default=3600, help="the bucket's size")
     ap.add_argument("--first-ipv4", type=int, default=101, help="servers get 127.0.0.N on from here")
     a = ap.parse_args()
@@ -694,6 +781,7 @@ def main():
     BUCKET["tokens"] = float(a.rate_limit)
     Handler.token = a.token
     LAB[0] = a.lab
+    LAB_OPTS.update(networks=a.lab_networks, node_setup=a.lab_node_setup, known_hosts=a.lab_known_hosts)
     srv = ThreadingHTTPServer(("127.0.0.1", a.port), Handler)
     print("listening", srv.server_address[1], flush=True)
     srv.serve_forever()

@@ -161,6 +161,9 @@ pub async fn gather(conn: &dyn Connection) -> ModResult<Map<String, Value>> {
 /// The setup / gather_facts task: the facts become the host's.
 pub async fn gather_facts(p: &Arc<PlayCtx>, host: &str) -> TaskOutcome {
     let vars = task_vars(p, host, &p.play.inh, &Map::new());
+    if super::planned::is_planned(p, host, &vars, true) {
+        return super::planned::outcome(host, true);
+    }
     let conn = match connection(p, host, &vars, true).await {
         Ok(c) => c,
         Err(e) => {

@@ -12,6 +12,7 @@ mod inventory_updates;
 mod judge;
 mod loops;
 mod outcome;
+mod planned;
 mod play;
 mod play_ctx;
 mod reach;

@@ -16,6 +16,7 @@ use super::includes::include_vars;
 use super::judge::{judge, Combine, Keywords, Verdict};
 use super::loops;
 use super::outcome::{result_map, TaskOutcome};
+use super::planned;
 use super::play_ctx::PlayCtx;
 use super::reach::{connection, reach};
 use super::vars::{context, strip_omit};
@@ -69,6 +70,11 @@ async fn execute(p: &Arc<PlayCtx>, host: &str, t: &Task, vars: &Map<String, Valu
         Err(e) => return TaskOutcome::failed(e),
     };
     let delegated = (reach.host_name != host).then(|| reach.host_name.clone());
+    if planned::is_planned(p, &reach.host_name, vars, delegated.is_none()) {
+        let mut o = planned::outcome(&reach.host_name, false);
+        o.delegated = delegated;
+        return o;
+    }
     let check = match bool_of(p, &t.inh.check_mode, &ctx) {
         Ok(Some(b)) => b,
         Ok(None) => p.shared.opts.check,
@@ -266,6 +272,10 @@ pub async fn run(p: &Arc<PlayCtx>, host: &str, t: &Task, vars: Map<String, Value
         None => {
             let ctx = context(p, vars.clone());
             match all_true(p, &t.inh.when, &ctx) {
+                // On a planned host a condition may need facts nobody has yet.
+                Err(_) if planned::is_planned(p, host, &vars, true) => {
+                    planned::outcome(host, false)
+                }
                 Err(e) => TaskOutcome::failed(format!("error while evaluating conditional: {e}")),
                 Ok(false) => TaskOutcome::skipped("Conditional result was False"),
                 Ok(true) => execute(p, host, t, &vars).await,
@@ -290,6 +300,9 @@ async fn run_loop(
     let ctx = context(p, vars.clone());
     let items = match loops::items(p, t, &ctx) {
         Ok(i) => i,
+        Err(_) if planned::is_planned(p, host, &vars, true) => {
+            return planned::outcome(host, false)
+        }
         Err(e) => return TaskOutcome::failed(e),
     };
     let n = items.len();

@@ -311,6 +311,9 @@ impl Printer {
                 }
                 if l.show_result || self.verbosity > 0 {
                     s.push_str(&format!(" => {}", pretty(&shown)));
+                } else if l.result.get("planned") == Some(&Value::Bool(true)) {
+                    // A host --check did not create (exec/planned.rs).
+                    s.push_str(" (known after apply: not created yet)");
                 }
                 s
             }

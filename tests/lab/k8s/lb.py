@@ -5,6 +5,8 @@ skipping backends that are down); bytes are relayed both ways unchanged, so TLS 
 kube-apiserver, as with a TCP load balancer.
 
     lb.py LISTEN_PORT HOST:PORT [HOST:PORT...]
+    lb.py LISTEN_PORT @FILE      the backends are FILE's lines, read again for each connection
+                                 (the Hetzner fake's load balancers change targets this way)
 """
 
 import itertools
@@ -31,6 +33,8 @@ def relay(src, dst):
 
 
 def connect(backends, turn):
+    if not backends:
+        return None
     start = next(turn)
     for i in range(len(backends)):
         host, port = backends[(start + i) % len(backends)]
@@ -41,16 +45,36 @@ def connect(backends, turn):
     return None
 
 
+def parse(specs):
+    return [(b.rsplit(":", 1)[0], int(b.rsplit(":", 1)[1])) for b in specs if b.strip()]
+
+
+def reader(args):
+    """A function giving the current backends."""
+    if len(args) == 1 and args[0].startswith("@"):
+        path = args[0][1:]
+
+        def from_file():
+            try:
+                with open(path) as f:
+                    return parse(f.read().split())
+            except OSError:
+                return []
+        return from_file
+    fixed = parse(args)
+    return lambda: fixed
+
+
 def main():
     port = int(sys.argv[1])
-    backends = [(b.rsplit(":", 1)[0], int(b.rsplit(":", 1)[1])) for b in sys.argv[2:]]
+    backends = reader(sys.argv[2:])
     turn = itertools.count()
     lock = threading.Lock()
     srv = socket.create_server(("0.0.0.0", port), reuse_port=True)
     while True:
         client, _ = srv.accept()
         with lock:
-            upstream = connect(backends, turn)
+            upstream = connect(backends(), turn)
         if upstream is None:
             client.close()
             continue
