@@ -19,6 +19,7 @@ mod kernel;
 mod keys;
 mod kubeadm_cluster;
 mod kubeadm_sim;
+mod main_job;
 mod reboot;
 mod services;
 mod site;
