@@ -748,7 +748,7 @@ fn check_on_an_empty_project_registers_what_is_known_after_apply() {
     - debug: var=key.hcloud_ssh_key.fingerprint
 "#,
     );
-    let out = fake.run(&t, &["run", "plan.yml", "--check"]);
+    let out = fake.run(&t, &["run", "plan.yml", "--check", "--diff"]);
     out.assert_ok();
     // network, key, the servers, the load balancer: changed; the debugs ran, none skipped.
     assert_eq!(out.recap("localhost"), recap(7, 4, 0, 0), "{}", out.stdout);
@@ -756,7 +756,10 @@ fn check_on_an_empty_project_registers_what_is_known_after_apply() {
         "cp-1 at (known after apply) ((known after apply)), cx22 in fsn1, role control-plane, id (known after apply)",
         "cp-2 at (known after apply)",
         "\"lb.hcloud_load_balancer.private_ipv4\": \"(known after apply)\"",
-        "\"key.hcloud_ssh_key.fingerprint\": \"(known after apply)\"",
+        // The fingerprint follows from the key itself.
+        "\"key.hcloud_ssh_key.fingerprint\": \"8f:57:f7:5f:a1:12:86:a7:fb:93:3c:1c:e9:3e:ae:d3\"",
+        // The diff of a creation shows what only the API will tell.
+        "+ipv4_address: (known after apply)\n",
     ] {
         assert!(out.stdout.contains(want), "{want}\n{}", out.stdout);
     }

@@ -75,6 +75,18 @@ pub fn unknown() -> Value {
     json!(KNOWN_AFTER_APPLY)
 }
 
+/// For a `--diff` of a creation, as Terraform's plan reads: `ipv4_address: (known after
+/// apply)` for each registered value only the API will tell (unless the diff shows it).
+fn unknown_lines(planned: &Value, shown: &Map<String, Value>) -> String {
+    planned
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter(|(k, v)| v.as_str() == Some(KNOWN_AFTER_APPLY) && !shown.contains_key(*k))
+        .map(|(k, _)| format!("{k}: {KNOWN_AFTER_APPLY}\n"))
+        .collect()
+}
+
 /// An object's ID (0 for an object the API sent without one).
 pub fn id(obj: &Obj) -> u64 {
     obj["id"].as_u64().unwrap_or_default()
@@ -137,7 +149,7 @@ impl<R: Resource> Module for Hcloud<R> {
         let mut notes = Notes::default();
         let refs = r.refs(&client, args, &mut notes).await?;
         let show = |o: &Obj| describe(&r.shown(o, &refs), R::FIELDS);
-        let before = found.as_ref().map(|f| show(f)).unwrap_or_default();
+        let before = found.as_ref().map(&show).unwrap_or_default();
         let absent = args.str("state") == Some("absent");
         let (ops, after, registered) = match &found {
             None if absent => return Ok(Plan::Done(ModuleResult::ok().with(&key, json!({})))),
@@ -145,7 +157,8 @@ impl<R: Resource> Module for Hcloud<R> {
             None => {
                 let (body, shown) = r.create(&client, args, &refs, &mut notes).await?;
                 let planned = r.planned(args, &body, &refs);
-                (vec![Op::Create(body)], describe(&shown, R::FIELDS), planned)
+                let after = describe(&shown, R::FIELDS) + &unknown_lines(&planned, &shown);
+                (vec![Op::Create(body)], after, planned)
             }
             Some(f) => {
                 let mut u = Update {

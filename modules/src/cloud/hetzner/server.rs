@@ -402,3 +402,37 @@ impl Resource for Server {
         Duration::from_secs(args.int("timeout").unwrap_or(600).max(1) as u64)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::KNOWN_AFTER_APPLY;
+
+    #[test]
+    fn a_server_not_created_yet_registers_what_only_the_api_tells_as_unknown() {
+        let args = json!({"name": "w-1", "server_type": "cx22", "image": "debian-12",
+                          "enable_ipv4": true, "enable_ipv6": false, "networks": ["k8s"]});
+        let args = Args(args.as_object().cloned().unwrap());
+        let body = json!({"name": "w-1", "server_type": "cx22", "image": "debian-12"});
+        let p = Server.planned(&args, &body, &vec![]);
+        assert_eq!(p["ipv4_address"], KNOWN_AFTER_APPLY);
+        assert_eq!(
+            p["ipv6"],
+            Value::Null,
+            "no IPv6 asked for: known to be none"
+        );
+        assert_eq!(
+            p["private_networks_info"],
+            json!([{"name": "k8s", "ip": KNOWN_AFTER_APPLY}])
+        );
+        assert_eq!(
+            (&p["id"], &p["status"]),
+            (&json!(KNOWN_AFTER_APPLY), &json!(KNOWN_AFTER_APPLY))
+        );
+        assert_eq!(
+            (&p["name"], &p["server_type"]),
+            (&json!("w-1"), &json!("cx22"))
+        );
+        assert_eq!(p["location"], KNOWN_AFTER_APPLY, "the API picks it");
+    }
+}

@@ -42,6 +42,20 @@ fn key_material(k: &str) -> String {
     k.split_whitespace().take(2).collect::<Vec<_>>().join(" ")
 }
 
+/// The key's MD5 fingerprint as the API computes it (aa:bb:...), from the key itself.
+fn fingerprint(public_key: &str) -> Option<String> {
+    use base64::Engine;
+    use md5::Digest;
+    let blob = base64::engine::general_purpose::STANDARD
+        .decode(public_key.split_whitespace().nth(1)?)
+        .ok()?;
+    let hex: Vec<String> = md5::Md5::digest(&blob)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    Some(hex.join(":"))
+}
+
 #[async_trait]
 impl Resource for SshKey {
     type Refs = ();
@@ -113,9 +127,22 @@ impl Resource for SshKey {
         json!({
             "id": unknown(),
             "name": body["name"],
-            "fingerprint": unknown(),
+            "fingerprint": body["public_key"].as_str().and_then(fingerprint).map_or_else(unknown, Value::from),
             "public_key": body["public_key"],
             "labels": body.get("labels").cloned().unwrap_or(json!({})),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_fingerprint_is_the_md5_of_the_key_blob() {
+        let key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHq7kqz4XIRZ2GJ3Q9m2cH9kZ2b5Z0d8m0bCkq4J0o3T ops@laptop";
+        assert_eq!(
+            super::fingerprint(key).as_deref(),
+            Some("8f:57:f7:5f:a1:12:86:a7:fb:93:3c:1c:e9:3e:ae:d3")
+        );
+        assert_eq!(super::fingerprint("ssh-ed25519 !!!"), None);
     }
 }
