@@ -1,5 +1,6 @@
 //! Every module by name. Adding a module is one file and one line here.
 
+use crate::cloud::hetzner::Hcloud;
 use crate::commands::command::{CommandModule, Kind};
 use crate::{cloud, control, files, kubernetes, packages, system, Module};
 
@@ -47,13 +48,13 @@ static MODULES: &[&dyn Module] = &[
     &system::service::ServiceModule::Systemd,
     &system::hostname::Hostname,
     &system::reboot::Reboot,
-    &cloud::hetzner::ssh_key::SshKey,
-    &cloud::hetzner::server::Server,
-    &cloud::hetzner::network::Network,
+    &Hcloud(cloud::hetzner::ssh_key::SshKey),
+    &Hcloud(cloud::hetzner::server::Server),
+    &Hcloud(cloud::hetzner::network::Network),
     &cloud::hetzner::network::Subnetwork,
-    &cloud::hetzner::firewall::Firewall,
-    &cloud::hetzner::placement_group::PlacementGroup,
-    &cloud::hetzner::load_balancer::LoadBalancer,
+    &Hcloud(cloud::hetzner::firewall::Firewall),
+    &Hcloud(cloud::hetzner::placement_group::PlacementGroup),
+    &Hcloud(cloud::hetzner::load_balancer::LoadBalancer),
     &kubernetes::apply::K8sApply,
     &kubernetes::info::K8sInfo,
     &kubernetes::kubeadm::init::KubeadmInit,

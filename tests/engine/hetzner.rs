@@ -707,6 +707,75 @@ fn server_type_change_needs_force_and_rebuild_reinstalls() {
     );
 }
 
+/// `--check` on an empty project: each resource is planned as created, and its registered
+/// result carries what only the API can tell as "(known after apply)", so the natural
+/// playbook (`item.hcloud_server.ipv4_address is defined`, no `default`) plans through.
+#[test]
+fn check_on_an_empty_project_registers_what_is_known_after_apply() {
+    let fake = Fake::start();
+    let t = Lab::new();
+    t.write(
+        "plan.yml",
+        r#"
+- hosts: localhost
+  gather_facts: no
+  tasks:
+    - hetzner_network: {name: k8s, ip_range: 10.0.0.0/16, subnets: [{ip_range: 10.0.1.0/24}]}
+    - hetzner_ssh_key: {name: ops, public_key: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHq7kqz4XIRZ2GJ3Q9m2cH9kZ2b5Z0d8m0bCkq4J0o3T ops"}
+      register: key
+    - hetzner_server:
+        name: "{{ item }}"
+        server_type: cx22
+        image: debian-12
+        location: fsn1
+        networks: [k8s]
+        labels: {role: control-plane}
+      loop: [cp-1, cp-2]
+      register: servers
+    - hetzner_load_balancer:
+        name: k8s-api
+        load_balancer_type: lb11
+        location: fsn1
+        network: k8s
+        services: [{protocol: tcp, listen_port: 6443}]
+        targets: [{label_selector: role=control-plane}]
+      register: lb
+    - debug:
+        msg: "{{ item.hcloud_server.name }} at {{ item.hcloud_server.ipv4_address }} ({{ item.hcloud_server.private_networks_info[0].ip }}), {{ item.hcloud_server.server_type }} in {{ item.hcloud_server.location }}, role {{ item.hcloud_server.labels.role }}, id {{ item.hcloud_server.id }}"
+      loop: "{{ servers.results }}"
+      when: item.hcloud_server.ipv4_address is defined
+    - debug: var=lb.hcloud_load_balancer.private_ipv4
+    - debug: var=key.hcloud_ssh_key.fingerprint
+"#,
+    );
+    let out = fake.run(&t, &["run", "plan.yml", "--check", "--diff"]);
+    out.assert_ok();
+    // network, key, the servers, the load balancer: changed; the debugs ran, none skipped.
+    assert_eq!(out.recap("localhost"), recap(7, 4, 0, 0), "{}", out.stdout);
+    for want in [
+        "cp-1 at (known after apply) ((known after apply)), cx22 in fsn1, role control-plane, id (known after apply)",
+        "cp-2 at (known after apply)",
+        "\"lb.hcloud_load_balancer.private_ipv4\": \"(known after apply)\"",
+        // The fingerprint follows from the key itself.
+        "\"key.hcloud_ssh_key.fingerprint\": \"8f:57:f7:5f:a1:12:86:a7:fb:93:3c:1c:e9:3e:ae:d3\"",
+        // The diff of a creation shows what only the API will tell.
+        "+ipv4_address: (known after apply)\n",
+    ] {
+        assert!(out.stdout.contains(want), "{want}\n{}", out.stdout);
+    }
+    let log = fake.log();
+    assert!(!log.is_empty());
+    assert!(
+        log.iter().all(|l| l.starts_with("GET ")),
+        "check mode wrote to the API: {log:?}"
+    );
+
+    // Once applied, the same names hold the API's values.
+    let out = fake.run(&t, &["run", "plan.yml"]);
+    out.assert_ok();
+    assert!(!out.stdout.contains("known after apply"), "{}", out.stdout);
+}
+
 /// An OpenSSH ed25519 public key of its own for each `i`.
 fn ed25519_key(i: u8) -> String {
     use base64::Engine;

@@ -9,7 +9,7 @@ use serde_json::{json, Map, Value};
 use super::Inventory;
 use crate::diag::Diagnostic;
 use crate::yaml::Node;
-use modules::cloud::hetzner::client::Client;
+use modules::clients::hetzner::{location, Client};
 
 pub const PLUGIN_NAMES: &[&str] = &["hetzner", "hetzner.hcloud.hcloud", "hcloud"];
 
@@ -110,7 +110,7 @@ fn host_vars(
         "hcloud_server_type": s["server_type"]["name"],
         "hcloud_image_name": s["image"]["name"],
         "hcloud_image_os_flavor": s["image"]["os_flavor"],
-        "hcloud_location": modules::cloud::hetzner::server::location(s),
+        "hcloud_location": location(s),
         "hcloud_datacenter": s["datacenter"]["name"],
         "hcloud_labels": s["labels"],
         "hcloud_ipv4": s["public_net"]["ipv4"]["ip"],
@@ -167,15 +167,18 @@ pub fn load(inv: &mut Inventory, doc: &Node, path: &Path) -> Result<(), Diagnost
         )
         .help(hint));
     }
-    let mut api = Map::new();
-    for (k, alias) in [("api_token", "token"), ("api_endpoint", "endpoint")] {
-        if let Some(v) = opts.get(k).or_else(|| opts.get(alias)) {
-            api.insert(k.into(), v.clone());
-        }
-    }
+    let option = |k: &str, alias: &str| {
+        opts.get(k)
+            .or_else(|| opts.get(alias))
+            .and_then(Value::as_str)
+            .map(str::to_string)
+    };
     let where_ = path.display();
-    let client = Client::from_args(&modules::Args(api))
-        .map_err(|e| Diagnostic::plain(format!("{where_}: {e}")))?;
+    let client = Client::new(
+        option("api_token", "token"),
+        option("api_endpoint", "endpoint"),
+    )
+    .map_err(|e| Diagnostic::plain(format!("{where_}: {e}")))?;
     let mut filters = vec![];
     if let Some(sel) = opts.get("label_selector").and_then(Value::as_str) {
         filters.push(("label_selector", sel.to_string()));
@@ -217,7 +220,7 @@ pub fn load(inv: &mut Inventory, doc: &Node, path: &Path) -> Result<(), Diagnost
         list.is_empty() || v.as_str().is_some_and(|s| list.iter().any(|x| x == s))
     };
     for s in &servers {
-        if !keep(&locations, &modules::cloud::hetzner::server::location(s))
+        if !keep(&locations, &location(s))
             || !keep(&types, &s["server_type"]["name"])
             || !keep(&images, &s["image"]["name"])
         {

@@ -4,12 +4,14 @@
 use async_trait::async_trait;
 use serde_json::{json, Map, Value};
 
-use super::client::{Client, Obj};
-use super::resource::{finish, registering, Kind, Notes, Op};
-use super::{describe, labels, API_ARGS};
+use super::calls::{Kind, Op};
+use super::resource::{id, unknown, Notes, Resource, Update};
+use super::{labels, API_ARGS};
+use crate::clients::hetzner::{Client, Obj};
 use crate::spec::{arg, ArgType::*, ModuleSpec};
-use crate::{Args, ModResult, Module, ModuleResult, Plan, PlanContext};
+use crate::{Args, ModResult};
 
+#[derive(Clone)]
 pub struct Firewall;
 
 static SPEC: ModuleSpec = ModuleSpec::new(
@@ -46,12 +48,6 @@ static SPEC: ModuleSpec = ModuleSpec::new(
     "hetzner.hcloud.hcloud_firewall",
     "hcloud_firewall",
 ]);
-
-const FIELDS: &[&str] = &["name", "rules", "applied_to", "labels"];
-const KIND: Kind = Kind {
-    path: "/firewalls",
-    one: "firewall",
-};
 
 /// A rule as the API returns it, so wanted and existing rules compare field by field.
 fn rule(r: &Value) -> Value {
@@ -111,23 +107,31 @@ fn shown(fw: &Map<String, Value>) -> Map<String, Value> {
     m
 }
 
-fn registered(fw: &Obj) -> Value {
-    json!({"id": fw.get("id"), "name": fw.get("name"), "rules": fw.get("rules"), "labels": fw.get("labels"), "applied_to": fw.get("applied_to")})
+/// The rules the arguments give, as the API returns them (None: rules not managed).
+fn want_rules(args: &Args) -> Option<Vec<Value>> {
+    args.get("rules")
+        .map(|_| rules_of(&Value::Array(args.list("rules"))))
 }
 
 #[async_trait]
-impl Module for Firewall {
+impl Resource for Firewall {
+    /// What it must apply to, as the API writes resources.
+    type Refs = Vec<Value>;
+
+    const KIND: Kind = Kind {
+        path: "/firewalls",
+        one: "firewall",
+        what: "firewall",
+    };
+    const FIELDS: &'static [&'static str] = &["name", "rules", "applied_to", "labels"];
+
     fn spec(&self) -> &'static ModuleSpec {
         &SPEC
     }
 
-    async fn plan(&self, ctx: &PlanContext<'_>, args: &Args) -> ModResult<Plan> {
-        let client = Client::from_args(args)?;
+    async fn refs(&self, client: &Client, args: &Args, notes: &mut Notes) -> ModResult<Vec<Value>> {
         let name = args.string("name").unwrap_or_default();
-        let found = client.find_by_name("/firewalls", &name).await?;
-        // What it must apply to, as the API writes resources.
         let mut apply_to = vec![];
-        let mut notes = Notes::default();
         for s in args.strings("apply_to_servers") {
             let id = match s.parse::<u64>() {
                 Ok(id) => Some(id),
@@ -149,88 +153,75 @@ impl Module for Firewall {
         for sel in args.strings("apply_to_label_selectors") {
             apply_to.push(json!({"type": "label_selector", "label_selector": {"selector": sel}}));
         }
-        let want_rules = args
-            .get("rules")
-            .map(|_| rules_of(&Value::Array(args.list("rules"))));
-        let before = found
-            .as_ref()
-            .map(|f| describe(&shown(f), FIELDS))
-            .unwrap_or_default();
-        let mut ops = vec![];
-        let after = match (&found, args.str("state")) {
-            (None, Some("absent")) => {
-                return Ok(Plan::Done(
-                    ModuleResult::ok().with("hcloud_firewall", json!({})),
-                ))
-            }
-            (Some(f), Some("absent")) => {
-                let id = f["id"].as_u64().unwrap_or_default();
-                let applied = f["applied_to"].as_array().cloned().unwrap_or_default();
-                if !applied.is_empty() {
-                    ops.push(Op::Action(
-                        id,
-                        "remove_from_resources",
-                        json!({"remove_from": strip(&applied)}),
-                    ));
-                }
-                ops.push(Op::Delete(id));
-                String::new()
-            }
-            (None, _) => {
-                let mut body = json!({"name": name, "rules": want_rules.clone().unwrap_or_default(), "apply_to": apply_to});
-                if let Some(l) = labels(args.get("labels")) {
-                    body["labels"] = Value::Object(l);
-                }
-                let mut shown_new = body.as_object().cloned().unwrap_or_default();
-                shown_new.insert("applied_to".into(), body["apply_to"].clone());
-                ops.push(Op::Create(body));
-                describe(&shown(&shown_new), FIELDS)
-            }
-            (Some(f), _) => {
-                let id = f["id"].as_u64().unwrap_or_default();
-                let mut now = f.clone();
-                if let Some(r) = want_rules.filter(|r| *r != rules_of(&f["rules"])) {
-                    now.insert("rules".into(), Value::Array(r.clone()));
-                    ops.push(Op::Action(id, "set_rules", json!({"rules": r})));
-                }
-                if let Some(l) =
-                    labels(args.get("labels")).filter(|l| Some(l) != f["labels"].as_object())
-                {
-                    now.insert("labels".into(), Value::Object(l.clone()));
-                    ops.push(Op::Update(id, json!({"labels": l})));
-                }
-                let applied = strip(&f["applied_to"].as_array().cloned().unwrap_or_default());
-                let missing: Vec<Value> = apply_to
-                    .into_iter()
-                    .filter(|a| !applied.contains(a))
-                    .collect();
-                if !missing.is_empty() {
-                    let mut all = applied.clone();
-                    all.extend(missing.iter().cloned());
-                    now.insert("applied_to".into(), Value::Array(all));
-                    ops.push(Op::Action(
-                        id,
-                        "apply_to_resources",
-                        json!({"apply_to": missing}),
-                    ));
-                }
-                describe(&shown(&now), FIELDS)
-            }
-        };
-        let mut result = ModuleResult::ok();
-        if let Some(f) = &found {
-            result = result.with("hcloud_firewall", registered(f));
+        Ok(apply_to)
+    }
+
+    fn shown(&self, fw: &Obj, _: &Vec<Value>) -> Map<String, Value> {
+        shown(fw)
+    }
+
+    async fn create(
+        &self,
+        _: &Client,
+        args: &Args,
+        apply_to: &Vec<Value>,
+        _: &mut Notes,
+    ) -> ModResult<(Value, Map<String, Value>)> {
+        let name = args.string("name").unwrap_or_default();
+        let mut body = json!({"name": name, "rules": want_rules(args).unwrap_or_default(), "apply_to": apply_to});
+        if let Some(l) = labels(args.get("labels")) {
+            body["labels"] = Value::Object(l);
         }
-        let label = format!("hetzner firewall {name}");
-        Ok(finish(
-            ctx,
-            label,
-            result,
-            notes,
-            (before, after),
-            ops,
-            registering(&KIND, "hcloud_firewall", registered),
-        ))
+        let mut shown_new = body.as_object().cloned().unwrap_or_default();
+        shown_new.insert("applied_to".into(), body["apply_to"].clone());
+        Ok((body, shown(&shown_new)))
+    }
+
+    /// Rules set by an action (the firewall has exactly those), labels in place, resources
+    /// it must apply to added by an action (others stay).
+    fn update(&self, args: &Args, apply_to: &Vec<Value>, u: &mut Update<'_>) -> ModResult<()> {
+        let f = u.found;
+        if let Some(r) = want_rules(args).filter(|r| *r != rules_of(&f["rules"])) {
+            u.now.insert("rules".into(), Value::Array(r.clone()));
+            u.action("set_rules", json!({"rules": r}));
+        }
+        u.labels(args);
+        let applied = strip(&f["applied_to"].as_array().cloned().unwrap_or_default());
+        let missing: Vec<Value> = apply_to
+            .iter()
+            .filter(|a| !applied.contains(a))
+            .cloned()
+            .collect();
+        if !missing.is_empty() {
+            let mut all = applied.clone();
+            all.extend(missing.iter().cloned());
+            u.now.insert("applied_to".into(), Value::Array(all));
+            u.action("apply_to_resources", json!({"apply_to": missing}));
+        }
+        Ok(())
+    }
+
+    /// Taken off its resources first: the API refuses to delete a firewall in use.
+    fn delete(&self, f: &Obj) -> Vec<Op> {
+        let mut ops = vec![];
+        let applied = f["applied_to"].as_array().cloned().unwrap_or_default();
+        if !applied.is_empty() {
+            ops.push(Op::Action(
+                id(f),
+                "remove_from_resources",
+                json!({"remove_from": strip(&applied)}),
+            ));
+        }
+        ops.push(Op::Delete(id(f)));
+        ops
+    }
+
+    fn registered(&self, fw: &Obj, _: &Vec<Value>) -> Value {
+        json!({"id": fw.get("id"), "name": fw.get("name"), "rules": fw.get("rules"), "labels": fw.get("labels"), "applied_to": fw.get("applied_to")})
+    }
+
+    fn planned(&self, _: &Args, body: &Value, _: &Vec<Value>) -> Value {
+        json!({"id": unknown(), "name": body["name"], "rules": body["rules"], "labels": body.get("labels").cloned().unwrap_or(json!({})), "applied_to": body["apply_to"]})
     }
 }
 

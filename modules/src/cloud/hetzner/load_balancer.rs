@@ -6,13 +6,21 @@
 use async_trait::async_trait;
 use serde_json::{json, Map, Value};
 
-use super::client::{Client, Obj};
-use super::resource::{finish, registering, Kind, Notes, Op};
-use super::{describe, labels, API_ARGS};
+use super::calls::Kind;
+use super::resource::{unknown, Notes, Resource, Update};
+use super::{labels, API_ARGS};
+use crate::clients::hetzner::{Client, Obj};
 use crate::spec::{arg, ArgType::*, ModuleSpec};
-use crate::{Args, ModResult, Module, ModuleError, ModuleResult, Plan, PlanContext};
+use crate::{Args, ModResult, ModuleError};
 
+#[derive(Clone)]
 pub struct LoadBalancer;
+
+/// Its private network and its targets, by ID.
+pub struct Refs {
+    nets: Vec<(u64, String)>,
+    targets: Vec<Value>,
+}
 
 static SPEC: ModuleSpec = ModuleSpec::new(
     "hetzner_load_balancer",
@@ -48,20 +56,6 @@ static SPEC: ModuleSpec = ModuleSpec::new(
 )
 .exclusive(&[&["location", "network_zone"]])
 .also_known_as(&["hetzner.hcloud.load_balancer", "hetzner.hcloud.hcloud_load_balancer", "hcloud_load_balancer"]);
-
-const FIELDS: &[&str] = &[
-    "name",
-    "load_balancer_type",
-    "location",
-    "services",
-    "targets",
-    "networks",
-    "labels",
-];
-const KIND: Kind = Kind {
-    path: "/load_balancers",
-    one: "load_balancer",
-};
 
 fn service(v: &Value) -> Value {
     let port = v["listen_port"].clone();
@@ -148,18 +142,34 @@ fn registered(lb: &Obj) -> Value {
     })
 }
 
+fn services(args: &Args) -> Vec<Value> {
+    args.list("services").iter().map(service).collect()
+}
+
 #[async_trait]
-impl Module for LoadBalancer {
+impl Resource for LoadBalancer {
+    type Refs = Refs;
+
+    const KIND: Kind = Kind {
+        path: "/load_balancers",
+        one: "load_balancer",
+        what: "load balancer",
+    };
+    const FIELDS: &'static [&'static str] = &[
+        "name",
+        "load_balancer_type",
+        "location",
+        "services",
+        "targets",
+        "networks",
+        "labels",
+    ];
+
     fn spec(&self) -> &'static ModuleSpec {
         &SPEC
     }
 
-    async fn plan(&self, ctx: &PlanContext<'_>, args: &Args) -> ModResult<Plan> {
-        let client = Client::from_args(args)?;
-        let name = args.string("name").unwrap_or_default();
-        let found = client.find_by_name("/load_balancers", &name).await?;
-        // The private network, and the servers named as targets, by ID.
-        let mut notes = Notes::default();
+    async fn refs(&self, client: &Client, args: &Args, notes: &mut Notes) -> ModResult<Refs> {
         let mut nets = vec![];
         if let Some(n) = args.string("network") {
             match n.parse::<u64>() {
@@ -205,152 +215,148 @@ impl Module for LoadBalancer {
                 ));
             }
         }
-        let services: Vec<Value> = args.list("services").iter().map(service).collect();
-        let before = found
-            .as_ref()
-            .map(|l| describe(&shown(l, &nets), FIELDS))
-            .unwrap_or_default();
-        let mut ops = vec![];
-        let after = match (&found, args.str("state")) {
-            (None, Some("absent")) => {
-                return Ok(Plan::Done(
-                    ModuleResult::ok().with("hcloud_load_balancer", json!({})),
-                ))
-            }
-            (Some(l), Some("absent")) => {
-                ops.push(Op::Delete(l["id"].as_u64().unwrap_or_default()));
-                String::new()
-            }
-            (None, _) => {
-                let lb_type = args.string("load_balancer_type").ok_or_else(|| {
-                    ModuleError::Failed(format!(
-                        "hetzner_load_balancer: 'load_balancer_type' is needed to create '{name}'"
-                    ))
-                })?;
-                if args.get("location").is_none() && args.get("network_zone").is_none() {
-                    return Err(ModuleError::Failed(format!("hetzner_load_balancer: 'location' or 'network_zone' is needed to create '{name}'")));
-                }
-                let mut body = json!({
-                    "name": name,
-                    "load_balancer_type": lb_type,
-                    "algorithm": {"type": args.string("algorithm").unwrap_or_else(|| "round_robin".into())},
-                    "services": services,
-                    "targets": targets,
-                    "public_interface": args.bool("public_interface"),
-                });
-                for k in ["location", "network_zone"] {
-                    if let Some(v) = args.string(k) {
-                        body[k] = json!(v);
-                    }
-                }
-                if let Some((id, _)) = nets.first() {
-                    body["network"] = json!(id);
-                }
-                if let Some(l) = labels(args.get("labels")) {
-                    body["labels"] = Value::Object(l);
-                }
-                // Shown as the API would return it.
-                let mut lb = body.as_object().cloned().unwrap_or_default();
-                lb.insert(
-                    "load_balancer_type".into(),
-                    json!({"name": body["load_balancer_type"]}),
-                );
-                lb.insert(
-                    "location".into(),
-                    json!({"name": body.get("location").cloned().unwrap_or(Value::Null)}),
-                );
-                lb.insert(
-                    "private_net".into(),
-                    json!(nets
-                        .iter()
-                        .map(|(id, _)| json!({"network": id}))
-                        .collect::<Vec<_>>()),
-                );
-                ops.push(Op::Create(body));
-                describe(&shown(&lb, &nets), FIELDS)
-            }
-            (Some(l), _) => {
-                let id = l["id"].as_u64().unwrap_or_default();
-                let mut now = l.clone();
-                let have: Vec<Value> = l["services"].as_array().cloned().unwrap_or_default();
-                let mut svc_now = have.clone();
-                for s in &services {
-                    match have
-                        .iter()
-                        .position(|h| h["listen_port"] == s["listen_port"])
-                    {
-                        None => {
-                            svc_now.push(s.clone());
-                            ops.push(Op::Action(id, "add_service", s.clone()));
-                        }
-                        Some(i) if service(&have[i]) != *s => {
-                            svc_now[i] = s.clone();
-                            ops.push(Op::Action(id, "update_service", s.clone()));
-                        }
-                        Some(_) => {}
-                    }
-                }
-                now.insert("services".into(), Value::Array(svc_now));
-                let have_targets: Vec<Value> = l["targets"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .map(target_key)
-                    .collect();
-                let mut t_now = l["targets"].as_array().cloned().unwrap_or_default();
-                for t in targets
-                    .iter()
-                    .filter(|t| !have_targets.contains(&target_key(t)))
-                {
-                    t_now.push(t.clone());
-                    ops.push(Op::Action(id, "add_target", t.clone()));
-                }
-                now.insert("targets".into(), Value::Array(t_now));
-                let attached: Vec<u64> = l["private_net"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .filter_map(|p| p["network"].as_u64())
-                    .collect();
-                if let Some((nid, _)) = nets.iter().find(|(nid, _)| !attached.contains(nid)) {
-                    let mut p = l["private_net"].as_array().cloned().unwrap_or_default();
-                    p.push(json!({"network": nid}));
-                    now.insert("private_net".into(), Value::Array(p));
-                    ops.push(Op::Action(id, "attach_to_network", json!({"network": nid})));
-                }
-                if let Some(lab) =
-                    labels(args.get("labels")).filter(|x| Some(x) != l["labels"].as_object())
-                {
-                    now.insert("labels".into(), Value::Object(lab.clone()));
-                    ops.push(Op::Update(id, json!({"labels": lab})));
-                }
-                for (k, path) in [
-                    ("load_balancer_type", "load_balancer_type"),
-                    ("location", "location"),
-                ] {
-                    if let Some(want) = args
-                        .string(k)
-                        .filter(|w| Some(w.as_str()) != l[path]["name"].as_str())
-                    {
-                        notes.push(format!("{k} is {} (not {want}): it is set only when the load balancer is created", l[path]["name"]));
-                    }
-                }
-                describe(&shown(&now, &nets), FIELDS)
-            }
-        };
-        let mut result = ModuleResult::ok();
-        if let Some(l) = &found {
-            result = result.with("hcloud_load_balancer", registered(l));
+        Ok(Refs { nets, targets })
+    }
+
+    fn shown(&self, lb: &Obj, refs: &Refs) -> Map<String, Value> {
+        shown(lb, &refs.nets)
+    }
+
+    async fn create(
+        &self,
+        _: &Client,
+        args: &Args,
+        refs: &Refs,
+        _: &mut Notes,
+    ) -> ModResult<(Value, Map<String, Value>)> {
+        let (nets, targets) = (&refs.nets, &refs.targets);
+        let name = args.string("name").unwrap_or_default();
+        let lb_type = args.string("load_balancer_type").ok_or_else(|| {
+            ModuleError::Failed(format!(
+                "hetzner_load_balancer: 'load_balancer_type' is needed to create '{name}'"
+            ))
+        })?;
+        if args.get("location").is_none() && args.get("network_zone").is_none() {
+            return Err(ModuleError::Failed(format!(
+                "hetzner_load_balancer: 'location' or 'network_zone' is needed to create '{name}'"
+            )));
         }
-        let label = format!("hetzner load_balancer {name}");
-        Ok(finish(
-            ctx,
-            label,
-            result,
-            notes,
-            (before, after),
-            ops,
-            registering(&KIND, "hcloud_load_balancer", registered),
-        ))
+        let mut body = json!({
+            "name": name,
+            "load_balancer_type": lb_type,
+            "algorithm": {"type": args.string("algorithm").unwrap_or_else(|| "round_robin".into())},
+            "services": services(args),
+            "targets": targets,
+            "public_interface": args.bool("public_interface"),
+        });
+        for k in ["location", "network_zone"] {
+            if let Some(v) = args.string(k) {
+                body[k] = json!(v);
+            }
+        }
+        if let Some((id, _)) = nets.first() {
+            body["network"] = json!(id);
+        }
+        if let Some(l) = labels(args.get("labels")) {
+            body["labels"] = Value::Object(l);
+        }
+        // Shown as the API would return it.
+        let mut lb = body.as_object().cloned().unwrap_or_default();
+        lb.insert(
+            "load_balancer_type".into(),
+            json!({"name": body["load_balancer_type"]}),
+        );
+        lb.insert(
+            "location".into(),
+            json!({"name": body.get("location").cloned().unwrap_or(Value::Null)}),
+        );
+        lb.insert(
+            "private_net".into(),
+            json!(nets
+                .iter()
+                .map(|(id, _)| json!({"network": id}))
+                .collect::<Vec<_>>()),
+        );
+        let shown = shown(&lb, nets);
+        Ok((body, shown))
+    }
+
+    /// Services and targets added or changed by actions (others stay), the network attached,
+    /// labels in place; its type and location are set at creation only.
+    fn update(&self, args: &Args, refs: &Refs, u: &mut Update<'_>) -> ModResult<()> {
+        let l = u.found;
+        let have: Vec<Value> = l["services"].as_array().cloned().unwrap_or_default();
+        let mut svc_now = have.clone();
+        for s in services(args) {
+            match have
+                .iter()
+                .position(|h| h["listen_port"] == s["listen_port"])
+            {
+                None => {
+                    svc_now.push(s.clone());
+                    u.action("add_service", s);
+                }
+                Some(i) if service(&have[i]) != s => {
+                    svc_now[i] = s.clone();
+                    u.action("update_service", s);
+                }
+                Some(_) => {}
+            }
+        }
+        u.now.insert("services".into(), Value::Array(svc_now));
+        let have_targets: Vec<Value> = l["targets"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(target_key)
+            .collect();
+        let mut t_now = l["targets"].as_array().cloned().unwrap_or_default();
+        for t in refs
+            .targets
+            .iter()
+            .filter(|t| !have_targets.contains(&target_key(t)))
+        {
+            t_now.push(t.clone());
+            u.action("add_target", t.clone());
+        }
+        u.now.insert("targets".into(), Value::Array(t_now));
+        let attached: Vec<u64> = l["private_net"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|p| p["network"].as_u64())
+            .collect();
+        if let Some((nid, _)) = refs.nets.iter().find(|(nid, _)| !attached.contains(nid)) {
+            let mut p = l["private_net"].as_array().cloned().unwrap_or_default();
+            p.push(json!({"network": nid}));
+            u.now.insert("private_net".into(), Value::Array(p));
+            u.action("attach_to_network", json!({"network": nid}));
+        }
+        u.labels(args);
+        for k in ["load_balancer_type", "location"] {
+            u.create_only(k, args.string(k), &l[k]["name"]);
+        }
+        Ok(())
+    }
+
+    fn registered(&self, lb: &Obj, _: &Refs) -> Value {
+        registered(lb)
+    }
+
+    fn planned(&self, args: &Args, body: &Value, _: &Refs) -> Value {
+        let public = args.bool("public_interface");
+        let address = |on: bool| if on { unknown() } else { Value::Null };
+        json!({
+            "id": unknown(),
+            "name": body["name"],
+            "ipv4_address": address(public),
+            "ipv6_address": address(public),
+            "private_ipv4": address(args.get("network").is_some()),
+            "load_balancer_type": body["load_balancer_type"],
+            "location": body.get("location").cloned().unwrap_or_else(unknown),
+            "algorithm": body["algorithm"]["type"],
+            "labels": body.get("labels").cloned().unwrap_or(json!({})),
+            "delete_protection": false,
+        })
     }
 }

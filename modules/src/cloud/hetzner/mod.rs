@@ -1,8 +1,9 @@
-//! Hetzner Cloud (https://api.hetzner.cloud/v1): the shared client and one module per kind of
-//! resource. Names and arguments follow the hetzner.hcloud collection, so its playbooks run
-//! unchanged; the registered results carry the same keys.
+//! Hetzner Cloud (https://api.hetzner.cloud/v1): one generic resource module
+//! ([`resource::Hcloud`]) and one description per kind of resource; the API client is
+//! `crate::clients::hetzner`. Names and arguments follow the hetzner.hcloud collection, so
+//! its playbooks run unchanged; the registered results carry the same keys.
 
-pub mod client;
+pub mod calls;
 pub mod firewall;
 pub mod load_balancer;
 pub mod network;
@@ -10,6 +11,8 @@ pub mod placement_group;
 pub mod resource;
 pub mod server;
 pub mod ssh_key;
+
+pub use resource::Hcloud;
 
 use serde_json::{Map, Value};
 

@@ -6,15 +6,17 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde_json::{json, Map, Value};
 
-use super::client::{Client, Obj};
-use super::resource::{finish, registering, run, Kind, Notes, Op};
-use super::{describe, labels, API_ARGS};
+use super::calls::{run, Kind, Op};
+use super::resource::{finish, unknown, Notes, Resource, Update};
+use super::{labels, API_ARGS};
+use crate::clients::hetzner::{Client, Obj};
 use crate::spec::{arg, ArgType::*, ModuleSpec};
 use crate::{
     Apply, ApplyContext, Args, ModResult, Module, ModuleError, ModuleResult, Plan, PlanContext,
     Work,
 };
 
+#[derive(Clone)]
 pub struct Network;
 pub struct Subnetwork;
 
@@ -63,11 +65,6 @@ static SUBNETWORK: ModuleSpec = ModuleSpec::new(
     "hcloud_subnetwork",
 ]);
 
-const FIELDS: &[&str] = &["name", "ip_range", "subnets", "labels"];
-const KIND: Kind = Kind {
-    path: "/networks",
-    one: "network",
-};
 const WAIT: Duration = Duration::from_secs(300);
 
 /// A subnet as the API takes it, with the collection's defaults.
@@ -100,101 +97,102 @@ fn shown(net: &Map<String, Value>) -> Map<String, Value> {
     m
 }
 
-fn registered(net: &Obj) -> Value {
-    json!({
-        "id": net.get("id"),
-        "name": net.get("name"),
-        "ip_range": net.get("ip_range"),
-        "subnetworks": net.get("subnets"),
-        "routes": net.get("routes"),
-        "expose_routes_to_vswitch": net.get("expose_routes_to_vswitch"),
-        "delete_protection": net.get("protection").and_then(|p| p.get("delete")),
-        "labels": net.get("labels"),
-    })
-}
-
 #[async_trait]
-impl Module for Network {
+impl Resource for Network {
+    type Refs = ();
+
+    const KIND: Kind = Kind {
+        path: "/networks",
+        one: "network",
+        what: "network",
+    };
+    const FIELDS: &'static [&'static str] = &["name", "ip_range", "subnets", "labels"];
+
     fn spec(&self) -> &'static ModuleSpec {
         &NETWORK
     }
 
-    async fn plan(&self, ctx: &PlanContext<'_>, args: &Args) -> ModResult<Plan> {
-        let client = Client::from_args(args)?;
-        let name = args.string("name").unwrap_or_default();
-        let found = client.find_by_name("/networks", &name).await?;
-        let want_subnets: Vec<Value> = args.list("subnets").iter().map(subnet).collect();
-        let before = found
-            .as_ref()
-            .map(|n| describe(&shown(n), FIELDS))
-            .unwrap_or_default();
-        let mut ops = vec![];
-        let after = match (&found, args.str("state")) {
-            (None, Some("absent")) => {
-                return Ok(Plan::Done(
-                    ModuleResult::ok().with("hcloud_network", json!({})),
-                ))
-            }
-            (Some(n), Some("absent")) => {
-                ops.push(Op::Delete(n["id"].as_u64().unwrap_or_default()));
-                String::new()
-            }
-            (None, _) => {
-                let ip_range = args.string("ip_range").ok_or_else(|| {
-                    ModuleError::Failed(format!(
-                        "hetzner_network: 'ip_range' is needed to create the network '{name}'"
-                    ))
-                })?;
-                let mut body = json!({"name": name, "ip_range": ip_range, "subnets": want_subnets});
-                if let Some(l) = labels(args.get("labels")) {
-                    body["labels"] = Value::Object(l);
-                }
-                let after = describe(&shown(body.as_object().expect("object")), FIELDS);
-                ops.push(Op::Create(body));
-                after
-            }
-            (Some(n), _) => {
-                let id = n["id"].as_u64().unwrap_or_default();
-                let mut now = n.clone();
-                if let Some(l) =
-                    labels(args.get("labels")).filter(|l| Some(l) != n["labels"].as_object())
-                {
-                    now.insert("labels".into(), Value::Object(l.clone()));
-                    ops.push(Op::Update(id, json!({"labels": l})));
-                }
-                if let Some(r) = args
-                    .string("ip_range")
-                    .filter(|r| Some(r.as_str()) != n["ip_range"].as_str())
-                {
-                    now.insert("ip_range".into(), json!(r));
-                    ops.push(Op::Action(id, "change_ip_range", json!({"ip_range": r})));
-                }
-                let mut subnets = n["subnets"].as_array().cloned().unwrap_or_default();
-                for s in &want_subnets {
-                    if !subnets.iter().any(|x| x["ip_range"] == s["ip_range"]) {
-                        subnets.push(s.clone());
-                        ops.push(Op::Action(id, "add_subnet", s.clone()));
-                    }
-                }
-                now.insert("subnets".into(), Value::Array(subnets));
-                describe(&shown(&now), FIELDS)
-            }
-        };
-        let mut result = ModuleResult::ok();
-        if let Some(n) = &found {
-            result = result.with("hcloud_network", registered(n));
-        }
-        let label = format!("hetzner network {name}");
-        Ok(finish(
-            ctx,
-            label,
-            result,
-            Notes::default(),
-            (before, after),
-            ops,
-            registering(&KIND, "hcloud_network", registered),
-        ))
+    async fn refs(&self, _: &Client, _: &Args, _: &mut Notes) -> ModResult<()> {
+        Ok(())
     }
+
+    fn shown(&self, net: &Obj, _: &()) -> Map<String, Value> {
+        shown(net)
+    }
+
+    async fn create(
+        &self,
+        _: &Client,
+        args: &Args,
+        _: &(),
+        _: &mut Notes,
+    ) -> ModResult<(Value, Map<String, Value>)> {
+        let name = args.string("name").unwrap_or_default();
+        let ip_range = args.string("ip_range").ok_or_else(|| {
+            ModuleError::Failed(format!(
+                "hetzner_network: 'ip_range' is needed to create the network '{name}'"
+            ))
+        })?;
+        let mut body = json!({"name": name, "ip_range": ip_range, "subnets": want_subnets(args)});
+        if let Some(l) = labels(args.get("labels")) {
+            body["labels"] = Value::Object(l);
+        }
+        let shown = shown(body.as_object().expect("object"));
+        Ok((body, shown))
+    }
+
+    /// Labels in place; a new ip_range and missing subnets by actions (subnets are only
+    /// added: one the arguments leave out stays).
+    fn update(&self, args: &Args, _: &(), u: &mut Update<'_>) -> ModResult<()> {
+        let n = u.found;
+        u.labels(args);
+        if let Some(r) = args
+            .string("ip_range")
+            .filter(|r| Some(r.as_str()) != n["ip_range"].as_str())
+        {
+            u.now.insert("ip_range".into(), json!(r));
+            u.action("change_ip_range", json!({"ip_range": r}));
+        }
+        let mut subnets = n["subnets"].as_array().cloned().unwrap_or_default();
+        for s in want_subnets(args) {
+            if !subnets.iter().any(|x| x["ip_range"] == s["ip_range"]) {
+                subnets.push(s.clone());
+                u.action("add_subnet", s);
+            }
+        }
+        u.now.insert("subnets".into(), Value::Array(subnets));
+        Ok(())
+    }
+
+    fn registered(&self, net: &Obj, _: &()) -> Value {
+        json!({
+            "id": net.get("id"),
+            "name": net.get("name"),
+            "ip_range": net.get("ip_range"),
+            "subnetworks": net.get("subnets"),
+            "routes": net.get("routes"),
+            "expose_routes_to_vswitch": net.get("expose_routes_to_vswitch"),
+            "delete_protection": net.get("protection").and_then(|p| p.get("delete")),
+            "labels": net.get("labels"),
+        })
+    }
+
+    fn planned(&self, _: &Args, body: &Value, _: &()) -> Value {
+        json!({
+            "id": unknown(),
+            "name": body["name"],
+            "ip_range": body["ip_range"],
+            "subnetworks": body["subnets"],
+            "routes": [],
+            "expose_routes_to_vswitch": false,
+            "delete_protection": false,
+            "labels": body.get("labels").cloned().unwrap_or(json!({})),
+        })
+    }
+}
+
+fn want_subnets(args: &Args) -> Vec<Value> {
+    args.list("subnets").iter().map(subnet).collect()
 }
 
 #[async_trait]
@@ -272,7 +270,7 @@ impl Apply for SubnetCalls {
         preview: ModuleResult,
     ) -> ModResult<ModuleResult> {
         let client = Client::from_args(args)?;
-        run(&client, &KIND, self.0, WAIT, ctx.controller).await?;
+        run(&client, &Network::KIND, self.0, WAIT, ctx.controller).await?;
         Ok(preview)
     }
 }

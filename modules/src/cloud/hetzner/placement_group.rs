@@ -2,14 +2,16 @@
 //! control-plane servers land on different physical hosts.
 
 use async_trait::async_trait;
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 
-use super::client::{Client, Obj};
-use super::resource::{finish, registering, Kind, Notes, Op};
-use super::{describe, labels, API_ARGS};
+use super::calls::Kind;
+use super::resource::{unknown, Notes, Resource, Update};
+use super::{labels, API_ARGS};
+use crate::clients::hetzner::{Client, Obj};
 use crate::spec::{arg, ArgType::*, ModuleSpec};
-use crate::{Args, ModResult, Module, ModuleResult, Plan, PlanContext};
+use crate::{Args, ModResult};
 
+#[derive(Clone)]
 pub struct PlacementGroup;
 
 static SPEC: ModuleSpec = ModuleSpec::new(
@@ -34,74 +36,52 @@ static SPEC: ModuleSpec = ModuleSpec::new(
     "hcloud_placement_group",
 ]);
 
-const KIND: Kind = Kind {
-    path: "/placement_groups",
-    one: "placement_group",
-};
-
-fn registered(g: &Obj) -> Value {
-    json!({"id": g.get("id"), "name": g.get("name"), "type": g.get("type"), "labels": g.get("labels"), "servers": g.get("servers")})
-}
-
 #[async_trait]
-impl Module for PlacementGroup {
+impl Resource for PlacementGroup {
+    type Refs = ();
+
+    const KIND: Kind = Kind {
+        path: "/placement_groups",
+        one: "placement_group",
+        what: "placement group",
+    };
+    const FIELDS: &'static [&'static str] = &["name", "type", "labels"];
+
     fn spec(&self) -> &'static ModuleSpec {
         &SPEC
     }
 
-    async fn plan(&self, ctx: &PlanContext<'_>, args: &Args) -> ModResult<Plan> {
-        let client = Client::from_args(args)?;
-        let name = args.string("name").unwrap_or_default();
-        let found = client.find_by_name(KIND.path, &name).await?;
-        let fields = &["name", "type", "labels"];
-        let before = found
-            .as_ref()
-            .map(|g| describe(g, fields))
-            .unwrap_or_default();
-        let want_labels = labels(args.get("labels"));
-        let mut ops = vec![];
-        let after = match (&found, args.str("state")) {
-            (None, Some("absent")) => String::new(),
-            (Some(g), Some("absent")) => {
-                ops.push(Op::Delete(g["id"].as_u64().unwrap_or_default()));
-                String::new()
-            }
-            (None, _) => {
-                let kind = args.string("type").unwrap_or_else(|| "spread".into());
-                let mut body = json!({"name": name, "type": kind});
-                if let Some(l) = want_labels {
-                    body["labels"] = Value::Object(l);
-                }
-                let after = describe(body.as_object().expect("object"), fields);
-                ops.push(Op::Create(body));
-                after
-            }
-            (Some(g), _) => match want_labels.filter(|l| Some(l) != g["labels"].as_object()) {
-                Some(l) => {
-                    let mut now = g.clone();
-                    now.insert("labels".into(), Value::Object(l.clone()));
-                    ops.push(Op::Update(
-                        g["id"].as_u64().unwrap_or_default(),
-                        json!({"labels": l}),
-                    ));
-                    describe(&now, fields)
-                }
-                None => before.clone(),
-            },
-        };
-        let result = ModuleResult::ok().with(
-            "hcloud_placement_group",
-            found.as_ref().map(registered).unwrap_or_else(|| json!({})),
-        );
-        let label = format!("hetzner placement_group {name}");
-        Ok(finish(
-            ctx,
-            label,
-            result,
-            Notes::default(),
-            (before, after),
-            ops,
-            registering(&KIND, "hcloud_placement_group", registered),
-        ))
+    async fn refs(&self, _: &Client, _: &Args, _: &mut Notes) -> ModResult<()> {
+        Ok(())
+    }
+
+    async fn create(
+        &self,
+        _: &Client,
+        args: &Args,
+        _: &(),
+        _: &mut Notes,
+    ) -> ModResult<(Value, Map<String, Value>)> {
+        let kind = args.string("type").unwrap_or_else(|| "spread".into());
+        let mut body = json!({"name": args.string("name").unwrap_or_default(), "type": kind});
+        if let Some(l) = labels(args.get("labels")) {
+            body["labels"] = Value::Object(l);
+        }
+        let shown = body.as_object().cloned().unwrap_or_default();
+        Ok((body, shown))
+    }
+
+    /// Labels in place; its type is set at creation only.
+    fn update(&self, args: &Args, _: &(), u: &mut Update<'_>) -> ModResult<()> {
+        u.labels(args);
+        Ok(())
+    }
+
+    fn registered(&self, g: &Obj, _: &()) -> Value {
+        json!({"id": g.get("id"), "name": g.get("name"), "type": g.get("type"), "labels": g.get("labels"), "servers": g.get("servers")})
+    }
+
+    fn planned(&self, _: &Args, body: &Value, _: &()) -> Value {
+        json!({"id": unknown(), "name": body["name"], "type": body["type"], "labels": body.get("labels").cloned().unwrap_or(json!({})), "servers": []})
     }
 }

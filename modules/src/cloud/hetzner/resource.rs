@@ -1,140 +1,225 @@
-//! What every hetzner_* module does the same way: the calls that change one resource, carried
-//! out in order with their actions waited for, and the end of the plan step.
+//! The one module every kind of Hetzner resource is: found by name, created when missing,
+//! brought to what the arguments say by the kind's update rules, or deleted; registered as
+//! `hcloud_<kind>`. A kind is a [`Resource`], a description: its spec, its create body, its
+//! update rules (in place, by an action, or only at creation) and its registered shape.
 
 use std::time::Duration;
 
+use async_trait::async_trait;
 use serde_json::{json, Map, Value};
 
-use super::client::{Client, Obj};
-use async_trait::async_trait;
-
+use super::calls::{run, Kind, Op};
+use super::{describe, labels};
+use crate::clients::hetzner::{Client, Obj};
+use crate::spec::ModuleSpec;
 use crate::{
-    Apply, ApplyContext, Args, Controller, FileDiff, ModResult, ModuleError, ModuleResult, Plan,
-    PlanContext, Work,
+    Apply, ApplyContext, Args, FileDiff, ModResult, Module, ModuleError, ModuleResult, Plan,
+    PlanContext, Work, KNOWN_AFTER_APPLY,
 };
 
-/// A collection of the API: its path and the key one object comes under.
-pub struct Kind {
-    pub path: &'static str,
-    pub one: &'static str,
+/// One kind of resource, as its `hetzner_<kind>` module manages it.
+#[async_trait]
+pub trait Resource: Clone + Send + Sync + 'static {
+    /// What a task names besides the resource (its networks, firewalls, target servers), by
+    /// ID; looked up before the plan, and kept for the registered result.
+    type Refs: Send + Sync + 'static;
+
+    const KIND: Kind;
+    /// The fields `--diff` shows, in order.
+    const FIELDS: &'static [&'static str];
+
+    fn spec(&self) -> &'static ModuleSpec;
+
+    /// Looks up what the arguments name; one that doesn't exist is noted with
+    /// [`Notes::missing`] (an earlier task may create it).
+    async fn refs(&self, client: &Client, args: &Args, notes: &mut Notes) -> ModResult<Self::Refs>;
+
+    /// The resource as `--diff` shows it (flattened, one line per rule...).
+    fn shown(&self, obj: &Obj, _refs: &Self::Refs) -> Map<String, Value> {
+        obj.0.clone()
+    }
+
+    /// The body that creates it, and the new resource as `--diff` shows it.
+    async fn create(
+        &self,
+        client: &Client,
+        args: &Args,
+        refs: &Self::Refs,
+        notes: &mut Notes,
+    ) -> ModResult<(Value, Map<String, Value>)>;
+
+    /// The update rules: the calls that bring `u.found` to what the arguments say.
+    fn update(&self, args: &Args, refs: &Self::Refs, u: &mut Update<'_>) -> ModResult<()>;
+
+    /// The calls that delete it.
+    fn delete(&self, found: &Obj) -> Vec<Op> {
+        vec![Op::Delete(id(found))]
+    }
+
+    /// The registered result, with the collection's keys.
+    fn registered(&self, obj: &Obj, refs: &Self::Refs) -> Value;
+
+    /// The registered result of one `--check` would create: what the arguments say, and
+    /// [`KNOWN_AFTER_APPLY`] for what only the API assigns (its ID, its addresses), so
+    /// later tasks plan through with it.
+    fn planned(&self, args: &Args, body: &Value, refs: &Self::Refs) -> Value;
+
+    /// How long each of its actions may take.
+    fn timeout(&self, _args: &Args) -> Duration {
+        Duration::from_secs(300)
+    }
 }
 
-/// One call that changes a resource.
-pub enum Op {
-    /// POST to the collection.
-    Create(Value),
-    /// PUT on the resource (name, labels).
-    Update(u64, Value),
-    /// POST to one of the resource's actions.
-    Action(u64, &'static str, Value),
-    Delete(u64),
+/// The value of what only applying can tell.
+pub fn unknown() -> Value {
+    json!(KNOWN_AFTER_APPLY)
 }
 
-/// Waits for every action an answer names (`action`, `actions`, `next_actions`).
-async fn wait_all(
-    client: &Client,
-    answer: &Value,
-    timeout: Duration,
-    progress: &dyn Controller,
-) -> ModResult<()> {
-    let mut actions: Vec<&Value> = answer
-        .get("action")
-        .filter(|a| a.is_object())
+/// For a `--diff` of a creation, as Terraform's plan reads: `ipv4_address: (known after
+/// apply)` for each registered value only the API will tell (unless the diff shows it).
+fn unknown_lines(planned: &Value, shown: &Map<String, Value>) -> String {
+    planned
+        .as_object()
         .into_iter()
-        .collect();
-    for key in ["actions", "next_actions"] {
-        actions.extend(answer[key].as_array().into_iter().flatten());
-    }
-    for a in actions {
-        client.wait_action(a, timeout, progress).await?;
-    }
-    Ok(())
+        .flatten()
+        .filter(|(k, v)| v.as_str() == Some(KNOWN_AFTER_APPLY) && !shown.contains_key(*k))
+        .map(|(k, _)| format!("{k}: {KNOWN_AFTER_APPLY}\n"))
+        .collect()
 }
 
-/// A create refused with `uniqueness_error` after a retry (a 5xx whose request the API had
-/// carried out): the resource of that name is adopted, with its running actions to wait
-/// for, if it is what was asked; otherwise the original error stands.
-async fn adopt(client: &Client, kind: &Kind, body: &Value, e: ModuleError) -> ModResult<Value> {
-    let name = body["name"].as_str().unwrap_or_default();
-    if !e.to_string().contains("uniqueness_error") || name.is_empty() {
-        return Err(e);
-    }
-    let Some(found) = client.find_by_name(kind.path, name).await? else {
-        return Err(e);
-    };
-    if let Some(why) = differs(body, &found) {
-        return Err(ModuleError::Failed(format!(
-            "{e}; a {} named '{name}' exists but is not the one asked for ({why})",
-            kind.one
-        )));
-    }
-    let id = found.get("id").and_then(Value::as_u64).unwrap_or_default();
-    let running = client
-        .get(&format!("{}/{id}/actions?status=running", kind.path))
-        .await
-        .map(|r| r.get("actions").cloned().unwrap_or(json!([])))
-        .unwrap_or(json!([]));
-    Ok(json!({ (kind.one): Value::Object(found.0), "actions": running }))
+/// An object's ID (0 for an object the API sent without one).
+pub fn id(obj: &Obj) -> u64 {
+    obj["id"].as_u64().unwrap_or_default()
 }
 
-/// The first field of a create body that the existing resource contradicts: plain values
-/// compared as they are, references (`server_type: cx22`) with the found object's name.
-fn differs(body: &Value, found: &Map<String, Value>) -> Option<String> {
-    let asked = body.as_object()?;
-    for (k, want) in asked {
-        let Some(have) = found.get(k) else { continue };
-        let have = match (want, have) {
-            (Value::String(_), Value::Object(o)) => o.get("name").unwrap_or(&Value::Null),
-            (Value::Object(_) | Value::Array(_), _) => continue,
-            _ => have,
-        };
-        if have != want {
-            return Some(format!("{k}: asked {want}, found {have}"));
+/// The module a [`Resource`] description makes.
+pub struct Hcloud<R>(pub R);
+
+/// The calls an existing resource needs, and the resource as they would leave it (in the
+/// API's shape, for `--diff`).
+pub struct Update<'a> {
+    pub found: &'a Obj,
+    pub id: u64,
+    pub now: Obj,
+    pub ops: Vec<Op>,
+    pub notes: &'a mut Notes,
+    what: &'static str,
+}
+
+impl Update<'_> {
+    /// One of the resource's actions.
+    pub fn action(&mut self, action: &'static str, body: Value) {
+        self.ops.push(Op::Action(self.id, action, body));
+    }
+
+    /// Labels are updated in place.
+    pub fn labels(&mut self, args: &Args) {
+        let have = labels(self.found.get("labels")).unwrap_or_default();
+        if let Some(l) = labels(args.get("labels")).filter(|l| *l != have) {
+            self.now.insert("labels".into(), Value::Object(l.clone()));
+            self.ops.push(Op::Update(self.id, json!({ "labels": l })));
         }
     }
-    None
+
+    /// A field that only creating sets: a different wanted value is reported, never
+    /// silently ignored.
+    pub fn create_only(&mut self, field: &str, want: Option<String>, have: &Value) {
+        if let Some(want) = want.filter(|w| Some(w.as_str()) != have.as_str()) {
+            self.notes.push(format!(
+                "{field} is {} (not {want}): it is set only when the {} is created",
+                have.as_str().unwrap_or("unset"),
+                self.what
+            ));
+        }
+    }
 }
 
-/// Carries out `ops` in order; the resource as it ends up (`{}` once deleted).
-pub async fn run(
-    client: &Client,
-    kind: &Kind,
-    ops: Vec<Op>,
-    timeout: Duration,
-    progress: &dyn Controller,
-) -> ModResult<Value> {
-    let mut id = None;
-    for op in ops {
-        let answer = match op {
-            Op::Create(body) => {
-                let r = match client.post(kind.path, &body).await {
-                    Ok(r) => r,
-                    Err(e) => adopt(client, kind, &body, e).await?,
+#[async_trait]
+impl<R: Resource> Module for Hcloud<R> {
+    fn spec(&self) -> &'static ModuleSpec {
+        self.0.spec()
+    }
+
+    async fn plan(&self, ctx: &PlanContext<'_>, args: &Args) -> ModResult<Plan> {
+        let r = &self.0;
+        let key = format!("hcloud_{}", R::KIND.one);
+        let client = Client::from_args(args)?;
+        let name = args.string("name").unwrap_or_default();
+        let found = client.find_by_name(R::KIND.path, &name).await?;
+        let mut notes = Notes::default();
+        let refs = r.refs(&client, args, &mut notes).await?;
+        let show = |o: &Obj| describe(&r.shown(o, &refs), R::FIELDS);
+        let before = found.as_ref().map(&show).unwrap_or_default();
+        let absent = args.str("state") == Some("absent");
+        let (ops, after, registered) = match &found {
+            None if absent => return Ok(Plan::Done(ModuleResult::ok().with(&key, json!({})))),
+            Some(f) if absent => (r.delete(f), String::new(), r.registered(f, &refs)),
+            None => {
+                let (body, shown) = r.create(&client, args, &refs, &mut notes).await?;
+                let planned = r.planned(args, &body, &refs);
+                let after = describe(&shown, R::FIELDS) + &unknown_lines(&planned, &shown);
+                (vec![Op::Create(body)], after, planned)
+            }
+            Some(f) => {
+                let mut u = Update {
+                    found: f,
+                    id: id(f),
+                    now: f.clone(),
+                    ops: vec![],
+                    notes: &mut notes,
+                    what: R::KIND.what,
                 };
-                id = r[kind.one]["id"].as_u64();
-                r
-            }
-            Op::Update(rid, body) => {
-                id = Some(rid);
-                client.put(&format!("{}/{rid}", kind.path), &body).await?
-            }
-            Op::Action(rid, action, body) => {
-                id = Some(rid);
-                client
-                    .post(&format!("{}/{rid}/actions/{action}", kind.path), &body)
-                    .await?
-            }
-            Op::Delete(rid) => {
-                let r = client.delete(&format!("{}/{rid}", kind.path)).await?;
-                wait_all(client, &r, timeout, progress).await?;
-                return Ok(json!({}));
+                r.update(args, &refs, &mut u)?;
+                let after = show(&u.now);
+                (u.ops, after, r.registered(f, &refs))
             }
         };
-        wait_all(client, &answer, timeout, progress).await?;
+        let label = format!("hetzner {} {name}", R::KIND.one);
+        let result = ModuleResult::ok().with(&key, registered);
+        let r = r.clone();
+        Ok(finish(
+            ctx,
+            label,
+            result,
+            notes,
+            (before, after),
+            ops,
+            |ops| Work::custom(Calls { r, ops, refs }),
+        ))
     }
-    match id {
-        Some(rid) => Ok(client.get(&format!("{}/{rid}", kind.path)).await?[kind.one].clone()),
-        None => Ok(json!({})),
+}
+
+/// A resource's calls; registers the resource as they leave it (`{}` once deleted).
+struct Calls<R: Resource> {
+    r: R,
+    ops: Vec<Op>,
+    refs: R::Refs,
+}
+
+#[async_trait]
+impl<R: Resource> Apply for Calls<R> {
+    async fn apply(
+        self: Box<Self>,
+        ctx: &ApplyContext<'_>,
+        args: &Args,
+        preview: ModuleResult,
+    ) -> ModResult<ModuleResult> {
+        let client = Client::from_args(args)?;
+        let name = args.string("name").unwrap_or_default();
+        let Calls { r, ops, refs } = *self;
+        let obj = run(&client, &R::KIND, ops, r.timeout(args), ctx.controller)
+            .await
+            .map_err(|e| match e {
+                ModuleError::Failed(m) => {
+                    ModuleError::Failed(format!("{} '{name}': {m}", R::KIND.what))
+                }
+                other => other,
+            })?;
+        let value = match obj.as_object() {
+            Some(o) if !o.is_empty() => r.registered(&Obj(o.clone()), &refs),
+            _ => json!({}),
+        };
+        Ok(preview.with(&format!("hcloud_{}", R::KIND.one), value))
     }
 }
 
@@ -186,77 +271,5 @@ pub fn finish(
             reason,
         },
         None => Plan::change(result, work(ops)),
-    }
-}
-
-/// The work of a module that registers the resource as its calls leave it under `key`
-/// (`{}` once deleted).
-pub fn registering(
-    kind: &'static Kind,
-    key: &'static str,
-    registered: fn(&Obj) -> Value,
-) -> impl FnOnce(Vec<Op>) -> Work {
-    move |ops| {
-        Work::custom(Registering {
-            ops,
-            kind,
-            key,
-            registered,
-        })
-    }
-}
-
-struct Registering {
-    ops: Vec<Op>,
-    kind: &'static Kind,
-    key: &'static str,
-    registered: fn(&Obj) -> Value,
-}
-
-#[async_trait]
-impl Apply for Registering {
-    async fn apply(
-        self: Box<Self>,
-        ctx: &ApplyContext<'_>,
-        args: &Args,
-        preview: ModuleResult,
-    ) -> ModResult<ModuleResult> {
-        let client = Client::from_args(args)?;
-        let obj = run(
-            &client,
-            self.kind,
-            self.ops,
-            Duration::from_secs(300),
-            ctx.controller,
-        )
-        .await?;
-        let obj = obj.as_object().cloned().unwrap_or_default();
-        let value = if obj.is_empty() {
-            json!({})
-        } else {
-            (self.registered)(&Obj(obj))
-        };
-        Ok(preview.with(self.key, value))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::differs;
-    use serde_json::json;
-
-    #[test]
-    fn an_existing_resource_matches_the_create_body_or_says_how_not() {
-        let found = json!({"id": 7, "name": "web-1", "server_type": {"name": "cx22"},
-                           "image": {"name": "debian-12"}, "labels": {"a": "b"}});
-        let found = found.as_object().unwrap();
-        let body = json!({"name": "web-1", "server_type": "cx22", "image": "debian-12",
-                          "location": "nbg1", "labels": {"a": "b"}});
-        assert_eq!(differs(&body, found), None);
-        let body = json!({"name": "web-1", "server_type": "cx32"});
-        assert_eq!(
-            differs(&body, found).as_deref(),
-            Some("server_type: asked \"cx32\", found \"cx22\"")
-        );
     }
 }

@@ -7,15 +7,14 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde_json::{json, Map, Value};
 
-use super::client::Client;
-use super::resource::{finish, run, Kind, Notes, Op};
-use super::{describe, labels, API_ARGS};
+use super::calls::Kind;
+use super::resource::{unknown, Notes, Resource, Update};
+use super::{labels, API_ARGS};
+use crate::clients::hetzner::{location, Client, Obj};
 use crate::spec::{arg, ArgType::*, ModuleSpec};
-use crate::{
-    Apply, ApplyContext, Args, ModResult, Module, ModuleError, ModuleResult, Plan, PlanContext,
-    Work,
-};
+use crate::{Args, ModResult, ModuleError};
 
+#[derive(Clone)]
 pub struct Server;
 
 static SPEC: ModuleSpec = ModuleSpec::new(
@@ -62,29 +61,6 @@ static SPEC: ModuleSpec = ModuleSpec::new(
 )
 .exclusive(&[&["location", "datacenter"]])
 .also_known_as(&["hetzner.hcloud.server", "hetzner.hcloud.hcloud_server", "hcloud_server"]);
-
-const FIELDS: &[&str] = &[
-    "name",
-    "server_type",
-    "image",
-    "location",
-    "datacenter",
-    "status",
-    "labels",
-];
-
-const KIND: Kind = Kind {
-    path: "/servers",
-    one: "server",
-};
-
-/// The server's location: `location`, or the deprecated `datacenter.location`.
-pub fn location(s: &Value) -> Value {
-    match &s["location"]["name"] {
-        Value::Null => s["datacenter"]["location"]["name"].clone(),
-        v => v.clone(),
-    }
-}
 
 /// The fields `--diff` shows, flattened from the API's nested objects.
 fn flat(s: &Map<String, Value>) -> Map<String, Value> {
@@ -190,251 +166,273 @@ async fn ids(
 }
 
 #[async_trait]
-impl Module for Server {
+impl Resource for Server {
+    /// Its networks by (id, name): the registered result names them.
+    type Refs = Vec<(u64, String)>;
+
+    const KIND: Kind = Kind {
+        path: "/servers",
+        one: "server",
+        what: "server",
+    };
+    const FIELDS: &'static [&'static str] = &[
+        "name",
+        "server_type",
+        "image",
+        "location",
+        "datacenter",
+        "status",
+        "labels",
+    ];
+
     fn spec(&self) -> &'static ModuleSpec {
         &SPEC
     }
 
-    async fn plan(&self, ctx: &PlanContext<'_>, args: &Args) -> ModResult<Plan> {
-        let client = Client::from_args(args)?;
+    async fn refs(
+        &self,
+        client: &Client,
+        args: &Args,
+        notes: &mut Notes,
+    ) -> ModResult<Vec<(u64, String)>> {
+        networks(client, args, notes).await
+    }
+
+    fn shown(&self, s: &Obj, _: &Vec<(u64, String)>) -> Map<String, Value> {
+        flat(s)
+    }
+
+    async fn create(
+        &self,
+        client: &Client,
+        args: &Args,
+        nets: &Vec<(u64, String)>,
+        notes: &mut Notes,
+    ) -> ModResult<(Value, Map<String, Value>)> {
         let name = args.string("name").unwrap_or_default();
         let state = args.string("state").unwrap_or_else(|| "present".into());
-        let found = client.find_by_name("/servers", &name).await?;
-        let mut notes = Notes::default();
-        let nets = networks(&client, args, &mut notes).await?;
-        let label = format!("hetzner server {name}");
-        let mut ops = vec![];
-        let before = found
-            .as_ref()
-            .map(|s| describe(&flat(s), FIELDS))
-            .unwrap_or_default();
-        let mut after_obj = found.as_ref().map(|s| flat(s));
-        match (&found, state.as_str()) {
-            (None, "absent") => {
-                return Ok(Plan::Done(
-                    ModuleResult::ok().with("hcloud_server", json!({})),
+        let (Some(server_type), Some(image)) = (args.string("server_type"), args.string("image"))
+        else {
+            return Err(ModuleError::Failed(format!(
+                "hetzner_server: 'server_type' and 'image' are needed to create the server '{name}'"
+            )));
+        };
+        let mut body = json!({
+            "name": name,
+            "server_type": server_type,
+            "image": image,
+            "start_after_create": state != "stopped",
+            "public_net": {"enable_ipv4": args.bool("enable_ipv4"), "enable_ipv6": args.bool("enable_ipv6")},
+        });
+        for k in ["location", "datacenter", "user_data"] {
+            if let Some(v) = args.string(k) {
+                body[k] = json!(v);
+            }
+        }
+        // Names or IDs, as the API takes them.
+        let keys: Vec<Value> = args
+            .strings("ssh_keys")
+            .into_iter()
+            .map(|k| {
+                k.parse::<u64>()
+                    .map(Value::from)
+                    .unwrap_or(Value::String(k))
+            })
+            .collect();
+        if !keys.is_empty() {
+            body["ssh_keys"] = Value::Array(keys);
+        }
+        if !nets.is_empty() {
+            body["networks"] = json!(nets.iter().map(|(id, _)| *id).collect::<Vec<_>>());
+        }
+        let firewalls = ids(client, "/firewalls", &args.strings("firewalls"), notes).await?;
+        if !firewalls.is_empty() {
+            body["firewalls"] = json!(firewalls
+                .iter()
+                .map(|id| json!({"firewall": id}))
+                .collect::<Vec<_>>());
+        }
+        let group: Vec<String> = args.string("placement_group").into_iter().collect();
+        if let Some(g) = ids(client, "/placement_groups", &group, notes)
+            .await?
+            .first()
+        {
+            body["placement_group"] = json!(g);
+        }
+        if let Some(l) = labels(args.get("labels")) {
+            body["labels"] = Value::Object(l);
+        }
+        let mut shown = Map::new();
+        for k in [
+            "name",
+            "server_type",
+            "image",
+            "location",
+            "datacenter",
+            "labels",
+        ] {
+            if let Some(v) = body.get(k) {
+                shown.insert(k.into(), v.clone());
+            }
+        }
+        shown.insert(
+            "status".into(),
+            json!(if state == "stopped" { "off" } else { "running" }),
+        );
+        Ok((body, shown))
+    }
+
+    /// A new server_type by actions, with the server off (force powers it off and on again);
+    /// `state` by power actions (rebuild reinstalls); labels in place; networks attached by
+    /// an action; image, location and datacenter set at creation only.
+    fn update(&self, args: &Args, nets: &Vec<(u64, String)>, u: &mut Update<'_>) -> ModResult<()> {
+        let s = u.found;
+        let name = args.string("name").unwrap_or_default();
+        let state = args.string("state").unwrap_or_else(|| "present".into());
+        let now = flat(s);
+        let mut status = s["status"].as_str().unwrap_or("");
+        if let Some(t) = args
+            .string("server_type")
+            .filter(|t| Some(t.as_str()) != now["server_type"].as_str())
+        {
+            let running = status != "off";
+            if running && !args.bool("force") {
+                return Err(ModuleError::Failed(format!(
+                    "hetzner_server: changing '{name}' from {} to {t} needs the server off: \
+                     add force: yes to power it off and on again (a short outage), or state: stopped",
+                    now["server_type"].as_str().unwrap_or("?")
+                )));
+            }
+            if running {
+                u.action("poweroff", json!({}));
+            }
+            u.action(
+                "change_type",
+                json!({"server_type": t, "upgrade_disk": args.bool("upgrade_disk")}),
+            );
+            if running && state != "stopped" {
+                u.action("poweron", json!({}));
+            } else if running {
+                status = "off";
+                u.now.insert("status".into(), json!("off"));
+            }
+            u.now.insert("server_type".into(), json!({ "name": t }));
+        }
+        if state == "rebuild" {
+            let image = args.string("image").ok_or_else(|| {
+                ModuleError::Failed(format!(
+                    "hetzner_server: state=rebuild needs 'image' for '{name}'"
                 ))
-            }
-            (Some(s), "absent") => {
-                ops.push(Op::Delete(s["id"].as_u64().unwrap_or_default()));
-                after_obj = None;
-            }
-            (None, _) => {
-                let (Some(server_type), Some(image)) =
-                    (args.string("server_type"), args.string("image"))
-                else {
-                    return Err(ModuleError::Failed(format!(
-                        "hetzner_server: 'server_type' and 'image' are needed to create the server '{name}'"
-                    )));
-                };
-                let mut body = json!({
-                    "name": name,
-                    "server_type": server_type,
-                    "image": image,
-                    "start_after_create": state != "stopped",
-                    "public_net": {"enable_ipv4": args.bool("enable_ipv4"), "enable_ipv6": args.bool("enable_ipv6")},
-                });
-                for k in ["location", "datacenter", "user_data"] {
-                    if let Some(v) = args.string(k) {
-                        body[k] = json!(v);
-                    }
-                }
-                // Names or IDs, as the API takes them.
-                let keys: Vec<Value> = args
-                    .strings("ssh_keys")
-                    .into_iter()
-                    .map(|k| {
-                        k.parse::<u64>()
-                            .map(Value::from)
-                            .unwrap_or(Value::String(k))
-                    })
-                    .collect();
-                if !keys.is_empty() {
-                    body["ssh_keys"] = Value::Array(keys);
-                }
-                if !nets.is_empty() {
-                    body["networks"] = json!(nets.iter().map(|(id, _)| *id).collect::<Vec<_>>());
-                }
-                let firewalls = ids(
-                    &client,
-                    "/firewalls",
-                    &args.strings("firewalls"),
-                    &mut notes,
-                )
-                .await?;
-                if !firewalls.is_empty() {
-                    body["firewalls"] = json!(firewalls
-                        .iter()
-                        .map(|id| json!({"firewall": id}))
-                        .collect::<Vec<_>>());
-                }
-                let group: Vec<String> = args.string("placement_group").into_iter().collect();
-                if let Some(g) = ids(&client, "/placement_groups", &group, &mut notes)
-                    .await?
-                    .first()
-                {
-                    body["placement_group"] = json!(g);
-                }
-                if let Some(l) = labels(args.get("labels")) {
-                    body["labels"] = Value::Object(l);
-                }
-                let mut shown = Map::new();
-                for k in [
-                    "name",
-                    "server_type",
-                    "image",
-                    "location",
-                    "datacenter",
-                    "labels",
-                ] {
-                    if let Some(v) = body.get(k) {
-                        shown.insert(k.into(), v.clone());
-                    }
-                }
-                shown.insert(
-                    "status".into(),
-                    json!(if state == "stopped" { "off" } else { "running" }),
-                );
-                after_obj = Some(shown);
-                ops.push(Op::Create(body));
-            }
-            (Some(s), _) => {
-                let id = s["id"].as_u64().unwrap_or_default();
-                let now = flat(s);
-                let mut status = s["status"].as_str().unwrap_or("");
-                let after = after_obj.as_mut().expect("found");
-                // A new type needs the server off: with force it is stopped and started again.
-                if let Some(t) = args
-                    .string("server_type")
-                    .filter(|t| Some(t.as_str()) != now["server_type"].as_str())
-                {
-                    let running = status != "off";
-                    if running && !args.bool("force") {
-                        return Err(ModuleError::Failed(format!(
-                            "hetzner_server: changing '{name}' from {} to {t} needs the server off: \
-                             add force: yes to power it off and on again (a short outage), or state: stopped",
-                            now["server_type"].as_str().unwrap_or("?")
-                        )));
-                    }
-                    if running {
-                        ops.push(Op::Action(id, "poweroff", json!({})));
-                    }
-                    ops.push(Op::Action(
-                        id,
-                        "change_type",
-                        json!({"server_type": t, "upgrade_disk": args.bool("upgrade_disk")}),
-                    ));
-                    if running && state != "stopped" {
-                        ops.push(Op::Action(id, "poweron", json!({})));
-                    } else if running {
-                        status = "off";
-                        after.insert("status".into(), json!("off"));
-                    }
-                    after.insert("server_type".into(), json!(t));
-                }
-                if state == "rebuild" {
-                    let image = args.string("image").ok_or_else(|| {
-                        ModuleError::Failed(format!(
-                            "hetzner_server: state=rebuild needs 'image' for '{name}'"
-                        ))
-                    })?;
-                    after.insert("image".into(), json!(image));
-                    after.insert("status".into(), json!("running (rebuilt)"));
-                    ops.push(Op::Action(id, "rebuild", json!({"image": image})));
-                }
-                // Fields the API sets only at creation: reported, never silently ignored.
-                let create_only: &[&str] = if state == "rebuild" {
-                    &["location", "datacenter"]
-                } else {
-                    &["image", "location", "datacenter"]
-                };
-                for k in create_only.iter().copied() {
-                    if let Some(want) = args
-                        .string(k)
-                        .filter(|w| Some(w.as_str()) != now[k].as_str())
-                    {
-                        notes.push(format!(
-                            "{k} is {} (not {want}): it is set only when the server is created",
-                            now[k].as_str().unwrap_or("unset")
-                        ));
-                    }
-                }
-                if let Some(l) =
-                    labels(args.get("labels")).filter(|l| Some(l) != s["labels"].as_object())
-                {
-                    after.insert("labels".into(), Value::Object(l.clone()));
-                    ops.push(Op::Update(id, json!({"labels": l})));
-                }
-                let power = match (state.as_str(), status) {
-                    ("started", "off") => Some(("poweron", "running")),
-                    ("stopped", "running") => Some(("poweroff", "off")),
-                    ("restarted", "off") => Some(("poweron", "running")),
-                    ("restarted", _) => Some(("reboot", "running (rebooted)")),
-                    _ => None,
-                };
-                if let Some((action, new)) = power {
-                    after.insert("status".into(), json!(new));
-                    ops.push(Op::Action(id, action, json!({})));
-                }
-                let attached: Vec<u64> = s["private_net"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .filter_map(|p| p["network"].as_u64())
-                    .collect();
-                for (nid, n) in nets.iter().filter(|(nid, _)| !attached.contains(nid)) {
-                    notes.push(format!("attaching it to network {n}"));
-                    ops.push(Op::Action(id, "attach_to_network", json!({"network": nid})));
-                }
-            }
+            })?;
+            u.now.insert("image".into(), json!({ "name": image }));
+            u.now.insert("status".into(), json!("running (rebuilt)"));
+            u.action("rebuild", json!({ "image": image }));
         }
-        let mut result = ModuleResult::ok();
-        if let Some(s) = &found {
-            result = result.with("hcloud_server", registered(s, &nets));
+        let create_only: &[&str] = if state == "rebuild" {
+            &["location", "datacenter"]
+        } else {
+            &["image", "location", "datacenter"]
+        };
+        for k in create_only.iter().copied() {
+            u.create_only(k, args.string(k), &now[k]);
         }
-        let after = after_obj.map(|o| describe(&o, FIELDS)).unwrap_or_default();
-        Ok(finish(
-            ctx,
-            label,
-            result,
-            notes,
-            (before, after),
-            ops,
-            // The registered result also needs the network names.
-            |ops| Work::custom(ServerCalls { ops, nets }),
-        ))
+        u.labels(args);
+        let power = match (state.as_str(), status) {
+            ("started", "off") => Some(("poweron", "running")),
+            ("stopped", "running") => Some(("poweroff", "off")),
+            ("restarted", "off") => Some(("poweron", "running")),
+            ("restarted", _) => Some(("reboot", "running (rebooted)")),
+            _ => None,
+        };
+        if let Some((action, new)) = power {
+            u.now.insert("status".into(), json!(new));
+            u.action(action, json!({}));
+        }
+        let attached: Vec<u64> = s["private_net"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|p| p["network"].as_u64())
+            .collect();
+        for (nid, n) in nets.iter().filter(|(nid, _)| !attached.contains(nid)) {
+            u.notes.push(format!("attaching it to network {n}"));
+            u.action("attach_to_network", json!({ "network": nid }));
+        }
+        Ok(())
+    }
+
+    fn registered(&self, s: &Obj, nets: &Vec<(u64, String)>) -> Value {
+        registered(s, nets)
+    }
+
+    /// Its addresses, ID and status only the API can tell.
+    fn planned(&self, args: &Args, body: &Value, _: &Vec<(u64, String)>) -> Value {
+        let address = |on: &str| {
+            if args.bool(on) {
+                unknown()
+            } else {
+                Value::Null
+            }
+        };
+        // Every network the arguments name, also those an earlier task would create.
+        let networks = args.strings("networks");
+        json!({
+            "id": unknown(),
+            "name": body["name"],
+            "status": unknown(),
+            "server_type": body["server_type"],
+            "image": body["image"],
+            "location": body.get("location").cloned().unwrap_or_else(unknown),
+            "datacenter": body.get("datacenter").cloned().unwrap_or_else(unknown),
+            "ipv4_address": address("enable_ipv4"),
+            "ipv6": address("enable_ipv6"),
+            "private_networks": networks,
+            "private_networks_info": networks.iter().map(|n| json!({"name": n, "ip": unknown()})).collect::<Vec<_>>(),
+            "labels": body.get("labels").cloned().unwrap_or(json!({})),
+            "rescue_enabled": false,
+            "backup_window": null,
+            "delete_protection": false,
+            "rebuild_protection": false,
+            "placement_group": args.string("placement_group").map(|g| json!({"id": unknown(), "name": g})),
+            "created": unknown(),
+        })
+    }
+
+    fn timeout(&self, args: &Args) -> Duration {
+        Duration::from_secs(args.int("timeout").unwrap_or(600).max(1) as u64)
     }
 }
 
-struct ServerCalls {
-    ops: Vec<Op>,
-    nets: Vec<(u64, String)>,
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::KNOWN_AFTER_APPLY;
 
-#[async_trait]
-impl Apply for ServerCalls {
-    async fn apply(
-        self: Box<Self>,
-        ctx: &ApplyContext<'_>,
-        args: &Args,
-        preview: ModuleResult,
-    ) -> ModResult<ModuleResult> {
-        let client = Client::from_args(args)?;
-        let timeout = Duration::from_secs(args.int("timeout").unwrap_or(600).max(1) as u64);
-        let ServerCalls { ops, nets } = *self;
-        let name = args.string("name").unwrap_or_default();
-        let s = run(&client, &KIND, ops, timeout, ctx.controller)
-            .await
-            .map_err(|e| match e {
-                ModuleError::Failed(m) => ModuleError::Failed(format!("server '{name}': {m}")),
-                other => other,
-            })?;
-        let s = s.as_object().cloned().unwrap_or_default();
-        let value = if s.is_empty() {
-            json!({})
-        } else {
-            registered(&s, &nets)
-        };
-        Ok(preview.with("hcloud_server", value))
+    #[test]
+    fn a_server_not_created_yet_registers_what_only_the_api_tells_as_unknown() {
+        let args = json!({"name": "w-1", "server_type": "cx22", "image": "debian-12",
+                          "enable_ipv4": true, "enable_ipv6": false, "networks": ["k8s"]});
+        let args = Args(args.as_object().cloned().unwrap());
+        let body = json!({"name": "w-1", "server_type": "cx22", "image": "debian-12"});
+        let p = Server.planned(&args, &body, &vec![]);
+        assert_eq!(p["ipv4_address"], KNOWN_AFTER_APPLY);
+        assert_eq!(
+            p["ipv6"],
+            Value::Null,
+            "no IPv6 asked for: known to be none"
+        );
+        assert_eq!(
+            p["private_networks_info"],
+            json!([{"name": "k8s", "ip": KNOWN_AFTER_APPLY}])
+        );
+        assert_eq!(
+            (&p["id"], &p["status"]),
+            (&json!(KNOWN_AFTER_APPLY), &json!(KNOWN_AFTER_APPLY))
+        );
+        assert_eq!(
+            (&p["name"], &p["server_type"]),
+            (&json!("w-1"), &json!("cx22"))
+        );
+        assert_eq!(p["location"], KNOWN_AFTER_APPLY, "the API picks it");
     }
 }

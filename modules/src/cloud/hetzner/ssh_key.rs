@@ -1,14 +1,16 @@
 //! `hetzner_ssh_key` (hetzner.hcloud.ssh_key): an SSH key in the project, found by name.
 
 use async_trait::async_trait;
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 
-use super::client::{Client, Obj};
-use super::resource::{finish, registering, Kind, Notes, Op};
-use super::{describe, labels, API_ARGS};
+use super::calls::Kind;
+use super::resource::{unknown, Notes, Resource, Update};
+use super::{labels, API_ARGS};
+use crate::clients::hetzner::{Client, Obj};
 use crate::spec::{arg, ArgType::*, ModuleSpec};
-use crate::{Args, ModResult, Module, ModuleError, ModuleResult, Plan, PlanContext};
+use crate::{Args, ModResult, ModuleError};
 
+#[derive(Clone)]
 pub struct SshKey;
 
 static SPEC: ModuleSpec = ModuleSpec::new(
@@ -35,104 +37,112 @@ static SPEC: ModuleSpec = ModuleSpec::new(
     "hcloud_ssh_key",
 ]);
 
-const FIELDS: &[&str] = &["name", "fingerprint", "public_key", "labels"];
-
-const KIND: Kind = Kind {
-    path: "/ssh_keys",
-    one: "ssh_key",
-};
-
 /// The key material, without the comment.
 fn key_material(k: &str) -> String {
     k.split_whitespace().take(2).collect::<Vec<_>>().join(" ")
 }
 
-fn registered(key: &Obj) -> Value {
-    json!({
-        "id": key.get("id"),
-        "name": key.get("name"),
-        "fingerprint": key.get("fingerprint"),
-        "public_key": key.get("public_key"),
-        "labels": key.get("labels"),
-    })
+/// The key's MD5 fingerprint as the API computes it (aa:bb:...), from the key itself.
+fn fingerprint(public_key: &str) -> Option<String> {
+    use base64::Engine;
+    use md5::Digest;
+    let blob = base64::engine::general_purpose::STANDARD
+        .decode(public_key.split_whitespace().nth(1)?)
+        .ok()?;
+    let hex: Vec<String> = md5::Md5::digest(&blob)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    Some(hex.join(":"))
 }
 
 #[async_trait]
-impl Module for SshKey {
+impl Resource for SshKey {
+    type Refs = ();
+
+    const KIND: Kind = Kind {
+        path: "/ssh_keys",
+        one: "ssh_key",
+        what: "SSH key",
+    };
+    const FIELDS: &'static [&'static str] = &["name", "fingerprint", "public_key", "labels"];
+
     fn spec(&self) -> &'static ModuleSpec {
         &SPEC
     }
 
-    async fn plan(&self, ctx: &PlanContext<'_>, args: &Args) -> ModResult<Plan> {
-        let client = Client::from_args(args)?;
+    async fn refs(&self, _: &Client, _: &Args, _: &mut Notes) -> ModResult<()> {
+        Ok(())
+    }
+
+    async fn create(
+        &self,
+        _: &Client,
+        args: &Args,
+        _: &(),
+        _: &mut Notes,
+    ) -> ModResult<(Value, Map<String, Value>)> {
         let name = args.string("name").unwrap_or_default();
-        let found = client.find_by_name(KIND.path, &name).await?;
-        let want_labels = labels(args.get("labels"));
-        let before = found
-            .as_ref()
-            .map(|k| describe(k, FIELDS))
-            .unwrap_or_default();
-        let mut ops = vec![];
-        let mut notes = Notes::default();
-        let after = match (args.str("state"), &found) {
-            (Some("absent"), None) => String::new(),
-            (Some("absent"), Some(k)) => {
-                ops.push(Op::Delete(k["id"].as_u64().unwrap_or_default()));
-                String::new()
-            }
-            (_, None) => {
-                let public_key = args.string("public_key").ok_or_else(|| {
-                    ModuleError::Failed(format!(
-                        "hetzner_ssh_key: 'public_key' is needed to create the key '{name}'"
-                    ))
-                })?;
-                let mut body = json!({"name": name, "public_key": public_key.trim()});
-                if let Some(l) = &want_labels {
-                    body["labels"] = Value::Object(l.clone());
-                }
-                let after = describe(body.as_object().expect("object"), FIELDS);
-                ops.push(Op::Create(body));
-                after
-            }
-            (_, Some(k)) => {
-                // A key's material cannot change: say so rather than ignore it.
-                if args.str("public_key").is_some_and(|p| {
-                    key_material(p) != key_material(k["public_key"].as_str().unwrap_or(""))
-                }) {
-                    notes.push(format!(
-                        "the public_key differs from the existing key '{name}' ({}), which the API \
-                         cannot change: remove the key (state: absent) and create it again",
-                        k["fingerprint"].as_str().unwrap_or("")
-                    ));
-                }
-                let current = labels(k.get("labels")).unwrap_or_default();
-                match want_labels.filter(|l| *l != current) {
-                    Some(l) => {
-                        let mut updated = k.clone();
-                        updated.insert("labels".into(), Value::Object(l.clone()));
-                        ops.push(Op::Update(
-                            k["id"].as_u64().unwrap_or_default(),
-                            json!({"labels": l}),
-                        ));
-                        describe(&updated, FIELDS)
-                    }
-                    None => before.clone(),
-                }
-            }
-        };
-        let result = ModuleResult::ok().with(
-            "hcloud_ssh_key",
-            found.as_ref().map(registered).unwrap_or_else(|| json!({})),
+        let public_key = args.string("public_key").ok_or_else(|| {
+            ModuleError::Failed(format!(
+                "hetzner_ssh_key: 'public_key' is needed to create the key '{name}'"
+            ))
+        })?;
+        let mut body = json!({"name": name, "public_key": public_key.trim()});
+        if let Some(l) = labels(args.get("labels")) {
+            body["labels"] = Value::Object(l);
+        }
+        let shown = body.as_object().cloned().unwrap_or_default();
+        Ok((body, shown))
+    }
+
+    /// Labels in place; the key material can't change (reported).
+    fn update(&self, args: &Args, _: &(), u: &mut Update<'_>) -> ModResult<()> {
+        let k = u.found;
+        if args.str("public_key").is_some_and(|p| {
+            key_material(p) != key_material(k["public_key"].as_str().unwrap_or(""))
+        }) {
+            u.notes.push(format!(
+                "the public_key differs from the existing key '{}' ({}), which the API \
+                 cannot change: remove the key (state: absent) and create it again",
+                k["name"].as_str().unwrap_or(""),
+                k["fingerprint"].as_str().unwrap_or("")
+            ));
+        }
+        u.labels(args);
+        Ok(())
+    }
+
+    fn registered(&self, key: &Obj, _: &()) -> Value {
+        json!({
+            "id": key.get("id"),
+            "name": key.get("name"),
+            "fingerprint": key.get("fingerprint"),
+            "public_key": key.get("public_key"),
+            "labels": key.get("labels"),
+        })
+    }
+
+    fn planned(&self, _: &Args, body: &Value, _: &()) -> Value {
+        json!({
+            "id": unknown(),
+            "name": body["name"],
+            "fingerprint": body["public_key"].as_str().and_then(fingerprint).map_or_else(unknown, Value::from),
+            "public_key": body["public_key"],
+            "labels": body.get("labels").cloned().unwrap_or(json!({})),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_fingerprint_is_the_md5_of_the_key_blob() {
+        let key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHq7kqz4XIRZ2GJ3Q9m2cH9kZ2b5Z0d8m0bCkq4J0o3T ops@laptop";
+        assert_eq!(
+            super::fingerprint(key).as_deref(),
+            Some("8f:57:f7:5f:a1:12:86:a7:fb:93:3c:1c:e9:3e:ae:d3")
         );
-        let label = format!("hetzner ssh_key {name}");
-        Ok(finish(
-            ctx,
-            label,
-            result,
-            notes,
-            (before, after),
-            ops,
-            registering(&KIND, "hcloud_ssh_key", registered),
-        ))
+        assert_eq!(super::fingerprint("ssh-ed25519 !!!"), None);
     }
 }

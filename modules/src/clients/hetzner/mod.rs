@@ -1,104 +1,24 @@
-//! The Hetzner Cloud API client every hetzner_* module shares: the bearer token (never
-//! printed), the endpoint, pagination, and retries where the API says to retry (429 until
-//! `RateLimit-Reset`, 5xx, `conflict`, `locked`), with every error reported as the API's own
-//! `code` and `message`.
+//! The Hetzner Cloud API client the hetzner_* modules and the inventory source share: the
+//! bearer token (never printed), the endpoint, pagination, and retries where the API says to
+//! retry (429 until `RateLimit-Reset`, 5xx, `conflict`, `locked`), with every error reported
+//! as the API's own `code` and `message`.
 
-use std::sync::LazyLock;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+mod bucket;
+mod objects;
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use reqwest::{Method, StatusCode, Url};
-use serde_json::{Map, Value};
+use serde_json::Value;
+
+use bucket::{observe, take};
+pub use objects::{location, Obj};
 
 use crate::{Args, Controller, ModResult, ModuleError};
 
 pub const DEFAULT_ENDPOINT: &str = "https://api.hetzner.cloud/v1";
 const TRIES: u32 = 6;
 const MAX_WAIT: Duration = Duration::from_secs(60);
-/// The project's request bucket as this process sees it: the API refills one request a
-/// second, up to RateLimit-Limit. Every request takes one first, waiting for the refill when
-/// there is none, so many hosts at once never run into 429s. Answers arrive out of order and
-/// while other requests are still in the air, so a reported count, less those requests, only
-/// ever lowers the estimate (the refill raises it).
-struct Bucket {
-    tokens: f64,
-    limit: f64,
-    at: Instant,
-    known: bool,
-    in_flight: u32,
-}
-
-static BUCKET: LazyLock<std::sync::Mutex<Bucket>> = LazyLock::new(|| {
-    std::sync::Mutex::new(Bucket {
-        tokens: 0.0,
-        limit: 0.0,
-        at: Instant::now(),
-        known: false,
-        in_flight: 0,
-    })
-});
-
-/// One spare request, for the API's own rounding of its refill.
-const RESERVE: f64 = 1.0;
-
-impl Bucket {
-    fn refill(&mut self) {
-        let now = Instant::now();
-        self.tokens = (self.tokens + (now - self.at).as_secs_f64()).min(self.limit);
-        self.at = now;
-    }
-}
-
-/// A request in the air; the bucket counts it until it is dropped.
-struct Ticket;
-
-impl Drop for Ticket {
-    fn drop(&mut self) {
-        let mut b = BUCKET.lock().unwrap_or_else(|e| e.into_inner());
-        b.in_flight = b.in_flight.saturating_sub(1);
-    }
-}
-
-/// Takes a request from the bucket, waiting for one when it is empty.
-async fn take() -> Ticket {
-    loop {
-        let wait = {
-            let mut b = BUCKET.lock().unwrap_or_else(|e| e.into_inner());
-            b.refill();
-            if !b.known || b.tokens >= 1.0 + RESERVE {
-                b.tokens -= 1.0;
-                b.in_flight += 1;
-                return Ticket;
-            }
-            Duration::from_secs_f64(1.0 + RESERVE - b.tokens)
-        };
-        tokio::time::sleep(wait).await;
-    }
-}
-
-/// What an answer says of the bucket.
-fn observe(headers: &reqwest::header::HeaderMap) {
-    let num = |k: &str| {
-        headers
-            .get(k)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<f64>().ok())
-    };
-    let (Some(left), Some(limit)) = (num("RateLimit-Remaining"), num("RateLimit-Limit")) else {
-        return;
-    };
-    let mut b = BUCKET.lock().unwrap_or_else(|e| e.into_inner());
-    b.refill();
-    b.limit = limit;
-    // The other requests in the air may not be counted in `left` yet.
-    let estimate = left - f64::from(b.in_flight.saturating_sub(1));
-    b.tokens = if b.known {
-        b.tokens.min(estimate)
-    } else {
-        estimate
-    };
-    b.known = true;
-}
-
 pub struct Client {
     http: reqwest::Client,
     base: String,
@@ -159,10 +79,14 @@ fn retry_after(
 }
 
 impl Client {
-    /// From the module's `api_token` / `api_endpoint`, else HCLOUD_TOKEN / HCLOUD_ENDPOINT.
+    /// From a module's `api_token` / `api_endpoint`, else HCLOUD_TOKEN / HCLOUD_ENDPOINT.
     pub fn from_args(args: &Args) -> ModResult<Client> {
-        let token = args
-            .string("api_token")
+        Client::new(args.string("api_token"), args.string("api_endpoint"))
+    }
+
+    /// With this token and endpoint, else HCLOUD_TOKEN / HCLOUD_ENDPOINT.
+    pub fn new(token: Option<String>, endpoint: Option<String>) -> ModResult<Client> {
+        let token = token
             .or_else(|| std::env::var("HCLOUD_TOKEN").ok())
             .filter(|t| !t.trim().is_empty())
             .ok_or_else(|| {
@@ -171,8 +95,7 @@ impl Client {
                         .into(),
                 )
             })?;
-        let base = args
-            .string("api_endpoint")
+        let base = endpoint
             .or_else(|| std::env::var("HCLOUD_ENDPOINT").ok())
             .unwrap_or_else(|| DEFAULT_ENDPOINT.into());
         let http = reqwest::Client::builder()
@@ -334,30 +257,5 @@ impl Client {
             .find(|o| o["name"] == name)
             .and_then(|o| o.as_object().cloned())
             .map(Obj))
-    }
-}
-
-/// An object the API returned. `obj["key"]` is null when the API left a documented key out
-/// (a plain map's index would panic); everything else is the map's.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Obj(pub Map<String, Value>);
-
-impl std::ops::Index<&str> for Obj {
-    type Output = Value;
-    fn index(&self, key: &str) -> &Value {
-        self.0.get(key).unwrap_or(&Value::Null)
-    }
-}
-
-impl std::ops::DerefMut for Obj {
-    fn deref_mut(&mut self) -> &mut Map<String, Value> {
-        &mut self.0
-    }
-}
-
-impl std::ops::Deref for Obj {
-    type Target = Map<String, Value>;
-    fn deref(&self) -> &Map<String, Value> {
-        &self.0
     }
 }
