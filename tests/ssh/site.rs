@@ -14,8 +14,7 @@ use std::thread;
 use std::time::Instant;
 
 use crate::kubeadm_cluster::{
-    cluster_containers, fresh, load_balancer, run_playbook, serve_repo, write_inventory,
-    Containers,
+    cluster_containers, fresh, load_balancer, run_playbook, serve_repo, write_inventory, Containers,
 };
 use crate::kubeadm_sim::{json, ok, ssh, step, MIN};
 use crate::lab::lab;
@@ -47,13 +46,21 @@ fn serve_addons(t: &Lab) -> String {
         .args([&addons_script(), "serve", ADDONS, &port, &dir])
         .output()
         .expect("bash runs tests/lab/k8s/addons");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let url = format!("http://127.0.0.1:{ADDONS_PORT}");
     let out = Command::new("bash")
         .args([&addons_script(), "vars", &dir, &url])
         .output()
         .expect("tests/lab/k8s/addons vars");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout).unwrap()
 }
 
