@@ -272,6 +272,10 @@ fn site_builds_the_cluster_deploys_django_and_changes_nothing_again() {
     ] {
         assert!(out.stdout.contains(shown), "{shown}:\n{}", out.stdout);
     }
+    for h in all_hosts() {
+        // The reset it would run, counted as the node's one change.
+        assert_eq!(out.recap(h.0).changed, 1, "{}: {}", h.0, out.stdout);
+    }
     assert!(exists_in("shop", "deployment web"));
     assert!(t.exists("kube/admin.conf"));
     step(started, "teardown --check --diff planned");
