@@ -4,7 +4,7 @@
 use std::process::Command;
 
 #[path = "../hetzner/fake.rs"]
-mod fake;
+pub(crate) mod fake;
 
 use crate::support::{recap, Lab};
 use fake::{fake_script, Fake, TOKEN};

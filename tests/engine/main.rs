@@ -3,6 +3,7 @@
 
 mod support;
 
+mod addons;
 mod cli;
 mod commands;
 mod compat;
