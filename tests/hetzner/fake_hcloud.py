@@ -28,6 +28,7 @@ import argparse
 import fake_lab
 import base64
 import hashlib
+import ipaddress
 import json
 import os
 import subprocess
@@ -171,11 +172,17 @@ def network_action(net, name, body):
     return 201, {"action": action_view(a)}
 
 
+def subnet_host(net, n):
+    """The n-th address of the network's first subnet (10.0.1.n in 10.0.1.0/24)."""
+    first = net["subnets"][0]["ip_range"] if net["subnets"] else net["ip_range"]
+    return str(ipaddress.ip_network(first, strict=False)[n])
+
+
 def free_ip(net):
-    """The network's lowest unused address from 10.0.1.2 (a deleted server's is reused)."""
+    """The network's lowest unused address from the subnet's .2 (a deleted server's is reused)."""
     used = {p["ip"] for o in list(STATE["servers"].values()) + list(STATE["load_balancers"].values())
             for p in o["private_net"] if p["network"] == net["id"]}
-    return next("10.0.1.%d" % i for i in range(2, 250) if "10.0.1.%d" % i not in used)
+    return next(subnet_host(net, i) for i in range(2, 250) if subnet_host(net, i) not in used)
 
 
 def attach(server, nid, ip=None):
@@ -524,7 +531,7 @@ def lb_attach(lb, nid, ip=None):
         raise ApiError(404, "not_found", "network with ID '%s' not found" % nid)
     if any(p["network"] == nid for p in lb["private_net"]):
         raise ApiError(409, "load_balancer_already_attached", "load balancer is already attached to this network")
-    lb["private_net"].append({"network": nid, "ip": ip or "10.0.1.%d" % (200 + len(lb["private_net"]))})
+    lb["private_net"].append({"network": nid, "ip": ip or subnet_host(net, 200 + len(lb["private_net"]))})
 
 
 def create_load_balancer(body):

@@ -34,6 +34,8 @@ def create_network(net):
     # A network of an earlier lab: removed with `tests/lab/lab down`, or here when unused.
     docker("network", "rm", name)
     err = docker("network", "create", "--label", "timonel-lab=1", "--subnet", net["ip_range"], name)
+    if err and "overlaps" in err:
+        err += " (another lab's network has this range: `tests/lab/site down` removes it, or give this one another range)"
     return None if err is None else "lab network %s (%s): %s" % (name, net["ip_range"], err)
 
 

@@ -40,6 +40,8 @@ fn site(args: &[&str]) -> Out {
         .env("SITE_NAME", NAME)
         .env("SITE_API_PORT", API_PORT)
         .env("SITE_FIRST_IPV4", FIRST_IPV4)
+        // Its own private range, so a lab someone runs by hand can coexist.
+        .env("SITE_NETWORK", "10.241.0.0/16")
         .env("TIMONEL", env!("CARGO_BIN_EXE_timonel"))
         .output()
         .expect("tests/lab/site runs");
