@@ -89,6 +89,21 @@ pub struct ModuleSpec {
     /// Other names the module answers to: Ansible collection names (`ansible.posix.sysctl`)
     /// and old names (`systemd`), so existing playbooks run unchanged.
     pub also_known_as: &'static [&'static str],
+    /// How the engine treats the module, beyond running it on each host.
+    pub engine: EngineTraits,
+}
+
+/// What the engine does differently for a module: facts about the module, not its arguments.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct EngineTraits {
+    /// Runs once for the play's hosts, on the first of them, and the others take its result
+    /// (Ansible's `BYPASS_HOST_LOOP`: add_host).
+    pub bypass_host_loop: bool,
+    /// Its result is what the user asked to see, so it is printed at every verbosity (debug).
+    pub shows_result: bool,
+    /// The `ansible_facts` it returns are host variables set from the task (set_fact), not
+    /// facts about the host.
+    pub sets_variables: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -234,6 +249,11 @@ impl ModuleSpec {
             mutually_exclusive: &[],
             open: false,
             also_known_as: &[],
+            engine: EngineTraits {
+                bypass_host_loop: false,
+                shows_result: false,
+                sets_variables: false,
+            },
         }
     }
     pub const fn also_known_as(mut self, names: &'static [&'static str]) -> Self {
@@ -255,6 +275,21 @@ impl ModuleSpec {
     /// Accepts any argument name (set_fact).
     pub const fn open(mut self) -> Self {
         self.open = true;
+        self
+    }
+    /// Runs once per play, not per host (add_host).
+    pub const fn bypass_host_loop(mut self) -> Self {
+        self.engine.bypass_host_loop = true;
+        self
+    }
+    /// Its result is always printed (debug).
+    pub const fn shows_result(mut self) -> Self {
+        self.engine.shows_result = true;
+        self
+    }
+    /// Its `ansible_facts` are host variables (set_fact).
+    pub const fn sets_variables(mut self) -> Self {
+        self.engine.sets_variables = true;
         self
     }
 

@@ -22,7 +22,8 @@ static ADD_HOST: ModuleSpec = ModuleSpec::new(
             .aliases(&["group", "groupname"]),
     ],
 )
-.open();
+.open()
+.bypass_host_loop();
 
 static GROUP_BY: ModuleSpec = ModuleSpec::new(
     "group_by",

@@ -15,7 +15,8 @@ static SPEC: ModuleSpec = ModuleSpec::new(
         arg("verbosity", Int, "Only print with at least this many -v.").default("0"),
     ],
 )
-.exclusive(&[&["msg", "var"]]);
+.exclusive(&[&["msg", "var"]])
+.shows_result();
 
 #[async_trait]
 impl Module for Debug {

@@ -15,7 +15,8 @@ static SPEC: ModuleSpec = ModuleSpec::new(
     )
     .default("false")],
 )
-.open();
+.open()
+.sets_variables();
 
 #[async_trait]
 impl Module for SetFact {

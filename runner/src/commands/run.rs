@@ -9,7 +9,7 @@ use crate::cli::{OutputFormat, RunArgs};
 use crate::diag::Diagnostic;
 use crate::exec::{exit, play_hosts, RunOptions};
 use crate::inventory::Inventory;
-use crate::output::{Mode, Printer};
+use crate::output::{Mode, Reporters};
 use crate::playbook::{parse::flatten_tasks, parse::parse_playbook, Item, Playbook};
 
 /// `-e` values: KEY=VALUE words, a YAML/JSON mapping, or @FILE.
@@ -323,7 +323,7 @@ pub fn run(args: RunArgs) -> i32 {
     } else {
         Mode::Text
     };
-    let printer = Arc::new(Printer::new(args.verbose, mode));
+    let output = Arc::new(Reporters::new(args.verbose, mode));
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_stack_size(crate::limits::worker_stack())
@@ -335,7 +335,7 @@ pub fn run(args: RunArgs) -> i32 {
             return exit::ERROR;
         }
     };
-    let shared = crate::exec::engine(opts, inventory, printer);
+    let shared = crate::exec::engine(opts, inventory, output);
     let code = rt.block_on(async move {
         tokio::select! {
             code = crate::exec::run(shared.clone(), playbooks, inventory_dir) => code,

@@ -7,6 +7,7 @@ use modules::{Controller, FileSource, YamlDocument};
 use serde_json::Value;
 
 use super::play_ctx::PlayCtx;
+use crate::output::Event;
 use crate::playbook::Task;
 use crate::template::to_json;
 
@@ -124,6 +125,9 @@ impl Controller for TaskController {
     }
 
     fn progress(&self, note: &str) {
-        self.p.shared.printer.progress.note(&self.host, note);
+        self.p.shared.output.send(Event::HostNote {
+            host: &self.host,
+            note,
+        });
     }
 }

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use tokio::sync::{mpsc, oneshot, watch};
 
-use crate::output::Printer;
+use crate::output::{Event, Reporters};
 
 pub type Key = Vec<u32>;
 /// What a run_once task's other hosts receive: the outcome of the host that ran it.
@@ -73,7 +73,7 @@ pub async fn coordinate(
     mut rx: mpsc::UnboundedReceiver<Msg>,
     hosts: usize,
     free: bool,
-    printer: Arc<Printer>,
+    output: Arc<Reporters>,
     should_abort: impl Fn() -> bool,
 ) {
     let mut live = hosts;
@@ -86,7 +86,11 @@ pub async fn coordinate(
             Msg::Ask(a) if free => {
                 if a.banner.is_some() && last_banner.as_ref() != Some(&a.key) {
                     if let Some((b, h)) = &a.banner {
-                        printer.task(b, *h, live);
+                        output.send(Event::TaskStart {
+                            name: b,
+                            handler: *h,
+                            hosts: live,
+                        });
                     }
                     last_banner = Some(a.key.clone());
                 }
@@ -124,7 +128,11 @@ pub async fn coordinate(
         }
         group.sort_by_key(|a| a.host);
         if let Some((b, h)) = &group[0].banner {
-            printer.task(b, *h, group.len());
+            output.send(Event::TaskStart {
+                name: b,
+                handler: *h,
+                hosts: group.len(),
+            });
         }
         if group[0].run_once {
             let (tx, rx) = watch::channel(None);

@@ -15,8 +15,8 @@ use super::play_ctx::PlayCtx;
 use super::record::{record, register};
 use super::task;
 use super::vars::{context, task_vars};
-use crate::output::Status;
-use crate::playbook::{parse::parse_task_file, Inherited, Item, Task};
+use crate::output::{Event, Status};
+use crate::playbook::{parse::parse_task_file, EngineAction, Inherited, Item, Meta, Task};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Flow {
@@ -208,22 +208,21 @@ impl HostRun {
                 return Flow::Continue;
             }
         }
-        if !tag_selected(&self.p, &t.inh.tags)
-            && t.action != "include_tasks"
-            && t.action != "include_role"
-        {
+        let engine = t.action.engine();
+        // An include's tags go to what it includes; the include itself always runs.
+        if !tag_selected(&self.p, &t.inh.tags) && !engine.is_some_and(EngineAction::is_include) {
             return Flow::Continue;
         }
         if self.p.ended.load(Ordering::SeqCst) {
             return Flow::Stop;
         }
-        match t.action.as_str() {
-            "meta" => return self.meta(&t, key).await,
-            "include_tasks" | "include_role" => return self.include(&t, key).await,
+        match engine {
+            Some(EngineAction::Meta(m)) => return self.meta(&t, m, key).await,
+            Some(a) if a.is_include() => return self.include(&t, key).await,
             _ => {}
         }
         // add_host runs once for the play's hosts, as Ansible's bypasses the host loop.
-        let run_once = t.action == "add_host"
+        let run_once = t.action.traits().bypass_host_loop
             || match &t.inh.run_once {
                 Some(v) => modules::spec::to_bool(v).unwrap_or(false),
                 None => false,
@@ -260,10 +259,10 @@ impl HostRun {
 
     /// Runs a task, telling the progress display when this host starts and ends it.
     async fn timed(&self, t: &Task, vars: Map<String, Value>) -> TaskOutcome {
-        let progress = &self.p.shared.printer.progress;
-        progress.started(&self.host);
+        let output = &self.p.shared.output;
+        output.send(Event::HostStarted { host: &self.host });
         let out = task::run(&self.p, &self.host, t, vars).await;
-        progress.finished(&self.host);
+        output.send(Event::HostFinished { host: &self.host });
         out
     }
 
@@ -275,7 +274,7 @@ impl HostRun {
         if out.status == Status::Failed && !out.ignored {
             self.extra.insert(
                 "ansible_failed_task".into(),
-                json!({"name": t.display_name(), "action": t.action}),
+                json!({"name": t.display_name(), "action": t.action.name()}),
             );
             self.extra.insert(
                 "ansible_failed_result".into(),
@@ -338,14 +337,7 @@ impl HostRun {
         Flow::Continue
     }
 
-    async fn meta(&mut self, t: &Arc<Task>, key: Key) -> Flow {
-        let what = t
-            .args
-            .get("_raw_params")
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .trim()
-            .to_string();
+    async fn meta(&mut self, t: &Arc<Task>, what: Meta, key: Key) -> Flow {
         let vars = self.vars_for(&t.inh, &Map::new());
         let ctx = context(&self.p, vars);
         let when_ok = t.inh.when.iter().try_fold(true, |acc, c| {
@@ -354,23 +346,23 @@ impl HostRun {
         let Ok(true) = when_ok else {
             return Flow::Continue;
         };
-        match what.as_str() {
-            "flush_handlers" => {
+        match what {
+            Meta::FlushHandlers => {
                 let Go::Run { .. } = self.coord.ask(key.clone(), None, false).await else {
                     return Flow::Stop;
                 };
                 self.flush(key).await
             }
-            "end_play" | "end_batch" => {
+            Meta::EndPlay | Meta::EndBatch => {
                 self.p.ended.store(true, Ordering::SeqCst);
                 Flow::Stop
             }
-            "end_host" => Flow::Stop,
-            "clear_facts" => {
+            Meta::EndHost => Flow::Stop,
+            Meta::ClearFacts => {
                 self.p.shared.with_host(&self.host, |s| s.facts.clear());
                 Flow::Continue
             }
-            "clear_host_errors" => {
+            Meta::ClearHostErrors => {
                 self.p.shared.with_host(&self.host, |s| s.failed = false);
                 Flow::Continue
             }
@@ -380,7 +372,10 @@ impl HostRun {
 
     /// Ansible reports an include as "included" and counts it as ok.
     fn included(&self, what: &str) {
-        self.p.shared.printer.included(what, &self.host);
+        self.p.shared.output.send(Event::Included {
+            what,
+            host: &self.host,
+        });
         self.p.shared.stats(&self.host, |s| s.ok += 1);
     }
 
@@ -403,7 +398,7 @@ impl HostRun {
             let mut inh = t.inh.clone();
             inh.when.clear();
             crate::inventory::merge(&mut inh.vars, &item_vars);
-            let items = if t.action == "include_role" {
+            let items = if t.action.engine() == Some(EngineAction::IncludeRole) {
                 let mut parser = crate::playbook::parse::Parser::new(self.p.play.dir.clone());
                 let items =
                     parser.expand_role(&target, Map::new(), &inh, &t.pos, &mut vec![], None);

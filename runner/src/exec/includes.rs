@@ -10,7 +10,7 @@ use super::outcome::TaskOutcome;
 use super::play_ctx::PlayCtx;
 use super::vars::context;
 use crate::output::Status;
-use crate::playbook::Task;
+use crate::playbook::{EngineAction, Task};
 
 /// What an include runs: the file or role name, with the loop item's variables.
 pub type IncludeRuns = Vec<(String, Map<String, Value>)>;
@@ -47,7 +47,7 @@ pub fn plan_include(
             Ok(false) => continue,
             Ok(true) => {}
         }
-        let key = if t.action == "include_role" {
+        let key = if t.action.engine() == Some(EngineAction::IncludeRole) {
             "name"
         } else {
             "file"
@@ -70,7 +70,7 @@ pub fn plan_include(
         else {
             return Err(Box::new(TaskOutcome::failed(format!(
                 "{} needs a {key}",
-                t.action
+                t.action.name()
             ))));
         };
         let mut inc_vars = iv;

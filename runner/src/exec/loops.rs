@@ -165,7 +165,7 @@ pub fn items(p: &PlayCtx, t: &Task, ctx: &minijinja::Value) -> Result<Vec<Value>
                 .map(|r| r.path.clone())
                 .chain([p.play.dir.clone()])
                 .collect();
-            match first(&names, &bases, subdir_for(&t.action)) {
+            match first(&names, &bases, subdir_for(t.action.name())) {
                 Some(f) => vec![Value::String(f.display().to_string())],
                 None if skip => vec![],
                 None => {

@@ -30,7 +30,7 @@ use state::Shared;
 
 use crate::diag::Diagnostic;
 use crate::inventory::{DirVars, Inventory};
-use crate::output::Printer;
+use crate::output::{Event, Reporters};
 use crate::playbook::Playbook;
 use crate::template::Templar;
 
@@ -91,11 +91,11 @@ pub fn play_hosts(
 }
 
 /// The run's shared state, made before the run so an interrupt can still report on it.
-pub fn engine(opts: RunOptions, inventory: Inventory, printer: Arc<Printer>) -> Arc<Shared> {
+pub fn engine(opts: RunOptions, inventory: Inventory, output: Arc<Reporters>) -> Arc<Shared> {
     let forks = opts.forks.max(1);
     Arc::new(Shared {
         templar: Templar::new(),
-        printer,
+        output,
         inventory: RwLock::new(inventory),
         hosts: Mutex::new(Default::default()),
         recap: Mutex::new(Default::default()),
@@ -113,14 +113,12 @@ pub fn engine(opts: RunOptions, inventory: Inventory, printer: Arc<Printer>) -> 
 /// ended after this (`connection::ssh::remote_groups`).
 pub fn interrupted(shared: &Shared) -> i32 {
     crate::children::kill_all();
-    shared
-        .printer
-        .write("\n[ERROR]: User interrupted execution\n");
+    shared.output.send(Event::Interrupted);
     if let Ok(recap) = shared.recap.lock() {
-        shared.printer.recap(&recap);
+        shared.output.send(Event::Recap(&recap));
     }
     // The commands ended by the interrupt fail as they stop; that is not news.
-    shared.printer.close();
+    shared.output.close();
     exit::INTERRUPTED
 }
 
@@ -129,7 +127,7 @@ pub async fn run(
     playbooks: Vec<Playbook>,
     inventory_dir: serde_json::Value,
 ) -> i32 {
-    let printer = shared.printer.clone();
+    let output = shared.output.clone();
     let mut stopped = false;
     'books: for pb in &playbooks {
         let mut pb_vars = DirVars::default();
@@ -189,7 +187,7 @@ pub async fn run(
         }
     }
     let recap = shared.recap.lock().expect("recap lock");
-    printer.recap(&recap);
+    output.send(Event::Recap(&recap));
     let failed_hosts: Vec<String> = {
         let st = shared.hosts.lock().expect("host state lock");
         let mut v: Vec<String> = st
@@ -205,8 +203,11 @@ pub async fn run(
             let retry = pb.path.with_extension("retry");
             let body: String = failed_hosts.iter().map(|h| format!("{h}\n")).collect();
             match write_replacing(&retry, body.as_bytes()) {
-                Ok(()) => printer.retry_hint(&retry),
-                Err(e) => printer.warn(&format!("could not write {}: {e}", retry.display())),
+                Ok(()) => output.send(Event::RetryFile(&retry)),
+                Err(e) => output.send(Event::Warning(&format!(
+                    "could not write {}: {e}",
+                    retry.display()
+                ))),
             }
         }
     }

@@ -12,6 +12,7 @@ use super::play_ctx::{groups_var, PlayCtx};
 use super::state::Shared;
 use crate::diag::Diagnostic;
 use crate::inventory::DirVars;
+use crate::output::Event;
 use crate::playbook::Play;
 
 /// Batch sizes for `serial` (numbers, percentages, or a list of them; the last repeats).
@@ -118,9 +119,9 @@ pub async fn run_play(
     hosts: Vec<String>,
     inventory_dir: Value,
 ) -> Result<bool, Diagnostic> {
-    shared.printer.play(&play.name);
+    shared.output.send(Event::PlayStart { name: &play.name });
     if hosts.is_empty() {
-        shared.printer.no_hosts();
+        shared.output.send(Event::NoHosts);
         return Ok(true);
     }
     let vars_files = load_vars_files(&play, &shared)?;
@@ -169,7 +170,7 @@ pub async fn run_play(
             rx,
             batch.len(),
             play.strategy == "free",
-            shared.printer.clone(),
+            shared.output.clone(),
             should_abort.clone(),
         )
         .await;
@@ -189,7 +190,7 @@ pub async fn run_play(
             } else {
                 "max_fail_percentage"
             };
-            shared.printer.no_more_hosts(why, failed, size);
+            shared.output.send(Event::NoMoreHosts { why, failed, size });
             return Ok(false);
         }
         if failed == size && !play.serial.is_empty() {
@@ -214,7 +215,7 @@ fn internal_error(shared: &Shared, host: &str, e: tokio::task::JoinError) {
     };
     shared.with_host(host, |s| s.failed = true);
     shared.stats(host, |s| s.failed += 1);
-    shared.printer.internal_error(host, &why);
+    shared.output.send(Event::InternalError { host, why: &why });
 }
 
 #[cfg(test)]

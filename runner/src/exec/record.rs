@@ -4,13 +4,13 @@ use serde_json::Value;
 
 use super::outcome::TaskOutcome;
 use super::play_ctx::PlayCtx;
-use crate::output::{HostLine, Status};
-use crate::playbook::Task;
+use crate::output::{Event, HostLine, Status};
+use crate::playbook::{FactsGo, Task};
 
 /// Prints an outcome (unless its lines are already out) and counts it in the recap.
 pub fn record(p: &PlayCtx, host: &str, out: &TaskOutcome, task: Option<&Task>) {
     if !out.printed {
-        p.shared.printer.host(HostLine {
+        p.shared.output.send(Event::HostResult(HostLine {
             host,
             delegated: out.delegated.as_deref(),
             status: out.status,
@@ -21,7 +21,7 @@ pub fn record(p: &PlayCtx, host: &str, out: &TaskOutcome, task: Option<&Task>) {
             where_: task.map(|t| t.pos.to_string()),
             no_log: out.no_log,
             show_result: out.show_result,
-        });
+        }));
     }
     p.shared.stats(host, |s| match out.status {
         Status::Ok | Status::Changed => {
@@ -64,11 +64,11 @@ pub fn register(p: &PlayCtx, host: &str, t: &Task, out: &TaskOutcome) {
                 if let Some(Value::Object(f)) = source.get("ansible_facts") {
                     // set_fact and include_vars make variables; other modules (setup,
                     // package_facts) report facts about the host.
-                    let as_vars = matches!(t.action.as_str(), "set_fact" | "include_vars");
+                    let go = t.action.facts_go();
+                    let as_vars = matches!(go, FactsGo::Variables { .. });
                     // Facts a module returns (getent_passwd, packages) are also variables
                     // under their own name, as Ansible injects them; setup's are ansible_*.
-                    let also_vars =
-                        !as_vars && !matches!(t.action.as_str(), "setup" | "gather_facts");
+                    let also_vars = go == FactsGo::FactsAndVariables;
                     for (k, v) in f {
                         let target = if as_vars { &mut s.vars } else { &mut s.facts };
                         target.insert(k.clone(), v.clone());
@@ -78,10 +78,14 @@ pub fn register(p: &PlayCtx, host: &str, t: &Task, out: &TaskOutcome) {
                         }
                         // set_fact's values were templated once, when the task ran: data.
                         // include_vars' come from the playbook's files: templated when used.
-                        if t.action == "include_vars" {
-                            s.data.remove(k);
-                        } else if as_vars {
-                            s.data.insert(k.clone());
+                        match go {
+                            FactsGo::Variables { data: false } => {
+                                s.data.remove(k);
+                            }
+                            FactsGo::Variables { data: true } => {
+                                s.data.insert(k.clone());
+                            }
+                            _ => {}
                         }
                     }
                 }

@@ -8,7 +8,7 @@ use modules::Connection;
 use serde_json::{Map, Value};
 
 use crate::inventory::Inventory;
-use crate::output::{Printer, Recap};
+use crate::output::{Recap, Reporters};
 use crate::template::Templar;
 
 #[derive(Debug, Clone, Default)]
@@ -45,7 +45,8 @@ pub struct HostState {
 pub struct Shared {
     pub opts: RunOptions,
     pub templar: Arc<Templar>,
-    pub printer: Arc<Printer>,
+    /// Where the run's events go (text, progress line, json).
+    pub output: Arc<Reporters>,
     pub inventory: RwLock<Inventory>,
     pub hosts: Mutex<HashMap<String, HostState>>,
     pub recap: Mutex<Recap>,

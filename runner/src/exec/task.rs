@@ -20,8 +20,8 @@ use super::planned;
 use super::play_ctx::PlayCtx;
 use super::reach::{connection, reach};
 use super::vars::{context, strip_omit};
-use crate::output::{HostLine, Status};
-use crate::playbook::Task;
+use crate::output::{Event, HostLine, Status};
+use crate::playbook::{Action, EngineAction, Task};
 use crate::template::mark_data;
 
 /// A module timonel knows but doesn't implement ran: say so, and why the task ran (its
@@ -57,7 +57,7 @@ fn not_implemented(p: &PlayCtx, t: &Task, ctx: &minijinja::Value) -> String {
     };
     format!(
         "module '{}' is not implemented by timonel (this task ran because {why}); `timonel doc {}` shows what it would accept",
-        t.action, t.action
+        t.action.name(), t.action.name()
     )
 }
 
@@ -85,20 +85,19 @@ async fn execute(p: &Arc<PlayCtx>, host: &str, t: &Task, vars: &Map<String, Valu
         Ok(None) => p.shared.opts.diff,
         Err(e) => return TaskOutcome::failed(e),
     };
-    let module = match t.action.as_str() {
-        "setup" | "gather_facts" => {
+    let module = match &t.action {
+        Action::Module(m) => *m,
+        Action::Engine(EngineAction::Setup | EngineAction::GatherFacts) => {
             let mut o = gather_facts(p, host).await;
             o.delegated = delegated;
             return o;
         }
-        "include_vars" => return include_vars(p, t, &ctx),
-        a => match modules::registry::find(a) {
-            Some(m) => m,
-            None if modules::known::find(a).is_some() => {
-                return TaskOutcome::failed(not_implemented(p, t, &ctx))
-            }
-            None => return TaskOutcome::failed(format!("unknown module '{a}'")),
-        },
+        Action::Engine(EngineAction::IncludeVars) => return include_vars(p, t, &ctx),
+        Action::NotImplemented(_) => return TaskOutcome::failed(not_implemented(p, t, &ctx)),
+        // The host walk carries out meta and includes; imports are gone after parsing.
+        Action::Engine(_) | Action::Unknown(_) => {
+            return TaskOutcome::failed(format!("unknown module '{}'", t.action.name()))
+        }
     };
     let retries = match &t.retries {
         Some(v) => templar
@@ -228,9 +227,11 @@ async fn execute(p: &Arc<PlayCtx>, host: &str, t: &Task, vars: &Map<String, Valu
         (changed, failed) = match verdict {
             Ok(Verdict::Done { changed, failed }) => (changed, failed),
             Ok(Verdict::Retry) => {
-                p.shared
-                    .printer
-                    .retrying(host, &t.display_name(), retries - attempt + 1);
+                p.shared.output.send(Event::Retrying {
+                    host,
+                    task: &t.display_name(),
+                    left: retries - attempt + 1,
+                });
                 tokio::time::sleep(Duration::from_secs_f64(delay)).await;
                 continue;
             }
@@ -249,7 +250,7 @@ async fn execute(p: &Arc<PlayCtx>, host: &str, t: &Task, vars: &Map<String, Valu
         o.changed = changed && !failed;
         o.diffs = diffs;
         o.delegated = delegated;
-        o.show_result = t.action == "debug";
+        o.show_result = module.spec().engine.shows_result;
         return o;
     }
 }
@@ -342,7 +343,7 @@ async fn run_loop(
         if o.status == Status::Unreachable {
             return o;
         }
-        p.shared.printer.host(HostLine {
+        p.shared.output.send(Event::HostResult(HostLine {
             host,
             delegated: o.delegated.as_deref(),
             status: o.status,
@@ -353,7 +354,7 @@ async fn run_loop(
             where_: None,
             no_log,
             show_result: o.show_result,
-        });
+        }));
         any_changed |= o.changed;
         any_failed |= o.status == Status::Failed;
         all_skipped &= o.status == Status::Skipped;

@@ -9,6 +9,8 @@ use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
+use super::event::{Event, Reporter};
+
 /// A host running the current task: since when, and what its module says it is doing.
 type Running = HashMap<String, (Instant, Option<String>)>;
 
@@ -76,7 +78,7 @@ impl Progress {
         }
     }
 
-    pub fn task(&self, name: &str, hosts: usize) {
+    fn task(&self, name: &str, hosts: usize) {
         if let Some(b) = &self.bar {
             b.set_prefix(name.chars().take(40).collect::<String>());
             b.set_length(hosts as u64);
@@ -85,14 +87,14 @@ impl Progress {
         }
     }
 
-    pub fn started(&self, host: &str) {
+    fn started(&self, host: &str) {
         if let Ok(mut r) = self.running.lock() {
             r.insert(host.to_string(), (Instant::now(), None));
         }
     }
 
     /// What a host's module is doing now (e.g. "create_server 40%"), shown beside its time.
-    pub fn note(&self, host: &str, note: &str) {
+    fn note(&self, host: &str, note: &str) {
         if let Ok(mut r) = self.running.lock() {
             if let Some(entry) = r.get_mut(host) {
                 entry.1 = Some(note.to_string());
@@ -100,7 +102,7 @@ impl Progress {
         }
     }
 
-    pub fn finished(&self, host: &str) {
+    fn finished(&self, host: &str) {
         if let Ok(mut r) = self.running.lock() {
             r.remove(host);
         }
@@ -117,9 +119,22 @@ impl Progress {
         }
     }
 
-    pub fn done(&self) {
+    fn done(&self) {
         if let Some(b) = &self.bar {
             b.finish_and_clear();
+        }
+    }
+}
+
+impl Reporter for Progress {
+    fn report(&self, event: &Event<'_>) {
+        match event {
+            Event::TaskStart { name, hosts, .. } => self.task(name, *hosts),
+            Event::HostStarted { host } => self.started(host),
+            Event::HostNote { host, note } => self.note(host, note),
+            Event::HostFinished { host } => self.finished(host),
+            Event::Recap(_) => self.done(),
+            _ => {}
         }
     }
 }

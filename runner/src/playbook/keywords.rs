@@ -134,20 +134,6 @@ pub const TASK: &[&str] = &[
     "with_inventory_hostnames",
 ];
 
-/// Actions the engine itself carries out (they are not modules).
-pub const ENGINE_ACTIONS: &[&str] = &[
-    "meta",
-    "include_tasks",
-    "import_tasks",
-    "include_role",
-    "import_role",
-    "include_vars",
-    "setup",
-    "gather_facts",
-    "import_playbook",
-    "include",
-];
-
 pub const LOOP_CONTROL: &[&str] = &[
     "loop_var",
     "index_var",
@@ -156,7 +142,3 @@ pub const LOOP_CONTROL: &[&str] = &[
     "extended",
     "extended_allitems",
 ];
-
-pub fn is_engine_action(name: &str) -> bool {
-    ENGINE_ACTIONS.contains(&modules::registry::short_name(name))
-}

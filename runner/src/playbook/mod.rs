@@ -1,8 +1,10 @@
 //! Playbooks: the model, and the parser that validates everything before anything runs.
+pub mod action;
 pub mod freeform;
 pub mod keywords;
 pub mod model;
 pub mod parse;
 mod roles;
 
+pub use action::{Action, EngineAction, FactsGo, Meta};
 pub use model::*;

@@ -60,7 +60,8 @@ pub struct Role {
 #[derive(Debug, Clone)]
 pub struct Task {
     pub name: Option<String>,
-    pub action: String,
+    /// What the task does, resolved when it was parsed.
+    pub action: super::Action,
     pub args: Map<String, Value>,
     pub pos: Pos,
     pub inh: Inherited,
@@ -87,7 +88,10 @@ pub struct Task {
 impl Task {
     /// What the output shows between TASK [...]: the name, or the action.
     pub fn display_name(&self) -> String {
-        let base = self.name.clone().unwrap_or_else(|| self.action.clone());
+        let base = self
+            .name
+            .clone()
+            .unwrap_or_else(|| self.action.name().to_string());
         match &self.inh.role {
             Some(r) => format!("{} : {}", r.name, base),
             None => base,

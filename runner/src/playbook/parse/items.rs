@@ -89,8 +89,8 @@ impl Parser {
                 }
             }
             if let Some(t) = parsed {
-                let action = modules::registry::short_name(&t.action).to_string();
-                if action == "import_tasks" {
+                let action = t.action.engine();
+                if action == Some(EngineAction::ImportTasks) {
                     let Some(file) = t
                         .args
                         .get("_raw_params")
@@ -123,7 +123,7 @@ impl Parser {
                     out.extend(self.task_file(&path, &imp_inh, Some(&t.pos), FileKind::Import));
                     continue;
                 }
-                if action == "import_role" {
+                if action == Some(EngineAction::ImportRole) {
                     let Some(name) = t
                         .args
                         .get("name")
@@ -144,7 +144,7 @@ impl Parser {
                     continue;
                 }
                 let mut t = t;
-                if action == "include_tasks" || action == "include_role" {
+                if action.is_some_and(EngineAction::is_include) {
                     t.inh.nesting.via = Some(t.pos.clone());
                 }
                 out.push(Item::Task(Arc::new(t)));

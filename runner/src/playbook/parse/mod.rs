@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
+use super::action::{Action, EngineAction, Meta};
 use super::keywords;
 use super::model::*;
 use crate::diag::{Diagnostic, Diagnostics, Pos};
@@ -116,21 +117,6 @@ pub enum FileKind {
     /// A role's tasks or handlers.
     Role,
 }
-
-/// The meta actions ansible-core knows; the engine carries out the ones that matter here.
-const META_ACTIONS: &[&str] = &[
-    "flush_handlers",
-    "refresh_inventory",
-    "noop",
-    "clear_facts",
-    "clear_host_errors",
-    "end_play",
-    "end_host",
-    "end_batch",
-    "end_role",
-    "reset_connection",
-    "role_complete",
-];
 
 /// Keywords whose value is a boolean (or a template giving one).
 const BOOL_KEYWORDS: &[&str] = &[

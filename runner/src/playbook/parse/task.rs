@@ -121,9 +121,7 @@ impl Parser {
             if keywords::TASK.contains(&key.as_str()) {
                 continue;
             }
-            let known = modules::registry::find(&key).is_some()
-                || keywords::is_engine_action(&key)
-                || modules::known::find(&key).is_some();
+            let known = Action::resolve(&key).is_some();
             if known && action.is_none() {
                 action = Some((key, v, k.pos.clone()));
             } else {
@@ -170,7 +168,7 @@ impl Parser {
         let all_names: Vec<&str> = modules::registry::all()
             .iter()
             .map(|m| m.spec().name)
-            .chain(keywords::ENGINE_ACTIONS.iter().copied())
+            .chain(EngineAction::names())
             .chain(modules::known::all().iter().map(|s| s.name))
             .collect();
         if let Some((key, pos)) = unknown.first() {
@@ -201,15 +199,14 @@ impl Parser {
             );
             return None;
         };
+        // Resolved once: the engine never looks the name up again.
+        let mut action = Action::resolve(&name).unwrap_or_else(|| Action::Unknown(name.clone()));
         // A module timonel has, or one it knows (its arguments are checked now; it fails
         // only if it runs).
-        let module = spec_of(&name);
+        let module = action.spec();
         // The engine knows a module by its own name, whichever alias the playbook used.
-        let short = module.map_or_else(
-            || modules::registry::short_name(&name).to_string(),
-            |m| m.name.to_string(),
-        );
-        if short == "include" {
+        let short = action.name().to_string();
+        if action.engine() == Some(EngineAction::Include) {
             // ansible-core rejects it when it loads the playbook, so do we.
             self.err(
                 Diagnostic::at(
@@ -289,23 +286,23 @@ impl Parser {
             }
         }
         self.check_types(node);
-        if short == "meta" {
+        if let Action::Engine(EngineAction::Meta(meta)) = &mut action {
             let what = args
                 .get("_raw_params")
                 .and_then(Value::as_str)
                 .unwrap_or("")
                 .trim()
                 .to_string();
-            if !META_ACTIONS.contains(&what.as_str()) {
+            if let Some(m) = Meta::from_name(&what) {
+                *meta = m;
+            } else {
+                let names: Vec<&str> = Meta::ALL.iter().map(|m| m.name()).collect();
                 self.err(
                     Diagnostic::at(
                         &value.pos,
-                        format!(
-                            "unknown meta action '{what}'{}",
-                            hint_for(&what, META_ACTIONS)
-                        ),
+                        format!("unknown meta action '{what}'{}", hint_for(&what, &names)),
                     )
-                    .help(format!("meta actions: {}", META_ACTIONS.join(", "))),
+                    .help(format!("meta actions: {}", names.join(", "))),
                 );
             }
         }
@@ -352,7 +349,7 @@ impl Parser {
         }
         Some(Task {
             name: node.get("name").and_then(Node::scalar_text),
-            action: short,
+            action,
             args,
             pos: node.pos.clone(),
             inh: t_inh,
@@ -390,9 +387,7 @@ impl Parser {
 
 /// The argument spec of a module timonel implements, or of one it only knows.
 fn spec_of(name: &str) -> Option<&'static modules::ModuleSpec> {
-    modules::registry::find(name)
-        .map(|m| m.spec())
-        .or_else(|| modules::known::find(name))
+    Action::resolve(name).and_then(|a| a.spec())
 }
 
 /// A copy of a mapping node without some keys.
