@@ -19,7 +19,9 @@ fn split_spans(text: &str) -> Result<Vec<(usize, usize)>, String> {
         // As in Ansible's split_args, a quote after a backslash neither opens nor closes.
         let escaped = i > 0 && chars[i - 1].1 == '\\';
         match (quote, c) {
-            (Some(q), _) if c == q && !escaped => quote = None,
+            // Quotes inside a `{{ }}` within a quoted value belong to the template:
+            // msg="{{ "abc" | upper }}" is one word.
+            (Some(q), _) if c == q && !escaped && depth == 0 => quote = None,
             (None, '"') | (None, '\'') if depth == 0 && !escaped => quote = Some(c),
             (_, '{') if matches!(next, Some('{') | Some('%') | Some('#')) => {
                 depth += 1;
@@ -66,8 +68,13 @@ fn unquote(v: &str) -> String {
 }
 
 fn kv(word: &str) -> Option<(String, String)> {
-    let (k, v) = word.split_once('=')?;
-    if k.is_empty() || !k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+    // A key may be a template (`set_fact: "{{ name }}=x"`): it is rendered with the value.
+    let (k, v) = match word.find("}}=") {
+        Some(i) if word.starts_with("{{") => (&word[..i + 2], &word[i + 3..]),
+        _ => word.split_once('=')?,
+    };
+    let templated = k.starts_with("{{") && k.ends_with("}}");
+    if k.is_empty() || !(templated || k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')) {
         return None;
     }
     Some((k.to_string(), unquote(v)))
@@ -143,11 +150,21 @@ mod tests {
         assert_eq!(a["chdir"], "/tmp");
         let a = parse(r#"msg="{{ a | join(', ') }}""#, None).unwrap();
         assert_eq!(a["msg"], "{{ a | join(', ') }}");
+        let a = parse(r#"msg="{{ "abc" | upper }}" other='x'"#, None).unwrap();
+        assert_eq!(a["msg"], r#"{{ "abc" | upper }}"#);
+        assert_eq!(a["other"], "x");
         // A backslash-escaped quote opens nothing (awk -F\' as in real roles).
         let cmd = r#"echo "it's" | awk -F\' '{print $1}' chdir=/tmp"#;
         let a = parse(cmd, Some(shell)).unwrap();
         assert_eq!(a["_raw_params"], r#"echo "it's" | awk -F\' '{print $1}'"#);
         assert_eq!(a["chdir"], "/tmp");
+    }
+
+    #[test]
+    fn templated_key() {
+        let a = parse("{{ item }}=x {{ a ~ '=' }}=y", None).unwrap();
+        assert_eq!(a["{{ item }}"], "x");
+        assert_eq!(a["{{ a ~ '=' }}"], "y");
     }
 
     #[test]

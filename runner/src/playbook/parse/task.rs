@@ -227,6 +227,8 @@ impl Parser {
                 Yaml::Null => {}
                 Yaml::Str(s) => match crate::playbook::freeform::parse(s, module) {
                     Ok(a) if module.is_some() => args = a,
+                    // `import_role: name=x tasks_from=y`: the role actions take k=v too.
+                    Ok(a) if matches!(short.as_str(), "import_role" | "include_role") => args = a,
                     Ok(_) | Err(_) if module.is_none() => {
                         args.insert("_raw_params".into(), Value::String(s.clone()));
                     }
