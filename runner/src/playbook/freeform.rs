@@ -5,6 +5,25 @@ use serde_json::{Map, Value};
 
 use modules::ModuleSpec;
 
+/// The key under which a task keeps arguments written as one template
+/// (`add_host: "{{ host_data }}"`, `assert: "{{ item }}"`): Ansible renders it to the
+/// mapping of arguments when the task runs.
+pub const ARGS_TEMPLATE: &str = "_args_template";
+
+/// Whether free-form text is one `{{ expression }}` and nothing else.
+pub fn is_whole_template(text: &str) -> bool {
+    let t = text.trim();
+    t.starts_with("{{") && t.ends_with("}}") && t[2..t.len() - 2].find("{{").is_none()
+}
+
+/// Rendered arguments: the mapping a whole-template argument rendered to, or as they are.
+pub fn expand_args_template(raw: Map<String, Value>) -> Map<String, Value> {
+    match raw.get(ARGS_TEMPLATE) {
+        Some(Value::Object(m)) if raw.len() == 1 => m.clone(),
+        _ => raw,
+    }
+}
+
 /// Byte ranges of the words of a free-form line, as written (quotes kept).
 fn split_spans(text: &str) -> Result<Vec<(usize, usize)>, String> {
     let mut spans = vec![];
@@ -158,6 +177,16 @@ mod tests {
         let a = parse(cmd, Some(shell)).unwrap();
         assert_eq!(a["_raw_params"], r#"echo "it's" | awk -F\' '{print $1}'"#);
         assert_eq!(a["chdir"], "/tmp");
+    }
+
+    #[test]
+    fn whole_template_arguments() {
+        assert!(is_whole_template(" {{ item }} "));
+        assert!(!is_whole_template("{{ a }}={{ b }}"));
+        assert!(!is_whole_template("msg={{ a }}"));
+        let mut raw = Map::new();
+        raw.insert(ARGS_TEMPLATE.into(), serde_json::json!({"name": "h1"}));
+        assert_eq!(expand_args_template(raw)["name"], "h1");
     }
 
     #[test]

@@ -263,6 +263,49 @@ fn split_url(s: &str) -> serde_json::Map<String, serde_json::Value> {
     m
 }
 
+/// Python's `urllib.parse.quote(s, safe)`, with `+` for spaces in a query string.
+fn quote(s: &str, for_qs: bool) -> String {
+    use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+    const PATH: &AsciiSet = &NON_ALPHANUMERIC
+        .remove(b'_')
+        .remove(b'.')
+        .remove(b'-')
+        .remove(b'~')
+        .remove(b'/');
+    const QS: &AsciiSet = &PATH.add(b'/');
+    let q = utf8_percent_encode(s, if for_qs { QS } else { PATH }).to_string();
+    if for_qs {
+        q.replace("%20", "+")
+    } else {
+        q
+    }
+}
+
+/// Jinja2's `urlencode`: a string quoted for a URL path; a mapping or a list of pairs as a
+/// query string (`()` gives '').
+fn urlencode(v: Value) -> Result<Value, Error> {
+    let pair =
+        |k: &Value, x: &Value| format!("{}={}", quote(&text(k), true), quote(&text(x), true));
+    let out = match v.kind() {
+        ValueKind::Map => v
+            .try_iter()?
+            .map(|k| Ok(pair(&k, &v.get_item(&k)?)))
+            .collect::<Result<Vec<_>, Error>>()?
+            .join("&"),
+        ValueKind::Seq | ValueKind::Iterable => v
+            .try_iter()?
+            .map(|item| {
+                let k = item.get_item(&Value::from(0))?;
+                let x = item.get_item(&Value::from(1))?;
+                Ok(pair(&k, &x))
+            })
+            .collect::<Result<Vec<_>, Error>>()?
+            .join("&"),
+        _ => quote(&text(&v), false),
+    };
+    Ok(Value::from(out))
+}
+
 /// Ansible's `urldecode`: Python's `unquote_plus`.
 fn urldecode(v: Value) -> Value {
     let s = text(&v).replace('+', " ");
@@ -280,6 +323,8 @@ pub fn register(env: &mut Environment<'static>) {
     super::fqcn::filter(env, "random", random);
     super::fqcn::filter(env, "urlsplit", urlsplit);
     super::fqcn::filter(env, "urldecode", urldecode);
+    // Replaces minijinja's, so a list of pairs and `()` work as in Jinja2.
+    env.add_filter("urlencode", urlencode);
 }
 
 #[cfg(test)]
@@ -392,6 +437,20 @@ mod tests {
             "|x.org/a"
         );
         assert_eq!(render("{{ 'http://a/'|urlsplit('password') }}"), "None");
+    }
+
+    #[test]
+    fn urlencode_as_jinja2() {
+        assert_eq!(render("{{ 'a b/c&d' | urlencode }}"), "a%20b/c%26d");
+        assert_eq!(
+            render("{{ {'foo': 'bar', 'baz': 'a b'} | urlencode }}"),
+            "foo=bar&baz=a+b"
+        );
+        assert_eq!(
+            render("{{ [('a', 1), ('b/', 2)] | urlencode }}"),
+            "a=1&b%2F=2"
+        );
+        assert_eq!(render("[{{ () | urlencode }}]"), "[]");
     }
 
     #[test]

@@ -225,6 +225,16 @@ impl Parser {
             match &value.value {
                 Yaml::Map(_) => args = value.to_json().as_object().cloned().unwrap_or_default(),
                 Yaml::Null => {}
+                // `add_host: "{{ data }}"`: the arguments are what the template renders to.
+                Yaml::Str(s)
+                    if module.is_some_and(|m| m.free_form.is_none())
+                        && crate::playbook::freeform::is_whole_template(s) =>
+                {
+                    args.insert(
+                        crate::playbook::freeform::ARGS_TEMPLATE.into(),
+                        Value::String(s.clone()),
+                    );
+                }
                 Yaml::Str(s) => match crate::playbook::freeform::parse(s, module) {
                     Ok(a) if module.is_some() => args = a,
                     // `import_role: name=x tasks_from=y`: the role actions take k=v too.
@@ -260,7 +270,8 @@ impl Parser {
         // Under a condition, a wrong combination of arguments (one missing, two exclusive) is
         // what Ansible reports only if the task runs: warn now, fail then (the run-time check).
         let conditional = !inh.when.is_empty() || node.get("when").is_some();
-        if let Some(m) = module.filter(|_| self.errors.len() == errors_before) {
+        let whole_template = args.contains_key(crate::playbook::freeform::ARGS_TEMPLATE);
+        if let Some(m) = module.filter(|_| self.errors.len() == errors_before && !whole_template) {
             if let Err(errs) = m.validate(&args, true) {
                 for e in errs {
                     if conditional && e.arg.is_none() {
