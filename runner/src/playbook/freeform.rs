@@ -87,12 +87,23 @@ fn unquote(v: &str) -> String {
 }
 
 fn kv(word: &str) -> Option<(String, String)> {
-    // A key may be a template (`set_fact: "{{ name }}=x"`): it is rendered with the value.
-    let (k, v) = match word.find("}}=") {
-        Some(i) if word.starts_with("{{") => (&word[..i + 2], &word[i + 3..]),
-        _ => word.split_once('=')?,
-    };
-    let templated = k.starts_with("{{") && k.ends_with("}}");
+    // A key may be a template (`set_fact: "user_{{ name }}=x"`): it is rendered with the
+    // value. The `=` that ends it is the first one outside `{{ }}`.
+    let mut depth = 0usize;
+    let mut split = None;
+    let b = word.as_bytes();
+    for i in 0..b.len() {
+        if word[i..].starts_with("{{") {
+            depth += 1;
+        } else if word[i..].starts_with("}}") {
+            depth = depth.saturating_sub(1);
+        } else if b[i] == b'=' && depth == 0 {
+            split = Some(i);
+            break;
+        }
+    }
+    let (k, v) = (&word[..split?], &word[split? + 1..]);
+    let templated = k.contains("{{") && k.ends_with("}}");
     if k.is_empty() || !(templated || k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')) {
         return None;
     }
@@ -191,7 +202,8 @@ mod tests {
 
     #[test]
     fn templated_key() {
-        let a = parse("{{ item }}=x {{ a ~ '=' }}=y", None).unwrap();
+        let a = parse("{{ item }}=x {{ a ~ '=' }}=y user_{{ n }}=z", None).unwrap();
+        assert_eq!(a["user_{{ n }}"], "z");
         assert_eq!(a["{{ item }}"], "x");
         assert_eq!(a["{{ a ~ '=' }}"], "y");
     }

@@ -142,6 +142,8 @@ pub fn register(env: &mut Environment<'static>) {
     }
     super::fqcn::filter(env, "strftime", strftime);
     env.add_function("now", now);
+    // ansible-core 2.19's `undef(hint)`: an undefined value (a default that must be set).
+    env.add_function("undef", |_hint: Option<String>| Value::UNDEFINED);
 }
 
 #[cfg(test)]

@@ -44,6 +44,7 @@ fn resolve(state: &State, name: &str, sub: &str) -> std::path::PathBuf {
 
 fn run(state: &State, name: &str, terms: &[Value], kw: &Kwargs) -> Result<Vec<Value>, Error> {
     let name = super::fqcn::short(name);
+    let raw_terms = terms;
     let mut out = vec![];
     let terms: Vec<Value> = terms
         .iter()
@@ -187,6 +188,24 @@ fn run(state: &State, name: &str, terms: &[Value], kw: &Kwargs) -> Result<Vec<Va
                 let path = super::password::resolve(&req.path, dir.as_deref());
                 out.push(Value::from(super::password::lookup(&path, &req).map_err(err)?));
             }
+        }
+        "indexed_items" => {
+            for (i, t) in terms.iter().enumerate() {
+                out.push(Value::from(vec![Value::from(i), t.clone()]));
+            }
+        }
+        "random_choice" => {
+            if !terms.is_empty() {
+                out.push(terms[rand::random_range(0..terms.len())].clone());
+            }
+        }
+        "together" | "nested" => {
+            // The terms here are already flattened; these two need the lists themselves.
+            let lists: Vec<Vec<Value>> = raw_terms
+                .iter()
+                .map(|t| t.try_iter().map(|i| i.collect()).unwrap_or_else(|_| vec![t.clone()]))
+                .collect();
+            out.extend(super::lookups_more::combine_lists(&lists, name == "nested"));
         }
         "dict" => {
             for t in &terms {

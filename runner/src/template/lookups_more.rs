@@ -126,6 +126,40 @@ pub fn fileglob(dir: &Path, pattern: &str) -> Result<Vec<Value>, Error> {
     Ok(found.into_iter().map(Value::from).collect())
 }
 
+/// `together` (Python's zip_longest, None for the missing) or `nested` (the product).
+pub fn combine_lists(lists: &[Vec<Value>], nested: bool) -> Vec<Value> {
+    if nested {
+        let mut acc: Vec<Vec<Value>> = vec![vec![]];
+        for l in lists {
+            acc = acc
+                .iter()
+                .flat_map(|a| {
+                    l.iter().map(move |x| {
+                        let mut n = a.clone();
+                        n.push(x.clone());
+                        n
+                    })
+                })
+                .collect();
+        }
+        if lists.is_empty() {
+            return vec![];
+        }
+        return acc.into_iter().map(Value::from).collect();
+    }
+    let n = lists.iter().map(Vec::len).max().unwrap_or(0);
+    (0..n)
+        .map(|i| {
+            Value::from(
+                lists
+                    .iter()
+                    .map(|l| l.get(i).cloned().unwrap_or(Value::from(())))
+                    .collect::<Vec<_>>(),
+            )
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -174,6 +208,24 @@ mod tests {
             r("{{ query('inventory_hostnames', 'db:web') | sort }}"),
             "['a', 'b', 'c']"
         );
+    }
+
+    #[test]
+    fn list_lookups() {
+        let r = |q: &str| env().render_str(q, ()).unwrap();
+        assert_eq!(
+            r("{{ query('indexed_items', ['a', 'b']) }}"),
+            "[[0, 'a'], [1, 'b']]"
+        );
+        assert_eq!(
+            r("{{ query('together', [1, 2], ['a']) }}"),
+            "[[1, 'a'], [2, None]]"
+        );
+        assert_eq!(
+            r("{{ query('nested', [1, 2], ['a', 'b']) }}"),
+            "[[1, 'a'], [1, 'b'], [2, 'a'], [2, 'b']]"
+        );
+        assert!(["1", "2"].contains(&r("{{ lookup('random_choice', 1, 2) }}").as_str()));
     }
 
     #[test]

@@ -295,7 +295,17 @@ impl Templar {
 fn template_vars(path: &std::path::Path, ctx: &Value) -> Value {
     use std::os::unix::fs::MetadataExt;
     let full = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
-    let uid = std::fs::metadata(path).map(|m| m.uid()).unwrap_or(0);
+    let meta = std::fs::metadata(path).ok();
+    let uid = meta.as_ref().map(|m| m.uid()).unwrap_or(0);
+    let mtime = meta
+        .and_then(|m| m.modified().ok())
+        .and_then(|t| jiff::Timestamp::try_from(t).ok())
+        .map(|t| {
+            t.to_zoned(jiff::tz::TimeZone::system())
+                .strftime("%Y-%m-%d %H:%M:%S%.6f")
+                .to_string()
+        })
+        .unwrap_or_default();
     let owner = std::fs::read_to_string("/etc/passwd")
         .ok()
         .and_then(|p| {
@@ -313,6 +323,7 @@ fn template_vars(path: &std::path::Path, ctx: &Value) -> Value {
         template_path => path.display().to_string(),
         template_fullpath => full.display().to_string(),
         template_uid => owner,
+        template_mtime => mtime,
         template_run_date => jiff::Zoned::now().strftime("%Y-%m-%d %H:%M:%S%.6f").to_string(),
         ansible_managed => "Ansible managed",
     };

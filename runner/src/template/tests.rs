@@ -152,9 +152,11 @@ pub fn register(env: &mut Environment<'static>) {
             .map(|mut i| i.all(|e| e.is_true()))
             .unwrap_or(false)
     });
-    super::fqcn::test(env, "nan", |v: Value| {
-        f64::try_from(v).is_ok_and(f64::is_nan)
-    });
+    for name in ["nan", "isnan"] {
+        super::fqcn::test(env, name, |v: Value| {
+            f64::try_from(v).is_ok_and(f64::is_nan)
+        });
+    }
     super::fqcn::test(env, "truthy", |v: Value| v.is_true());
     super::fqcn::test(env, "falsy", |v: Value| !v.is_true());
     super::fqcn::test(env, "contains", |v: Value, x: Value| {
