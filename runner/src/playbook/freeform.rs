@@ -16,10 +16,16 @@ pub fn is_whole_template(text: &str) -> bool {
     t.starts_with("{{") && t.ends_with("}}") && t[2..t.len() - 2].find("{{").is_none()
 }
 
-/// Rendered arguments: the mapping a whole-template argument rendered to, or as they are.
+/// Rendered arguments: the mapping a whole-template argument rendered to (or the `k=v`
+/// text it rendered to), or as they are. Text that still doesn't split into `k=v` gives an
+/// argument named after the problem, which the module's validation then reports.
 pub fn expand_args_template(raw: Map<String, Value>) -> Map<String, Value> {
     match raw.get(ARGS_TEMPLATE) {
         Some(Value::Object(m)) if raw.len() == 1 => m.clone(),
+        Some(Value::String(s)) if raw.len() == 1 => match parse(s, None) {
+            Ok(m) => m,
+            Err(e) => Map::from_iter([(format!("<{e}>"), Value::Null)]),
+        },
         _ => raw,
     }
 }
@@ -93,9 +99,10 @@ fn kv(word: &str) -> Option<(String, String)> {
     let mut split = None;
     let b = word.as_bytes();
     for i in 0..b.len() {
-        if word[i..].starts_with("{{") {
+        // Bytes, not chars: `{`, `}` and `=` are ASCII, so never inside a multi-byte char.
+        if b[i..].starts_with(b"{{") {
             depth += 1;
-        } else if word[i..].starts_with("}}") {
+        } else if b[i..].starts_with(b"}}") {
             depth = depth.saturating_sub(1);
         } else if b[i] == b'=' && depth == 0 {
             split = Some(i);
@@ -198,6 +205,16 @@ mod tests {
         let mut raw = Map::new();
         raw.insert(ARGS_TEMPLATE.into(), serde_json::json!({"name": "h1"}));
         assert_eq!(expand_args_template(raw)["name"], "h1");
+        let mut raw = Map::new();
+        raw.insert(ARGS_TEMPLATE.into(), serde_json::json!("name=h1 groups=g"));
+        assert_eq!(expand_args_template(raw)["groups"], "g");
+        let mut raw = Map::new();
+        raw.insert(ARGS_TEMPLATE.into(), serde_json::json!("garbage"));
+        let bad = expand_args_template(raw);
+        assert!(
+            bad.keys().next().unwrap().contains("expected key=value"),
+            "{bad:?}"
+        );
     }
 
     #[test]

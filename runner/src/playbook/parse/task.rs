@@ -243,6 +243,19 @@ impl Parser {
                         args.insert("_raw_params".into(), Value::String(s.clone()));
                     }
                     Ok(_) => {}
+                    // Ansible fails such a task only when it runs: warn now, and keep the
+                    // text, so that running the task reports it.
+                    Err(e) if module.is_some_and(|m| m.free_form.is_none()) => {
+                        self.warnings.push(
+                            Diagnostic::at(&value.pos, format!("{e} for module '{short}'"))
+                                .warning()
+                                .help("write the arguments as a mapping below the module name; this task fails if it runs"),
+                        );
+                        args.insert(
+                            crate::playbook::freeform::ARGS_TEMPLATE.into(),
+                            Value::String(s.clone()),
+                        );
+                    }
                     Err(e) => self.err(
                         Diagnostic::at(&value.pos, format!("{e} for module '{short}'"))
                             .help("write the arguments as a mapping below the module name"),
