@@ -18,6 +18,7 @@ pub mod kubernetes;
 pub mod mode;
 pub mod packages;
 pub mod private_file;
+pub mod pyre;
 pub mod registry;
 pub mod result;
 pub mod spec;

@@ -152,8 +152,9 @@ pub fn python_replacement(rep: &str) -> String {
     out
 }
 
-pub fn compile(re: &str, what: &str) -> Result<regex::Regex, String> {
-    regex::Regex::new(re).map_err(|e| format!("invalid regular expression in '{what}': {e}"))
+/// A regexp argument, read as Python's `re` reads it (backreferences, lookaround).
+pub fn compile(re: &str, what: &str) -> Result<crate::pyre::Regex, String> {
+    crate::pyre::Regex::new(re).map_err(|e| format!("invalid regular expression in '{what}': {e}"))
 }
 
 #[cfg(test)]

@@ -100,7 +100,7 @@ impl Controller for TaskController {
         self.p
             .shared
             .templar
-            .render_text(source, &self.ctx)
+            .render_file(source, name, &self.ctx)
             .map_err(|e| format!("{e} (in template {name})"))
     }
 

@@ -134,7 +134,9 @@ async fn execute(p: &Arc<PlayCtx>, host: &str, t: &Task, vars: &Map<String, Valu
                 ))
             }
         };
-        let raw = rendered.as_object().cloned().unwrap_or_default();
+        let raw = crate::playbook::freeform::expand_args_template(
+            rendered.as_object().cloned().unwrap_or_default(),
+        );
         let args = match module.spec().validate(&raw, false) {
             Ok(a) => a,
             Err(errs) => {

@@ -5,6 +5,31 @@ use serde_json::{Map, Value};
 
 use modules::ModuleSpec;
 
+/// The key under which a task keeps arguments written as one template
+/// (`add_host: "{{ host_data }}"`, `assert: "{{ item }}"`): Ansible renders it to the
+/// mapping of arguments when the task runs.
+pub const ARGS_TEMPLATE: &str = "_args_template";
+
+/// Whether free-form text is one `{{ expression }}` and nothing else.
+pub fn is_whole_template(text: &str) -> bool {
+    let t = text.trim();
+    t.starts_with("{{") && t.ends_with("}}") && t[2..t.len() - 2].find("{{").is_none()
+}
+
+/// Rendered arguments: the mapping a whole-template argument rendered to (or the `k=v`
+/// text it rendered to), or as they are. Text that still doesn't split into `k=v` gives an
+/// argument named after the problem, which the module's validation then reports.
+pub fn expand_args_template(raw: Map<String, Value>) -> Map<String, Value> {
+    match raw.get(ARGS_TEMPLATE) {
+        Some(Value::Object(m)) if raw.len() == 1 => m.clone(),
+        Some(Value::String(s)) if raw.len() == 1 => match parse(s, None) {
+            Ok(m) => m,
+            Err(e) => Map::from_iter([(format!("<{e}>"), Value::Null)]),
+        },
+        _ => raw,
+    }
+}
+
 /// Byte ranges of the words of a free-form line, as written (quotes kept).
 fn split_spans(text: &str) -> Result<Vec<(usize, usize)>, String> {
     let mut spans = vec![];
@@ -19,7 +44,9 @@ fn split_spans(text: &str) -> Result<Vec<(usize, usize)>, String> {
         // As in Ansible's split_args, a quote after a backslash neither opens nor closes.
         let escaped = i > 0 && chars[i - 1].1 == '\\';
         match (quote, c) {
-            (Some(q), _) if c == q && !escaped => quote = None,
+            // Quotes inside a `{{ }}` within a quoted value belong to the template:
+            // msg="{{ "abc" | upper }}" is one word.
+            (Some(q), _) if c == q && !escaped && depth == 0 => quote = None,
             (None, '"') | (None, '\'') if depth == 0 && !escaped => quote = Some(c),
             (_, '{') if matches!(next, Some('{') | Some('%') | Some('#')) => {
                 depth += 1;
@@ -66,8 +93,25 @@ fn unquote(v: &str) -> String {
 }
 
 fn kv(word: &str) -> Option<(String, String)> {
-    let (k, v) = word.split_once('=')?;
-    if k.is_empty() || !k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+    // A key may be a template (`set_fact: "user_{{ name }}=x"`): it is rendered with the
+    // value. The `=` that ends it is the first one outside `{{ }}`.
+    let mut depth = 0usize;
+    let mut split = None;
+    let b = word.as_bytes();
+    for i in 0..b.len() {
+        // Bytes, not chars: `{`, `}` and `=` are ASCII, so never inside a multi-byte char.
+        if b[i..].starts_with(b"{{") {
+            depth += 1;
+        } else if b[i..].starts_with(b"}}") {
+            depth = depth.saturating_sub(1);
+        } else if b[i] == b'=' && depth == 0 {
+            split = Some(i);
+            break;
+        }
+    }
+    let (k, v) = (&word[..split?], &word[split? + 1..]);
+    let templated = k.contains("{{") && k.ends_with("}}");
+    if k.is_empty() || !(templated || k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')) {
         return None;
     }
     Some((k.to_string(), unquote(v)))
@@ -143,11 +187,42 @@ mod tests {
         assert_eq!(a["chdir"], "/tmp");
         let a = parse(r#"msg="{{ a | join(', ') }}""#, None).unwrap();
         assert_eq!(a["msg"], "{{ a | join(', ') }}");
+        let a = parse(r#"msg="{{ "abc" | upper }}" other='x'"#, None).unwrap();
+        assert_eq!(a["msg"], r#"{{ "abc" | upper }}"#);
+        assert_eq!(a["other"], "x");
         // A backslash-escaped quote opens nothing (awk -F\' as in real roles).
         let cmd = r#"echo "it's" | awk -F\' '{print $1}' chdir=/tmp"#;
         let a = parse(cmd, Some(shell)).unwrap();
         assert_eq!(a["_raw_params"], r#"echo "it's" | awk -F\' '{print $1}'"#);
         assert_eq!(a["chdir"], "/tmp");
+    }
+
+    #[test]
+    fn whole_template_arguments() {
+        assert!(is_whole_template(" {{ item }} "));
+        assert!(!is_whole_template("{{ a }}={{ b }}"));
+        assert!(!is_whole_template("msg={{ a }}"));
+        let mut raw = Map::new();
+        raw.insert(ARGS_TEMPLATE.into(), serde_json::json!({"name": "h1"}));
+        assert_eq!(expand_args_template(raw)["name"], "h1");
+        let mut raw = Map::new();
+        raw.insert(ARGS_TEMPLATE.into(), serde_json::json!("name=h1 groups=g"));
+        assert_eq!(expand_args_template(raw)["groups"], "g");
+        let mut raw = Map::new();
+        raw.insert(ARGS_TEMPLATE.into(), serde_json::json!("garbage"));
+        let bad = expand_args_template(raw);
+        assert!(
+            bad.keys().next().unwrap().contains("expected key=value"),
+            "{bad:?}"
+        );
+    }
+
+    #[test]
+    fn templated_key() {
+        let a = parse("{{ item }}=x {{ a ~ '=' }}=y user_{{ n }}=z", None).unwrap();
+        assert_eq!(a["user_{{ n }}"], "z");
+        assert_eq!(a["{{ item }}"], "x");
+        assert_eq!(a["{{ a ~ '=' }}"], "y");
     }
 
     #[test]

@@ -11,6 +11,35 @@ use super::parse::{flatten_tasks, to_string_list, FileKind, Parser};
 use crate::diag::{Diagnostic, Pos};
 use crate::yaml::{load_file, Node};
 
+/// The files of a role that `import_role` names instead of the main ones.
+#[derive(Debug, Clone, Default)]
+pub struct RoleFrom {
+    pub tasks: Option<String>,
+    pub vars: Option<String>,
+    pub defaults: Option<String>,
+    pub handlers: Option<String>,
+}
+
+impl RoleFrom {
+    pub fn from_args(args: &Map<String, Value>) -> RoleFrom {
+        let get = |k: &str| args.get(k).and_then(Value::as_str).map(str::to_string);
+        RoleFrom {
+            tasks: get("tasks_from"),
+            vars: get("vars_from"),
+            defaults: get("defaults_from"),
+            handlers: get("handlers_from"),
+        }
+    }
+}
+
+/// `tasks_from: name` as Ansible finds it: the name, or with .yml, .yaml or .json.
+fn named_file(dir: &Path, name: &str) -> Option<PathBuf> {
+    ["", ".yml", ".yaml", ".json"]
+        .iter()
+        .map(|ext| dir.join(format!("{name}{ext}")))
+        .find(|p| p.is_file())
+}
+
 fn main_file(dir: &Path) -> Option<PathBuf> {
     ["main.yml", "main.yaml", "main"]
         .iter()
@@ -176,7 +205,11 @@ impl Parser {
             );
             return vec![];
         };
-        let key = (name.to_string(), Value::Object(params.clone()).to_string());
+        let files = self.role_from.take().unwrap_or_default();
+        let key = (
+            name.to_string(),
+            format!("{}{files:?}", Value::Object(params.clone())),
+        );
         if self.roles_seen.contains(&key) {
             return vec![];
         }
@@ -200,9 +233,13 @@ impl Parser {
         }
         chain.pop();
         self.roles_seen.push(key);
-        let load_vars = |p: &mut Parser, sub: &str| -> Map<String, Value> {
+        let load_vars = |p: &mut Parser, sub: &str, from: &Option<String>| -> Map<String, Value> {
             let mut all = Map::new();
-            for f in vars_files(&path.join(sub)) {
+            let files = match from {
+                Some(n) => named_file(&path.join(sub), n).into_iter().collect(),
+                None => vars_files(&path.join(sub)),
+            };
+            for f in files {
                 match crate::inventory::dirvars_file(&f) {
                     Ok(m) => crate::inventory::merge(&mut all, &m),
                     Err(e) => p.err(e),
@@ -213,18 +250,35 @@ impl Parser {
         let role = Arc::new(Role {
             name: name.to_string(),
             path: path.clone(),
-            defaults: load_vars(self, "defaults"),
-            vars: load_vars(self, "vars"),
+            defaults: load_vars(self, "defaults", &files.defaults),
+            vars: load_vars(self, "vars", &files.vars),
             params,
         });
         self.play_roles.push(role.clone());
         let mut r_inh = inh.clone();
         r_inh.role = Some(role);
-        if let Some(h) = main_file(&path.join("handlers")) {
+        let pick = |sub: &str, from: &Option<String>| match from {
+            Some(n) => named_file(&path.join(sub), n),
+            None => main_file(&path.join(sub)),
+        };
+        if let Some(n) = files
+            .tasks
+            .as_ref()
+            .filter(|_| pick("tasks", &files.tasks).is_none())
+        {
+            self.err(Diagnostic::at(
+                pos,
+                format!(
+                    "tasks_from: no file '{n}' in {}",
+                    path.join("tasks").display()
+                ),
+            ));
+        }
+        if let Some(h) = pick("handlers", &files.handlers) {
             let hs = self.task_file(&h, &r_inh, Some(pos), FileKind::Role);
             flatten_tasks(&hs, &mut self.role_handlers);
         }
-        if let Some(t) = main_file(&path.join("tasks")) {
+        if let Some(t) = pick("tasks", &files.tasks) {
             items.extend(self.task_file(&t, &r_inh, Some(pos), FileKind::Role));
         }
         items

@@ -22,11 +22,14 @@ fn text(v: &Value) -> String {
     }
 }
 
-fn regex(pat: &str, ignorecase: bool, multiline: bool) -> Result<regex::Regex, Error> {
-    regex::RegexBuilder::new(pat)
-        .case_insensitive(ignorecase)
-        .multi_line(multiline)
-        .build()
+/// A pattern as Python's `re` reads it, with Ansible's `ignorecase`/`multiline` flags.
+pub(super) fn regex(pat: &str, kw: &Kwargs) -> Result<modules::pyre::Regex, Error> {
+    let flags = modules::pyre::Flags {
+        ignorecase: flag(kw, "ignorecase")?,
+        multiline: flag(kw, "multiline")?,
+        dotall: false,
+    };
+    modules::pyre::Regex::with_flags(pat, flags)
         .map_err(|e| err(format!("invalid regular expression '{pat}': {e}")))
 }
 
@@ -85,16 +88,30 @@ fn b64decode(v: Value) -> Result<Value, Error> {
 }
 
 fn regex_replace(v: Value, pat: String, rep: Option<String>, kw: Kwargs) -> Result<Value, Error> {
-    let re = regex(&pat, flag(&kw, "ignorecase")?, flag(&kw, "multiline")?)?;
+    let re = regex(&pat, &kw)?;
     let rep = modules::files::edit::python_replacement(&rep.unwrap_or_default());
     let count = kw.get::<Option<usize>>("count")?.unwrap_or(0);
+    let mandatory = kw.get::<Option<usize>>("mandatory_count")?.unwrap_or(0);
+    kw.assert_all_used()?;
+    let s = text(&v);
+    if mandatory > 0 {
+        let found = re.captures_iter(&s).count();
+        if found != mandatory {
+            return Err(err(format!(
+                "regex_replace: expected {mandatory} matches of '{pat}', found {found}"
+            )));
+        }
+    }
     Ok(Value::from(
-        re.replacen(&text(&v), count, rep.as_str()).into_owned(),
+        re.replacen(&s, count, rep.as_str()).into_owned(),
     ))
 }
 
+/// `regex_search(pat)`: the match or None; with group arguments (`'\\1'`, `'\\g<name>'`)
+/// the list of those groups.
 fn regex_search(v: Value, pat: String, groups: Rest<String>, kw: Kwargs) -> Result<Value, Error> {
-    let re = regex(&pat, flag(&kw, "ignorecase")?, flag(&kw, "multiline")?)?;
+    let re = regex(&pat, &kw)?;
+    kw.assert_all_used()?;
     let s = text(&v);
     let Some(c) = re.captures(&s) else {
         return Ok(Value::from(()));
@@ -104,39 +121,66 @@ fn regex_search(v: Value, pat: String, groups: Rest<String>, kw: Kwargs) -> Resu
     }
     let mut out = vec![];
     for g in groups.iter() {
-        let g = g
-            .trim_start_matches('\\')
-            .trim_start_matches("g<")
-            .trim_end_matches('>');
-        let m = match g.parse::<usize>() {
-            Ok(i) => c.get(i),
-            Err(_) => c.name(g),
+        let name = if let Some(n) = g.strip_prefix("\\g<").and_then(|r| r.strip_suffix('>')) {
+            n
+        } else if let Some(n) = g
+            .strip_prefix('\\')
+            .filter(|n| n.chars().all(|c| c.is_ascii_digit()))
+        {
+            n
+        } else {
+            return Err(err(format!("regex_search: unknown argument '{g}'")));
         };
-        out.push(Value::from(m.map(|m| m.as_str()).unwrap_or("")));
+        let m = match name.parse::<usize>() {
+            Ok(i) => c.get(i),
+            Err(_) => c.name(name),
+        };
+        out.push(
+            m.map(|m| Value::from(m.as_str()))
+                .unwrap_or(Value::from(())),
+        );
     }
     Ok(Value::from(out))
 }
 
+/// Python's `re.findall`: whole matches, the one group, or a list per match of every group.
 fn regex_findall(v: Value, pat: String, kw: Kwargs) -> Result<Value, Error> {
-    let re = regex(&pat, flag(&kw, "ignorecase")?, flag(&kw, "multiline")?)?;
+    let re = regex(&pat, &kw)?;
+    kw.assert_all_used()?;
     let s = text(&v);
+    let group = |c: &modules::pyre::Captures, i: usize| {
+        Value::from(c.get(i).map(|m| m.as_str()).unwrap_or(""))
+    };
     let out: Vec<Value> = re
         .captures_iter(&s)
         .map(|c| match c.len() {
-            1 => Value::from(c.get(0).map(|m| m.as_str()).unwrap_or("")),
-            2 => Value::from(c.get(1).map(|m| m.as_str()).unwrap_or("")),
-            _ => Value::from(
-                (1..c.len())
-                    .map(|i| Value::from(c.get(i).map(|m| m.as_str()).unwrap_or("")))
-                    .collect::<Vec<_>>(),
-            ),
+            1 => group(&c, 0),
+            2 => group(&c, 1),
+            n => Value::from((1..n).map(|i| group(&c, i)).collect::<Vec<_>>()),
         })
         .collect();
     Ok(Value::from(out))
 }
 
-fn regex_escape(v: Value) -> Value {
-    Value::from(regex::escape(&text(&v)))
+/// Python's `re.escape` (and `re_type='posix_basic'`, as Ansible's).
+fn regex_escape(v: Value, re_type: Option<String>) -> Result<Value, Error> {
+    let special: &str = match re_type.as_deref().unwrap_or("python") {
+        "python" => "()[]{}?*+-|^$\\.&~# \t\n\r\u{b}\u{c}",
+        "posix_basic" => "].[^$*\\",
+        other => {
+            return Err(err(format!(
+                "regex_escape: invalid or unsupported re_type '{other}'"
+            )))
+        }
+    };
+    let mut out = String::new();
+    for c in text(&v).chars() {
+        if special.contains(c) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    Ok(Value::from(out))
 }
 
 fn deep_merge(a: &mut Json, b: &Json, recursive: bool, list_merge: &str) {

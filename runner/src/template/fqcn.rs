@@ -21,6 +21,9 @@ fn values(a: Rest<ValueOrKwargs>) -> Vec<Value> {
     a.0.into_iter().map(ValueOrKwargs::into_value).collect()
 }
 
+/// The collections that have held ansible.utils' IP filters and tests.
+pub const UTILS_PREFIXES: &[&str] = &["ansible.utils.", "ansible.netcommon."];
+
 /// Registers a filter under its short name and each prefixed one.
 pub fn filter<F, Rv, Args>(env: &mut Environment<'static>, name: &'static str, f: F)
 where
@@ -28,8 +31,41 @@ where
     Rv: FunctionResult,
     Args: for<'a> FunctionArgs<'a>,
 {
+    filter_in(env, PREFIXES, name, f)
+}
+
+/// An ansible.utils filter: `ansible.utils.ipaddr` and the short `ipaddr`.
+pub fn utils_filter<F, Rv, Args>(env: &mut Environment<'static>, name: &'static str, f: F)
+where
+    F: Function<Rv, Args> + Send + Sync + Clone + 'static,
+    Rv: FunctionResult,
+    Args: for<'a> FunctionArgs<'a>,
+{
+    filter_in(env, UTILS_PREFIXES, name, f)
+}
+
+/// An ansible.utils test: `ansible.utils.ipv4_address` and the short name.
+pub fn utils_test<F, Rv, Args>(env: &mut Environment<'static>, name: &'static str, f: F)
+where
+    F: Function<Rv, Args> + Send + Sync + 'static,
+    Rv: FunctionResult,
+    Args: for<'a> FunctionArgs<'a>,
+{
+    test_in(env, UTILS_PREFIXES, name, f)
+}
+
+fn filter_in<F, Rv, Args>(
+    env: &mut Environment<'static>,
+    prefixes: &[&str],
+    name: &'static str,
+    f: F,
+) where
+    F: Function<Rv, Args> + Send + Sync + Clone + 'static,
+    Rv: FunctionResult,
+    Args: for<'a> FunctionArgs<'a>,
+{
     let v = Value::from_function(f.clone());
-    for p in PREFIXES {
+    for p in prefixes {
         let v = v.clone();
         env.add_filter(
             format!("{p}{name}"),
@@ -47,8 +83,17 @@ where
     Rv: FunctionResult,
     Args: for<'a> FunctionArgs<'a>,
 {
+    test_in(env, PREFIXES, name, f)
+}
+
+fn test_in<F, Rv, Args>(env: &mut Environment<'static>, prefixes: &[&str], name: &'static str, f: F)
+where
+    F: Function<Rv, Args> + Send + Sync + 'static,
+    Rv: FunctionResult,
+    Args: for<'a> FunctionArgs<'a>,
+{
     let v = Value::from_function(f);
-    for p in PREFIXES {
+    for p in prefixes {
         let v = v.clone();
         env.add_test(
             format!("{p}{name}"),

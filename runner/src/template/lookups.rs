@@ -44,6 +44,7 @@ fn resolve(state: &State, name: &str, sub: &str) -> std::path::PathBuf {
 
 fn run(state: &State, name: &str, terms: &[Value], kw: &Kwargs) -> Result<Vec<Value>, Error> {
     let name = super::fqcn::short(name);
+    let raw_terms = terms;
     let mut out = vec![];
     let terms: Vec<Value> = terms
         .iter()
@@ -104,8 +105,17 @@ fn run(state: &State, name: &str, terms: &[Value], kw: &Kwargs) -> Result<Vec<Va
             for t in &terms {
                 let p = resolve(state, &text(t), "templates");
                 let s = crate::limits::read_to_string(&p).map_err(|e| err(format!("lookup('template'): cannot read {}: {e}", p.display())))?;
-                let tmpl = state.env().template_from_str(&s)?;
-                let text = tmpl.render(state.lookup("vars").unwrap_or_default())?;
+                let vars = state.lookup("vars").unwrap_or_default();
+                let own_env;
+                let env = if super::loader::needs_loader(&s) {
+                    own_env = super::loader::with_loader(state.env(), super::loader::search_path(&vars, Some(&p)));
+                    &own_env
+                } else {
+                    state.env()
+                };
+                let text = env
+                    .template_from_str(&super::escapes::literal_backslashes(&s, false))?
+                    .render(vars)?;
                 if text.len() > crate::limits::TEMPLATE_OUTPUT.get() {
                     return Err(err(format!(
                         "lookup('template'): {} renders to more than {} bytes; {}",
@@ -179,7 +189,43 @@ fn run(state: &State, name: &str, terms: &[Value], kw: &Kwargs) -> Result<Vec<Va
                 out.push(Value::from(super::password::lookup(&path, &req).map_err(err)?));
             }
         }
-        other => return Err(err(format!("unknown lookup plugin '{other}' (env, file, pipe, template, vars, items, list, first_found, sequence, password)"))),
+        "indexed_items" => {
+            for (i, t) in terms.iter().enumerate() {
+                out.push(Value::from(vec![Value::from(i), t.clone()]));
+            }
+        }
+        "random_choice" => {
+            if !terms.is_empty() {
+                out.push(terms[rand::random_range(0..terms.len())].clone());
+            }
+        }
+        "together" | "nested" => {
+            // The terms here are already flattened; these two need the lists themselves.
+            let lists: Vec<Vec<Value>> = raw_terms
+                .iter()
+                .map(|t| t.try_iter().map(|i| i.collect()).unwrap_or_else(|_| vec![t.clone()]))
+                .collect();
+            out.extend(super::lookups_more::combine_lists(&lists, name == "nested"));
+        }
+        "dict" => {
+            for t in &terms {
+                out.extend(super::lookups_more::dict_items(t)?);
+            }
+        }
+        "varnames" => out.extend(super::lookups_more::varnames(state, &terms)?),
+        "inventory_hostnames" => out.extend(super::lookups_more::inventory_hostnames(state, &terms)?),
+        "fileglob" => {
+            for t in &terms {
+                let t = text(t);
+                let (dir, pat) = match t.rsplit_once('/') {
+                    Some((d, p)) => (if d.is_empty() { "/" } else { d }, p),
+                    None => ("", t.as_str()),
+                };
+                let base = if dir.is_empty() { resolve(state, ".", "files") } else { resolve(state, dir, "files") };
+                out.extend(super::lookups_more::fileglob(&base, pat)?);
+            }
+        }
+        other => return Err(err(format!("unknown lookup plugin '{other}' (env, file, pipe, template, vars, items, list, first_found, sequence, password, dict, varnames, inventory_hostnames, fileglob)"))),
     }
     Ok(out)
 }
@@ -213,7 +259,14 @@ fn lookup(state: &State, name: String, terms: Rest<Value>, kw: Kwargs) -> Result
     Ok(match res.len() {
         0 => Value::from(""),
         1 => res.into_iter().next().unwrap_or_default(),
-        _ => Value::from(res.iter().map(text).collect::<Vec<_>>().join(",")),
+        // Python's `",".join(ran)`: strings are joined; other items stay a list.
+        _ if res
+            .iter()
+            .all(|v| v.kind() == minijinja::value::ValueKind::String) =>
+        {
+            Value::from(res.iter().map(text).collect::<Vec<_>>().join(","))
+        }
+        _ => Value::from(res),
     })
 }
 

@@ -2,14 +2,20 @@
 //! whole-expression strings (`"{{ items }}"` is a list), `x | default(...)` on undefined
 //! chains, and undefined variables reported by name.
 
+mod data_filters;
+mod escapes;
 mod filters;
 pub mod first_found;
 mod fqcn;
+mod ipaddr;
 mod lazy;
+mod loader;
 mod lookups;
+mod lookups_more;
 mod password;
 mod py_random;
 mod tests;
+mod text_filters;
 pub mod yaml_out;
 
 use std::sync::Arc;
@@ -80,6 +86,9 @@ impl Templar {
         env.set_unknown_method_callback(python_methods);
         env.set_recursion_limit(200);
         filters::register(&mut env);
+        text_filters::register(&mut env);
+        data_filters::register(&mut env);
+        ipaddr::register(&mut env);
         tests::register(&mut env);
         lookups::register(&mut env);
         fqcn::jinja_aliases(&mut env);
@@ -136,13 +145,37 @@ impl Templar {
         self.render_text(s, ctx).map(Json::String)
     }
 
-    /// Renders a template to text (the template module, multi-part strings), stopping at
+    /// Renders a template to text (multi-part strings), stopping at
     /// `limits::TEMPLATE_OUTPUT` bytes: a loop can't fill the memory with its output.
     pub fn render_text(&self, s: &str, ctx: &Value) -> Result<String, TemplateError> {
+        self.render_in(s, ctx, None)
+    }
+
+    /// Renders a template file's text (the template module): includes are also looked for
+    /// next to it, and Ansible's `template_*` variables and `ansible_managed` are set.
+    pub fn render_file(&self, s: &str, path: &str, ctx: &Value) -> Result<String, TemplateError> {
+        let path = std::path::Path::new(path);
+        let ctx = template_vars(path, ctx);
+        self.render_in(s, &ctx, Some(path))
+    }
+
+    fn render_in(
+        &self,
+        s: &str,
+        ctx: &Value,
+        file: Option<&std::path::Path>,
+    ) -> Result<String, TemplateError> {
         let _guard = crate::memguard::Render::start(s);
-        let tmpl = self
-            .env
-            .template_from_str(s)
+        let own_env;
+        let env = if loader::needs_loader(s) {
+            own_env = loader::with_loader(&self.env, loader::search_path(ctx, file));
+            &own_env
+        } else {
+            &self.env
+        };
+        let source = escapes::literal_backslashes(s, false);
+        let tmpl = env
+            .template_from_str(&source)
             .map_err(|e| self.explain(e, s, ctx))?;
         let mut out = LimitedOutput {
             buf: Vec::new(),
@@ -159,9 +192,10 @@ impl Templar {
 
     pub fn eval_expr(&self, expr: &str, ctx: &Value) -> Result<Value, TemplateError> {
         let _guard = crate::memguard::Render::start(expr);
+        let source = escapes::literal_backslashes(expr, true);
         let compiled = self
             .env
-            .compile_expression(expr)
+            .compile_expression(&source)
             .map_err(|e| TemplateError(format!("template error in '{expr}': {}", detail(&e))))?;
         compiled
             .eval(ctx.clone())
@@ -228,7 +262,10 @@ impl Templar {
     }
 
     fn undefined_names(&self, src: &str, ctx: &Value) -> Vec<String> {
-        let mut names: Vec<String> = match self.env.template_from_str(src) {
+        let mut names: Vec<String> = match self
+            .env
+            .template_from_str(&escapes::literal_backslashes(src, false))
+        {
             Ok(t) => t.undeclared_variables(false).into_iter().collect(),
             Err(_) => vec![],
         };
@@ -252,6 +289,47 @@ impl Templar {
     }
 }
 
+/// The variables Ansible's template module adds for a template file (`template_host`,
+/// `template_path`, `template_fullpath`, `template_uid`, `template_run_date`, and
+/// `ansible_managed`, "Ansible managed" by default), under the task's own.
+fn template_vars(path: &std::path::Path, ctx: &Value) -> Value {
+    use std::os::unix::fs::MetadataExt;
+    let full = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let meta = std::fs::metadata(path).ok();
+    let uid = meta.as_ref().map(|m| m.uid()).unwrap_or(0);
+    let mtime = meta
+        .and_then(|m| m.modified().ok())
+        .and_then(|t| jiff::Timestamp::try_from(t).ok())
+        .map(|t| {
+            t.to_zoned(jiff::tz::TimeZone::system())
+                .strftime("%Y-%m-%d %H:%M:%S%.6f")
+                .to_string()
+        })
+        .unwrap_or_default();
+    let owner = std::fs::read_to_string("/etc/passwd")
+        .ok()
+        .and_then(|p| {
+            p.lines().find_map(|l| {
+                let f: Vec<&str> = l.split(':').collect();
+                (f.get(2) == Some(&uid.to_string().as_str())).then(|| f[0].to_string())
+            })
+        })
+        .unwrap_or_else(|| uid.to_string());
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_default();
+    let own = minijinja::context! {
+        template_host => host,
+        template_path => path.display().to_string(),
+        template_fullpath => full.display().to_string(),
+        template_uid => owner,
+        template_mtime => mtime,
+        template_run_date => jiff::Zoned::now().strftime("%Y-%m-%d %H:%M:%S%.6f").to_string(),
+        ansible_managed => "Ansible managed",
+    };
+    minijinja::value::merge_maps([ctx.clone(), own])
+}
+
 /// Checks, before anything runs, that a condition (`when`, `until`, `changed_when`,
 /// `failed_when`) compiles the way `Templar::condition` will evaluate it: a syntax error is
 /// a mistake in the playbook, not a condition that is false.
@@ -273,9 +351,15 @@ pub fn check_condition(text: &str) -> Result<(), String> {
         return Ok(());
     }
     let compiled = match inline_templates(text) {
-        Some(expr) => env.compile_expression(&expr).map(drop),
-        None if is_template(text) => env.template_from_str(text).map(drop),
-        None => env.compile_expression(text).map(drop),
+        Some(expr) => env
+            .compile_expression(&escapes::literal_backslashes(&expr, true))
+            .map(drop),
+        None if is_template(text) => env
+            .template_from_str(&escapes::literal_backslashes(text, false))
+            .map(drop),
+        None => env
+            .compile_expression(&escapes::literal_backslashes(text, true))
+            .map(drop),
     };
     compiled.map_err(|e| {
         e.detail()

@@ -16,6 +16,17 @@ impl PyRandom {
         PyRandom::from_be_bytes(&be)
     }
 
+    /// `random.Random(n)`: seeded from the integer's absolute value.
+    pub fn from_int(n: i64) -> PyRandom {
+        PyRandom::from_be_bytes(&n.unsigned_abs().to_be_bytes())
+    }
+
+    /// An unpredictable generator (Python's SystemRandom where no seed is given).
+    pub fn from_os() -> PyRandom {
+        let key: Vec<u32> = (0..4).map(|_| rand::random::<u32>()).collect();
+        PyRandom(Mt::new_with_key(key))
+    }
+
     /// CPython's `random_seed`: the (non-negative) integer cut into 32-bit words from the least significant
     /// end, as many as its bits need (at least one), handed to `init_by_array`.
     fn from_be_bytes(be: &[u8]) -> PyRandom {
@@ -43,7 +54,7 @@ impl PyRandom {
     }
 
     /// `_randbelow(n)`: rejection sampling on `n.bit_length()` bits.
-    fn below(&mut self, n: usize) -> usize {
+    pub fn below(&mut self, n: usize) -> usize {
         let k = usize::BITS - n.leading_zeros();
         loop {
             let r = self.bits(k) as usize;

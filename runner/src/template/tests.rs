@@ -9,17 +9,47 @@ fn text(v: &Value) -> String {
         .unwrap_or_else(|| v.to_string())
 }
 
-fn re(pat: &str, kw: &Kwargs) -> Result<regex::Regex, Error> {
-    regex::RegexBuilder::new(pat)
-        .case_insensitive(kw.get::<Option<bool>>("ignorecase")?.unwrap_or(false))
-        .multi_line(kw.get::<Option<bool>>("multiline")?.unwrap_or(false))
-        .build()
-        .map_err(|e| {
-            Error::new(
+/// Python's `re.match` / `re.search` / `re.fullmatch` of the value, with Ansible's
+/// `ignorecase` and `multiline` flags.
+fn regex_test(v: &Value, pat: &str, how: &str, kw: &Kwargs) -> Result<bool, Error> {
+    let p = match how {
+        "match" => format!("\\A(?:{pat})"),
+        "fullmatch" => format!("\\A(?:{pat})\\z"),
+        "search" => pat.to_string(),
+        other => {
+            return Err(Error::new(
                 ErrorKind::InvalidOperation,
-                format!("invalid regular expression '{pat}': {e}"),
-            )
-        })
+                format!("regex test: match_type '{other}' is not match, search or fullmatch"),
+            ))
+        }
+    };
+    let re = super::filters::regex(&p, kw)?;
+    Ok(re.is_match(&text(v)))
+}
+
+/// Every item of `v` is in `x` (Ansible's `subset`, `issubset`).
+fn subset(v: Value, x: Value) -> bool {
+    v.try_iter()
+        .map(|mut i| i.all(|e| x.try_iter().map(|mut j| j.any(|f| f == e)).unwrap_or(false)))
+        .unwrap_or(false)
+}
+
+fn same_file(a: &std::path::Path, b: &std::path::Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (std::fs::metadata(a), std::fs::metadata(b)) {
+        (Ok(x), Ok(y)) => x.dev() == y.dev() && x.ino() == y.ino(),
+        _ => false,
+    }
+}
+
+/// Python's `os.path.ismount`: a directory on another device than its parent, or the same
+/// inode as its parent (`/`).
+fn is_mount(p: &std::path::Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let (Ok(m), Ok(parent)) = (p.symlink_metadata(), std::fs::metadata(p.join(".."))) else {
+        return false;
+    };
+    m.is_dir() && (m.dev() != parent.dev() || m.ino() == parent.ino())
 }
 
 fn attr_true(v: &Value, name: &str) -> bool {
@@ -70,30 +100,20 @@ fn version(v: Value, other: String, op: Option<String>) -> Result<bool, Error> {
 }
 
 pub fn register(env: &mut Environment<'static>) {
-    super::fqcn::test(
-        env,
-        "match",
-        |v: Value, p: String, kw: Kwargs| -> Result<bool, Error> {
-            let r = re(&format!("^(?:{p})"), &kw)?;
-            Ok(r.is_match(&text(&v)))
-        },
-    );
-    super::fqcn::test(
-        env,
-        "search",
-        |v: Value, p: String, kw: Kwargs| -> Result<bool, Error> {
-            Ok(re(&p, &kw)?.is_match(&text(&v)))
-        },
-    );
+    super::fqcn::test(env, "match", |v: Value, p: String, kw: Kwargs| {
+        regex_test(&v, &p, "match", &kw)
+    });
+    super::fqcn::test(env, "search", |v: Value, p: String, kw: Kwargs| {
+        regex_test(&v, &p, "search", &kw)
+    });
     super::fqcn::test(
         env,
         "regex",
         |v: Value, p: String, kw: Kwargs| -> Result<bool, Error> {
-            let m = kw
+            let how = kw
                 .get::<Option<String>>("match_type")?
                 .unwrap_or_else(|| "search".into());
-            let p = if m == "match" { format!("^(?:{p})") } else { p };
-            Ok(re(&p, &kw)?.is_match(&text(&v)))
+            regex_test(&v, &p, &how, &kw)
         },
     );
     super::fqcn::test(env, "version", version);
@@ -101,7 +121,7 @@ pub fn register(env: &mut Environment<'static>) {
     for name in ["failed", "failure"] {
         super::fqcn::test(env, name, |v: Value| attr_true(&v, "failed"));
     }
-    for name in ["success", "succeeded"] {
+    for name in ["success", "succeeded", "successful"] {
         super::fqcn::test(env, name, |v: Value| !attr_true(&v, "failed"));
     }
     for name in ["changed", "change"] {
@@ -110,34 +130,70 @@ pub fn register(env: &mut Environment<'static>) {
     for name in ["skipped", "skip"] {
         super::fqcn::test(env, name, |v: Value| attr_true(&v, "skipped"));
     }
+    super::fqcn::test(env, "unreachable", |v: Value| attr_true(&v, "unreachable"));
+    super::fqcn::test(env, "reachable", |v: Value| !attr_true(&v, "unreachable"));
+    for name in ["finished", "finish"] {
+        // An async result without `finished` counts as finished, as in Ansible.
+        super::fqcn::test(env, name, |v: Value| {
+            v.get_attr("finished")
+                .ok()
+                .filter(|f| !f.is_undefined())
+                .is_none_or(|f| f.is_true())
+        });
+    }
+    super::fqcn::test(env, "started", |v: Value| attr_true(&v, "started"));
+    super::fqcn::test(env, "any", |v: Value| {
+        v.try_iter()
+            .map(|mut i| i.any(|e| e.is_true()))
+            .unwrap_or(false)
+    });
+    super::fqcn::test(env, "all", |v: Value| {
+        v.try_iter()
+            .map(|mut i| i.all(|e| e.is_true()))
+            .unwrap_or(false)
+    });
+    for name in ["nan", "isnan"] {
+        super::fqcn::test(env, name, |v: Value| {
+            f64::try_from(v).is_ok_and(f64::is_nan)
+        });
+    }
     super::fqcn::test(env, "truthy", |v: Value| v.is_true());
     super::fqcn::test(env, "falsy", |v: Value| !v.is_true());
     super::fqcn::test(env, "contains", |v: Value, x: Value| {
         v.try_iter().map(|mut i| i.any(|e| e == x)).unwrap_or(false)
     });
-    super::fqcn::test(env, "subset", |v: Value, x: Value| {
-        v.try_iter()
-            .map(|mut i| i.all(|e| x.try_iter().map(|mut j| j.any(|f| f == e)).unwrap_or(false)))
-            .unwrap_or(false)
+    for name in ["subset", "issubset"] {
+        super::fqcn::test(env, name, subset);
+    }
+    for name in ["superset", "issuperset"] {
+        super::fqcn::test(env, name, |v: Value, x: Value| subset(x, v));
+    }
+    // Ansible's path tests, and their older `is_` names.
+    let path = |v: &Value| std::path::PathBuf::from(text(v));
+    for name in ["file", "is_file"] {
+        super::fqcn::test(env, name, move |v: Value| path(&v).is_file());
+    }
+    for name in ["directory", "is_dir"] {
+        super::fqcn::test(env, name, move |v: Value| path(&v).is_dir());
+    }
+    super::fqcn::test(env, "exists", move |v: Value| path(&v).exists());
+    for name in ["link", "is_link"] {
+        super::fqcn::test(env, name, move |v: Value| path(&v).is_symlink());
+    }
+    super::fqcn::test(env, "link_exists", move |v: Value| {
+        path(&v).symlink_metadata().is_ok()
     });
-    super::fqcn::test(env, "superset", |v: Value, x: Value| {
-        x.try_iter()
-            .map(|mut i| i.all(|e| v.try_iter().map(|mut j| j.any(|f| f == e)).unwrap_or(false)))
-            .unwrap_or(false)
-    });
-    super::fqcn::test(env, "file", |v: Value| {
-        std::path::Path::new(&text(&v)).is_file()
-    });
-    super::fqcn::test(env, "directory", |v: Value| {
-        std::path::Path::new(&text(&v)).is_dir()
-    });
-    super::fqcn::test(env, "exists", |v: Value| {
-        std::path::Path::new(&text(&v)).exists()
-    });
-    super::fqcn::test(env, "link", |v: Value| {
-        std::path::Path::new(&text(&v)).is_symlink()
-    });
-    super::fqcn::test(env, "abs", |v: Value| text(&v).starts_with('/'));
+    for name in ["abs", "is_abs"] {
+        super::fqcn::test(env, name, |v: Value| text(&v).starts_with('/'));
+    }
+    for name in ["same_file", "is_same_file"] {
+        super::fqcn::test(env, name, move |v: Value, o: Value| {
+            same_file(&path(&v), &path(&o))
+        });
+    }
+    for name in ["mount", "is_mount"] {
+        super::fqcn::test(env, name, move |v: Value| is_mount(&path(&v)));
+    }
     super::fqcn::test(env, "boolean", |v: Value| v.kind() == ValueKind::Bool);
     super::fqcn::test(env, "integer", |v: Value| {
         i64::try_from(v.clone()).is_ok() && v.kind() == ValueKind::Number && !text(&v).contains('.')

@@ -43,16 +43,70 @@ fn read_source(path: &Path) -> Result<Arc<Source>, Diagnostic> {
     let text = limits::read_file(path)?;
     Ok(Arc::new(Source {
         path: path.to_path_buf(),
-        text,
+        text: lenient(text),
     }))
 }
 
 pub fn load_str(name: &str, text: &str) -> Result<Vec<Node>, Diagnostic> {
     let src = Arc::new(Source {
         path: name.into(),
-        text: text.to_string(),
+        text: lenient(text.to_string()),
     });
     Ok(load_src(&src)?.into_iter().map(|(_, d)| d).collect())
+}
+
+/// PyYAML accepts a flow collection whose lines (typically the closing `}` or `]`) sit at
+/// column 0 inside a block mapping; the YAML spec and saphyr don't. When a text fails to
+/// parse and has such a line, those lines are indented by one space, which changes no
+/// value; the text is kept as it was if that doesn't make it parse.
+fn lenient(text: String) -> String {
+    let parses = |t: &str| Parser::new_from_str(t).all(|e| e.is_ok());
+    if !text.lines().any(|l| l.starts_with(['}', ']'])) || parses(&text) {
+        return text;
+    }
+    let fixed = indent_flow_lines(&text);
+    if parses(&fixed) {
+        fixed
+    } else {
+        text
+    }
+}
+
+/// Every line that starts inside an open flow collection (`{`/`[` outside quotes and
+/// comments) and at column 0, indented by one space.
+fn indent_flow_lines(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 16);
+    let mut depth = 0usize;
+    for line in text.split_inclusive('\n') {
+        if depth > 0 && !line.starts_with([' ', '\t', '\n', '\r']) {
+            out.push(' ');
+        }
+        out.push_str(line);
+        let mut quote: Option<char> = None;
+        let mut prev = ' ';
+        let mut chars = line.chars().peekable();
+        while let Some(c) = chars.next() {
+            match quote {
+                Some('"') if c == '\\' => {
+                    chars.next();
+                }
+                Some('\'') if c == '\'' && chars.peek() == Some(&'\'') => {
+                    chars.next();
+                }
+                Some(q) if c == q => quote = None,
+                Some(_) => {}
+                None => match c {
+                    '"' | '\'' => quote = Some(c),
+                    '#' if prev.is_whitespace() => break,
+                    '{' | '[' => depth += 1,
+                    '}' | ']' => depth = depth.saturating_sub(1),
+                    _ => {}
+                },
+            }
+            prev = c;
+        }
+    }
+    out
 }
 
 struct Loader<'a> {
@@ -366,6 +420,18 @@ mod tests {
         let x = docs[0].get("x").unwrap().to_json();
         assert_eq!(x, serde_json::json!({"b": 3, "a": 1}));
         assert_eq!(docs[0].get("x").unwrap().pos.line, 5);
+    }
+
+    #[test]
+    fn flow_mapping_closed_at_column_0_as_pyyaml() {
+        let docs = load_str("t", "a: {\n    \"x\": [1,\n2\n]\n}\nb: 2\n").unwrap();
+        assert_eq!(
+            docs[0].to_json(),
+            serde_json::json!({"a": {"x": [1, 2]}, "b": 2})
+        );
+        // A block scalar's braces don't move the lines after it.
+        let docs = load_str("t", "s: |\n  {\nb: '}'\n").unwrap();
+        assert_eq!(docs[0].to_json(), serde_json::json!({"s": "{\n", "b": "}"}));
     }
 
     #[test]

@@ -133,6 +133,7 @@ impl Parser {
                         self.err(Diagnostic::at(&t.pos, "import_role needs 'name'"));
                         continue;
                     };
+                    self.role_from = Some(crate::playbook::roles::RoleFrom::from_args(&t.args));
                     out.extend(self.expand_role(
                         &name,
                         Map::new(),

@@ -28,6 +28,9 @@ pub struct Parser {
     /// Names and listen topics of tasks that failed to parse (already reported).
     pub unparsed_names: Vec<String>,
     pub warnings: Vec<Diagnostic>,
+    /// `tasks_from` / `vars_from` / `defaults_from` / `handlers_from` of the role that
+    /// `import_role` is about to expand (its dependencies use their main files).
+    pub role_from: Option<crate::playbook::roles::RoleFrom>,
 }
 
 pub fn parse_playbook(path: &Path) -> Result<Playbook, Diagnostics> {
@@ -217,6 +220,7 @@ impl Parser {
             play_dir,
             unparsed_names: vec![],
             warnings: vec![],
+            role_from: None,
         }
     }
 

@@ -222,12 +222,37 @@ impl Parser {
             match &value.value {
                 Yaml::Map(_) => args = value.to_json().as_object().cloned().unwrap_or_default(),
                 Yaml::Null => {}
+                // `add_host: "{{ data }}"`: the arguments are what the template renders to.
+                Yaml::Str(s)
+                    if module.is_some_and(|m| m.free_form.is_none())
+                        && crate::playbook::freeform::is_whole_template(s) =>
+                {
+                    args.insert(
+                        crate::playbook::freeform::ARGS_TEMPLATE.into(),
+                        Value::String(s.clone()),
+                    );
+                }
                 Yaml::Str(s) => match crate::playbook::freeform::parse(s, module) {
                     Ok(a) if module.is_some() => args = a,
+                    // `import_role: name=x tasks_from=y`: the role actions take k=v too.
+                    Ok(a) if matches!(short.as_str(), "import_role" | "include_role") => args = a,
                     Ok(_) | Err(_) if module.is_none() => {
                         args.insert("_raw_params".into(), Value::String(s.clone()));
                     }
                     Ok(_) => {}
+                    // Ansible fails such a task only when it runs: warn now, and keep the
+                    // text, so that running the task reports it.
+                    Err(e) if module.is_some_and(|m| m.free_form.is_none()) => {
+                        self.warnings.push(
+                            Diagnostic::at(&value.pos, format!("{e} for module '{short}'"))
+                                .warning()
+                                .help("write the arguments as a mapping below the module name; this task fails if it runs"),
+                        );
+                        args.insert(
+                            crate::playbook::freeform::ARGS_TEMPLATE.into(),
+                            Value::String(s.clone()),
+                        );
+                    }
                     Err(e) => self.err(
                         Diagnostic::at(&value.pos, format!("{e} for module '{short}'"))
                             .help("write the arguments as a mapping below the module name"),
@@ -255,7 +280,8 @@ impl Parser {
         // Under a condition, a wrong combination of arguments (one missing, two exclusive) is
         // what Ansible reports only if the task runs: warn now, fail then (the run-time check).
         let conditional = !inh.when.is_empty() || node.get("when").is_some();
-        if let Some(m) = module.filter(|_| self.errors.len() == errors_before) {
+        let whole_template = args.contains_key(crate::playbook::freeform::ARGS_TEMPLATE);
+        if let Some(m) = module.filter(|_| self.errors.len() == errors_before && !whole_template) {
             if let Err(errs) = m.validate(&args, true) {
                 for e in errs {
                     if conditional && e.arg.is_none() {
