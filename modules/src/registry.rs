@@ -1,7 +1,7 @@
 //! Every module by name. Adding a module is one file and one line here.
 
 use crate::commands::command::{CommandModule, Kind};
-use crate::{cloud, control, files, kubernetes, packages, system, Module};
+use crate::{cloud, control, files, kubernetes, net, packages, system, Module};
 
 static MODULES: &[&dyn Module] = &[
     &CommandModule(Kind::Command),
@@ -18,6 +18,8 @@ static MODULES: &[&dyn Module] = &[
     &files::slurp::Slurp,
     &files::fetch::Fetch,
     &files::get_url::GetUrl,
+    &files::ini_file::IniFile,
+    &net::uri::Uri,
     &files::unarchive::Unarchive,
     &control::debug::Debug,
     &control::set_fact::SetFact,

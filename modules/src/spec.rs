@@ -449,3 +449,28 @@ pub const ATTR_ARGS: [ArgSpec; 3] = [
     arg("owner", ArgType::Str, "User that should own the file."),
     arg("group", ArgType::Str, "Group that should own the file."),
 ];
+
+/// SELinux context arguments of the file modules. Accepted as Ansible accepts them, and a
+/// no-op: timonel targets Debian-family hosts, where SELinux is off.
+pub const SELINUX_ARGS: [ArgSpec; 4] = [
+    arg(
+        "setype",
+        ArgType::Str,
+        "SELinux type (accepted; no-op where SELinux is off).",
+    ),
+    arg(
+        "seuser",
+        ArgType::Str,
+        "SELinux user (accepted; no-op where SELinux is off).",
+    ),
+    arg(
+        "serole",
+        ArgType::Str,
+        "SELinux role (accepted; no-op where SELinux is off).",
+    ),
+    arg(
+        "selevel",
+        ArgType::Str,
+        "SELinux level (accepted; no-op where SELinux is off).",
+    ),
+];

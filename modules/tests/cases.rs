@@ -77,6 +77,7 @@ const HOST_MODULES: &[&str] = &[
     "slurp",
     "fetch",
     "get_url",
+    "uri",
     "unarchive",
     "apt",
     "apt_repository",
