@@ -78,6 +78,7 @@ const HOST_MODULES: &[&str] = &[
     "fetch",
     "get_url",
     "uri",
+    "ini_file",
     "unarchive",
     "apt",
     "apt_repository",

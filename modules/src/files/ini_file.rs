@@ -529,6 +529,10 @@ impl Module for IniFile {
             }
             r
         };
+        // Nothing to write to a missing file (removing from it): it stays missing.
+        if !changed && st.is_none() {
+            return Ok(Plan::Done(base(ModuleResult::ok())));
+        }
         // Unchanged by the edit: the bytes stay as they are (a BOM, CRLF), only attributes
         // may change.
         let bytes = if changed {
