@@ -317,14 +317,6 @@ pub static SPECS: &[ModuleSpec] = &[
     .also_known_as(&["ansible.builtin.script"])
     .free_form("free_form"),
     ModuleSpec::new(
-        "service_facts",
-        "ansible.builtin.service_facts: known to timonel (arguments checked), not implemented",
-        &[
-
-        ],
-    )
-    .also_known_as(&["ansible.builtin.service_facts"]),
-    ModuleSpec::new(
         "set_stats",
         "ansible.builtin.set_stats: known to timonel (arguments checked), not implemented",
         &[
@@ -766,15 +758,6 @@ pub static SPECS: &[ModuleSpec] = &[
     )
     .also_known_as(&["community.general.htpasswd"]),
     ModuleSpec::new(
-        "locale_gen",
-        "community.general.locale_gen: known to timonel (arguments checked), not implemented",
-        &[
-        arg("name", List, "").required(),
-        arg("state", Str, "").choices(&["absent", "present"]),
-        ],
-    )
-    .also_known_as(&["community.general.locale_gen"]),
-    ModuleSpec::new(
         "lvg",
         "community.general.lvg: known to timonel (arguments checked), not implemented",
         &[
@@ -968,15 +951,6 @@ pub static SPECS: &[ModuleSpec] = &[
         ],
     )
     .also_known_as(&["community.general.snap"]),
-    ModuleSpec::new(
-        "timezone",
-        "community.general.timezone: known to timonel (arguments checked), not implemented",
-        &[
-        arg("hwclock", Str, "").choices(&["local", "UTC"]).aliases(&["rtc"]),
-        arg("name", Str, ""),
-        ],
-    )
-    .also_known_as(&["community.general.timezone"]),
     ModuleSpec::new(
         "ufw",
         "community.general.ufw: known to timonel (arguments checked), not implemented",
