@@ -1,8 +1,8 @@
 use async_trait::async_trait;
 
-use super::content::{plan_content, Body, ControllerFile};
+use super::content::{plan_content, with_validate, Body, ControllerFile};
 use crate::hostfs::FileKind;
-use crate::spec::{arg, ArgType::*, ModuleSpec, ATTR_ARGS};
+use crate::spec::{arg, ArgType::*, ModuleSpec, ATTR_ARGS, SELINUX_ARGS};
 use crate::{Args, FileSource, ModResult, Module, ModuleError, ModuleResult, Plan, PlanContext};
 
 pub struct Copy;
@@ -44,6 +44,15 @@ static SPEC: ModuleSpec = ModuleSpec::new(
         ATTR_ARGS[0],
         ATTR_ARGS[1],
         ATTR_ARGS[2],
+        arg(
+            "validate",
+            Str,
+            "A command run on the new content before it replaces the file (%s is the file); the file is left as it was if it fails.",
+        ),
+        SELINUX_ARGS[0],
+        SELINUX_ARGS[1],
+        SELINUX_ARGS[2],
+        SELINUX_ARGS[3],
     ],
 )
 .one_of(&[&["src", "content"]])
@@ -110,6 +119,7 @@ impl Module for Copy {
         if !args.bool("force") && ctx.host.stat(&dest, false).await?.is_some() {
             return Ok(Plan::Done(ModuleResult::ok().with("dest", dest)));
         }
-        plan_content(ctx, &dest, data, args.attrs(), args.bool("backup"), None).await
+        let plan = plan_content(ctx, &dest, data, args.attrs(), args.bool("backup"), None).await?;
+        with_validate(plan, args.str("validate"))
     }
 }

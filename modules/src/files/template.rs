@@ -1,7 +1,7 @@
 use async_trait::async_trait;
 
-use super::content::plan_content;
-use crate::spec::{arg, ArgType::*, ModuleSpec, ATTR_ARGS};
+use super::content::{plan_content, with_validate};
+use crate::spec::{arg, ArgType::*, ModuleSpec, ATTR_ARGS, SELINUX_ARGS};
 use crate::{Args, FileSource, ModResult, Module, ModuleError, ModuleResult, Plan, PlanContext};
 
 pub struct Template;
@@ -30,6 +30,15 @@ static SPEC: ModuleSpec = ModuleSpec::new(
         ATTR_ARGS[0],
         ATTR_ARGS[1],
         ATTR_ARGS[2],
+        arg(
+            "validate",
+            Str,
+            "A command run on the new content before it replaces the file (%s is the file); the file is left as it was if it fails.",
+        ),
+        SELINUX_ARGS[0],
+        SELINUX_ARGS[1],
+        SELINUX_ARGS[2],
+        SELINUX_ARGS[3],
     ],
 );
 
@@ -61,7 +70,7 @@ impl Module for Template {
         if !args.bool("force") && ctx.host.stat(&dest, false).await?.is_some() {
             return Ok(Plan::Done(ModuleResult::ok().with("dest", dest)));
         }
-        plan_content(
+        let plan = plan_content(
             ctx,
             &dest,
             text.into_bytes(),
@@ -69,6 +78,7 @@ impl Module for Template {
             args.bool("backup"),
             None,
         )
-        .await
+        .await?;
+        with_validate(plan, args.str("validate"))
     }
 }
