@@ -32,6 +32,7 @@ static MODULES: &[&dyn Module] = &[
     &control::wait_for_connection::WaitForConnection,
     &control::pause::Pause,
     &packages::apt::Apt,
+    &packages::apt_key::AptKey,
     &packages::package::Package,
     &packages::dpkg_selections::DpkgSelections,
     &packages::package_facts::PackageFacts,

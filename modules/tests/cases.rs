@@ -81,6 +81,7 @@ const HOST_MODULES: &[&str] = &[
     "ini_file",
     "unarchive",
     "apt",
+    "apt_key",
     "apt_repository",
     "deb822_repository",
     "dpkg_selections",

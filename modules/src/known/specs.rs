@@ -6,21 +6,6 @@ use crate::spec::{arg, ArgType::*, ModuleSpec};
 
 pub static SPECS: &[ModuleSpec] = &[
     ModuleSpec::new(
-        "apt_key",
-        "ansible.builtin.apt_key: known to timonel (arguments checked), not implemented",
-        &[
-        arg("data", Str, ""),
-        arg("file", Path, ""),
-        arg("id", Str, ""),
-        arg("keyring", Path, ""),
-        arg("keyserver", Str, ""),
-        arg("state", Str, "").choices(&["absent", "present"]),
-        arg("url", Str, ""),
-        arg("validate_certs", Bool, ""),
-        ],
-    )
-    .also_known_as(&["ansible.builtin.apt_key"]),
-    ModuleSpec::new(
         "assemble",
         "ansible.builtin.assemble: known to timonel (arguments checked), not implemented",
         &[
