@@ -432,7 +432,8 @@ impl Args {
 
     pub fn attrs(&self) -> crate::hostfs::Attrs {
         crate::hostfs::Attrs {
-            mode: self.string("mode"),
+            // `preserve` is resolved by copy and template, which know the source's mode.
+            mode: self.string("mode").filter(|m| m != "preserve"),
             owner: self.string("owner"),
             group: self.string("group"),
         }

@@ -68,6 +68,8 @@ impl Module for Copy {
         let mut dest = args.string("dest").unwrap_or_default();
         // A file is read in chunks (its checksum computed on the way) and streamed to the
         // host at apply: controller memory stays bounded whatever the file's size.
+        // The source's permission bits, for `mode: preserve`.
+        let mut src_mode: Option<u32> = None;
         let (data, src_name): (Body, _) = if let Some(c) = args.get("content") {
             let text = match c {
                 serde_json::Value::String(s) => s.clone(),
@@ -81,6 +83,9 @@ impl Module for Copy {
                 let temp = tempfile::NamedTempFile::new()
                     .map_err(|e| ModuleError::Failed(format!("cannot make a temporary file: {e}")))?
                     .into_temp_path();
+                if args.str("mode") == Some("preserve") {
+                    src_mode = ctx.host.stat(&src, true).await?.map(|s| s.mode);
+                }
                 if !ctx.host.read_into(&src, &temp).await? {
                     return Err(ModuleError::Failed(format!(
                         "Source {src} not found on the host"
@@ -99,6 +104,12 @@ impl Module for Copy {
                     .controller
                     .find_file(FileSource::Files, &src)
                     .map_err(ModuleError::Failed)?;
+                {
+                    use std::os::unix::fs::PermissionsExt;
+                    src_mode = std::fs::metadata(&path)
+                        .ok()
+                        .map(|m| m.permissions().mode());
+                }
                 let d = ControllerFile::open(&path).map_err(|e| {
                     ModuleError::Failed(format!("could not read {}: {e}", path.display()))
                 })?;
@@ -119,7 +130,11 @@ impl Module for Copy {
         if !args.bool("force") && ctx.host.stat(&dest, false).await?.is_some() {
             return Ok(Plan::Done(ModuleResult::ok().with("dest", dest)));
         }
-        let plan = plan_content(ctx, &dest, data, args.attrs(), args.bool("backup"), None).await?;
+        let mut attrs = args.attrs();
+        if args.str("mode") == Some("preserve") {
+            attrs.mode = src_mode.map(|m| format!("{:04o}", m & 0o7777));
+        }
+        let plan = plan_content(ctx, &dest, data, attrs, args.bool("backup"), None).await?;
         with_validate(plan, args.str("validate"))
     }
 }

@@ -70,11 +70,18 @@ impl Module for Template {
         if !args.bool("force") && ctx.host.stat(&dest, false).await?.is_some() {
             return Ok(Plan::Done(ModuleResult::ok().with("dest", dest)));
         }
+        let mut attrs = args.attrs();
+        if args.str("mode") == Some("preserve") {
+            use std::os::unix::fs::PermissionsExt;
+            attrs.mode = std::fs::metadata(&path)
+                .ok()
+                .map(|m| format!("{:04o}", m.permissions().mode() & 0o7777));
+        }
         let plan = plan_content(
             ctx,
             &dest,
             text.into_bytes(),
-            args.attrs(),
+            attrs,
             args.bool("backup"),
             None,
         )
