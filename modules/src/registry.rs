@@ -36,6 +36,7 @@ static MODULES: &[&dyn Module] = &[
     &packages::package::Package,
     &packages::dpkg_selections::DpkgSelections,
     &packages::package_facts::PackageFacts,
+    &packages::pip::Pip,
     &packages::sources::AptRepository,
     &packages::sources::Deb822Repository,
     &system::user::User,

@@ -86,6 +86,7 @@ const HOST_MODULES: &[&str] = &[
     "deb822_repository",
     "dpkg_selections",
     "package_facts",
+    "pip",
     "user",
     "group",
     "service",

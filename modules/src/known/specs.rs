@@ -255,27 +255,6 @@ pub static SPECS: &[ModuleSpec] = &[
     )
     .also_known_as(&["ansible.builtin.mount_facts"]),
     ModuleSpec::new(
-        "pip",
-        "ansible.builtin.pip: known to timonel (arguments checked), not implemented",
-        &[
-        arg("break_system_packages", Bool, ""),
-        arg("chdir", Path, ""),
-        arg("editable", Bool, ""),
-        arg("executable", Path, ""),
-        arg("extra_args", Str, ""),
-        arg("name", List, ""),
-        arg("requirements", Str, ""),
-        arg("state", Str, "").choices(&["absent", "forcereinstall", "latest", "present"]),
-        arg("umask", Str, ""),
-        arg("version", Str, ""),
-        arg("virtualenv", Path, ""),
-        arg("virtualenv_command", Path, ""),
-        arg("virtualenv_python", Str, ""),
-        arg("virtualenv_site_packages", Bool, ""),
-        ],
-    )
-    .also_known_as(&["ansible.builtin.pip"]),
-    ModuleSpec::new(
         "rpm_key",
         "ansible.builtin.rpm_key: known to timonel (arguments checked), not implemented",
         &[

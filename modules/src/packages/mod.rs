@@ -4,4 +4,5 @@ pub mod apt_key;
 pub mod dpkg_selections;
 pub mod package;
 pub mod package_facts;
+pub mod pip;
 pub mod sources;
