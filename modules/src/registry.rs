@@ -42,6 +42,7 @@ static MODULES: &[&dyn Module] = &[
     &system::user::User,
     &system::group::Group,
     &system::getent::Getent,
+    &system::git::Git,
     &system::authorized_key::AuthorizedKey,
     &system::cron::Cron,
     &system::sysctl::Sysctl,

@@ -96,6 +96,7 @@ const HOST_MODULES: &[&str] = &[
     "mount",
     "hostname",
     "timezone",
+    "git",
     "locale_gen",
     "service_facts",
     "reboot",

@@ -144,38 +144,6 @@ pub static SPECS: &[ModuleSpec] = &[
     )
     .also_known_as(&["ansible.builtin.expect"]),
     ModuleSpec::new(
-        "git",
-        "ansible.builtin.git: known to timonel (arguments checked), not implemented",
-        &[
-        arg("accept_hostkey", Bool, ""),
-        arg("accept_newhostkey", Bool, ""),
-        arg("archive", Path, ""),
-        arg("archive_prefix", Str, ""),
-        arg("bare", Bool, ""),
-        arg("clone", Bool, ""),
-        arg("depth", Int, ""),
-        arg("dest", Path, "").required(),
-        arg("executable", Path, ""),
-        arg("force", Bool, ""),
-        arg("gpg_allowlist", List, "").aliases(&["gpg_whitelist"]),
-        arg("key_file", Path, ""),
-        arg("recursive", Bool, ""),
-        arg("reference", Str, ""),
-        arg("refspec", Str, ""),
-        arg("remote", Str, ""),
-        arg("repo", Str, "").required().aliases(&["name"]),
-        arg("separate_git_dir", Path, ""),
-        arg("single_branch", Bool, ""),
-        arg("ssh_opts", Str, ""),
-        arg("track_submodules", Bool, ""),
-        arg("umask", Raw, ""),
-        arg("update", Bool, ""),
-        arg("verify_commit", Bool, ""),
-        arg("version", Str, ""),
-        ],
-    )
-    .also_known_as(&["ansible.builtin.git"]),
-    ModuleSpec::new(
         "iptables",
         "ansible.builtin.iptables: known to timonel (arguments checked), not implemented",
         &[

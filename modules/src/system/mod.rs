@@ -3,6 +3,7 @@
 pub mod authorized_key;
 pub mod cron;
 pub mod getent;
+pub mod git;
 pub mod group;
 pub mod hostname;
 pub mod locale_gen;
