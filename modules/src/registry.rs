@@ -46,6 +46,7 @@ static MODULES: &[&dyn Module] = &[
     &system::authorized_key::AuthorizedKey,
     &system::cron::Cron,
     &system::sysctl::Sysctl,
+    &system::ufw::Ufw,
     &system::modprobe::Modprobe,
     &system::mount::Mount,
     &system::service::ServiceModule::Service,

@@ -92,6 +92,7 @@ const HOST_MODULES: &[&str] = &[
     "service",
     "systemd_service",
     "sysctl",
+    "ufw",
     "modprobe",
     "mount",
     "hostname",

@@ -884,33 +884,6 @@ pub static SPECS: &[ModuleSpec] = &[
     )
     .also_known_as(&["community.general.snap"]),
     ModuleSpec::new(
-        "ufw",
-        "community.general.ufw: known to timonel (arguments checked), not implemented",
-        &[
-        arg("comment", Str, ""),
-        arg("default", Str, "").choices(&["allow", "deny", "reject"]).aliases(&["policy"]),
-        arg("delete", Bool, ""),
-        arg("direction", Str, "").choices(&["in", "incoming", "out", "outgoing", "routed"]),
-        arg("from_ip", Str, "").aliases(&["from", "src"]),
-        arg("from_port", Str, ""),
-        arg("insert", Int, ""),
-        arg("insert_relative_to", Str, "").choices(&["first-ipv4", "first-ipv6", "last-ipv4", "last-ipv6", "zero"]),
-        arg("interface", Str, "").aliases(&["if"]),
-        arg("interface_in", Str, "").aliases(&["if_in"]),
-        arg("interface_out", Str, "").aliases(&["if_out"]),
-        arg("log", Bool, ""),
-        arg("logging", Str, "").choices(&["on", "off", "low", "medium", "high", "full"]),
-        arg("name", Str, "").aliases(&["app"]),
-        arg("proto", Str, "").choices(&["any", "tcp", "udp", "ipv6", "esp", "ah", "gre", "igmp", "vrrp"]).aliases(&["protocol"]),
-        arg("route", Bool, ""),
-        arg("rule", Str, "").choices(&["allow", "deny", "limit", "reject"]),
-        arg("state", Str, "").choices(&["disabled", "enabled", "reloaded", "reset"]),
-        arg("to_ip", Str, "").aliases(&["dest", "to"]),
-        arg("to_port", Str, "").aliases(&["port"]),
-        ],
-    )
-    .also_known_as(&["community.general.ufw"]),
-    ModuleSpec::new(
         "xml",
         "community.general.xml: known to timonel (arguments checked), not implemented",
         &[

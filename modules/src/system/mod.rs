@@ -15,4 +15,5 @@ pub mod service_facts;
 pub mod steps;
 pub mod sysctl;
 pub mod timezone;
+pub mod ufw;
 pub mod user;
