@@ -56,6 +56,12 @@ pub enum ConnError {
 pub trait Connection: Send + Sync {
     /// Runs `cmd` with `sh -c` on the host.
     async fn exec(&self, cmd: &str, opts: &ExecOptions) -> Result<ExecOutput, ConnError>;
+
+    /// Whether the host is the controller itself (a local connection): a module that talks
+    /// to the network from the host (uri) may then do so in-process.
+    fn is_local(&self) -> bool {
+        false
+    }
 }
 
 /// Quotes a string for a POSIX shell.

@@ -86,7 +86,7 @@ impl<'a> HostView<'a> {
         path: &str,
         content: Source<'_>,
     ) -> Result<(), ModuleError> {
-        write_file(self, path, content, &Attrs::default(), None).await
+        write_file(self, path, content, &Attrs::default(), None, None).await
     }
 
     /// Runs a command that must succeed; its stderr becomes the error.
@@ -240,6 +240,7 @@ async fn write_file(
     content: Source<'_>,
     attrs: &Attrs,
     existing: Option<&FileStat>,
+    validate: Option<&str>,
 ) -> Result<(), ModuleError> {
     // The directory and temporary name are worked out here, not with dirname/mktemp on
     // the host: every process saved there is saved on every file of every host.
@@ -275,6 +276,14 @@ async fn write_file(
         }
     }
     script.push_str(&attrs.commands("\"$t\""));
+    if let Some(v) = validate {
+        // The check runs on the temporary file, which replaces the real one only if it passes;
+        // its output goes to stderr for the error.
+        script.push_str(&format!(
+            "{{ {}\n}} 1>&2 || {{ r=$?; echo \"{VALIDATE_FAILED}$r\" >&2; exit 1; }}; ",
+            validate_command(v, "\"$t\"")
+        ));
+    }
     script.push_str("mv -f \"$t\" \"$p\" && trap - EXIT");
     let mut opts = view.opts.clone();
     match content {
@@ -286,12 +295,40 @@ async fn write_file(
         ConnError::Failed(m) => ModuleError::Failed(m),
     })?;
     if out.rc == 0 {
-        Ok(())
-    } else {
-        Err(ModuleError::Failed(format!(
-            "cannot write {path}: {}",
-            out.stderr_str().trim()
-        )))
+        return Ok(());
+    }
+    let err = out.stderr_str();
+    if let Some((output, rc)) = err.trim_end().rsplit_once(VALIDATE_FAILED) {
+        return Err(ModuleError::Failed(format!(
+            "failed to validate: rc:{rc} error:{}; {path} is unchanged",
+            output.trim()
+        )));
+    }
+    Err(ModuleError::Failed(format!(
+        "cannot write {path}: {}",
+        err.trim()
+    )))
+}
+
+/// The marker the write script prints when `validate` fails, followed by its exit code.
+const VALIDATE_FAILED: &str = "timonel: validate failed with rc=";
+
+/// A `validate` command for `file` (already quoted): `%s` is the file, `%%` a percent sign,
+/// as Python's `validate % path` gives it.
+pub fn validate_command(validate: &str, file: &str) -> String {
+    validate
+        .replace("%%", "\u{0}")
+        .replace("%s", file)
+        .replace('\u{0}', "%")
+}
+
+/// Ansible's check of a `validate` argument, made before anything is written.
+pub fn check_validate(validate: Option<&str>) -> Result<(), ModuleError> {
+    match validate {
+        Some(v) if !v.contains("%s") => Err(ModuleError::Failed(format!(
+            "validate must contain %s: {v}"
+        ))),
+        _ => Ok(()),
     }
 }
 
@@ -313,7 +350,20 @@ impl Host<'_> {
         attrs: &Attrs,
         existing: Option<&FileStat>,
     ) -> Result<(), ModuleError> {
-        write_file(self, path, Source::Bytes(content), attrs, existing).await
+        write_file(self, path, Source::Bytes(content), attrs, existing, None).await
+    }
+
+    /// [`Host::write_atomic_from`], with `validate` (`%s` for the file) run on the new
+    /// content before it replaces the file: if it fails, the file is left as it was.
+    pub async fn write_validated(
+        &self,
+        path: &str,
+        content: Source<'_>,
+        attrs: &Attrs,
+        existing: Option<&FileStat>,
+        validate: Option<&str>,
+    ) -> Result<(), ModuleError> {
+        write_file(self, path, content, attrs, existing, validate).await
     }
 
     /// Writes `content` (bytes or a streamed controller file) to `path` atomically.
@@ -324,7 +374,7 @@ impl Host<'_> {
         attrs: &Attrs,
         existing: Option<&FileStat>,
     ) -> Result<(), ModuleError> {
-        write_file(self, path, content, attrs, existing).await
+        write_file(self, path, content, attrs, existing, None).await
     }
 }
 

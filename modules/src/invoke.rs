@@ -31,7 +31,7 @@ pub async fn invoke(
             if module.supports_check_mode() {
                 Ok(preview)
             } else {
-                let mut r = ModuleResult::ok().with_msg(SKIPPED_IN_CHECK);
+                let mut r = ModuleResult::ok().with_msg(module.check_mode_skip_msg());
                 r.skipped = true;
                 Ok(r)
             }

@@ -16,6 +16,7 @@ pub mod invoke;
 pub mod known;
 pub mod kubernetes;
 pub mod mode;
+pub mod net;
 pub mod packages;
 pub mod private_file;
 pub mod pyre;
@@ -220,6 +221,14 @@ pub trait Module: Send + Sync {
     /// Modules that cannot predict their effect (command, shell) are skipped in check mode.
     fn supports_check_mode(&self) -> bool {
         true
+    }
+
+    /// What check mode reports for a module that doesn't support it (Ansible's words).
+    fn check_mode_skip_msg(&self) -> String {
+        format!(
+            "This action ({}) does not support check mode.",
+            self.spec().name
+        )
     }
 
     /// Reads the host (and APIs) and decides what would change. Never writes, but for a

@@ -13,6 +13,10 @@ pub fn normalize(v: &serde_json::Value) -> Result<String, String> {
         }
         serde_json::Value::String(s) => {
             let s = s.trim();
+            // copy and template: the source's mode (other modules leave the mode alone).
+            if s == "preserve" {
+                return Ok(s.to_string());
+            }
             if !s.is_empty() && s.chars().all(|c| c.is_ascii_digit()) {
                 let n = u32::from_str_radix(s, 8)
                     .map_err(|_| format!("invalid mode '{s}': not an octal number"))?;

@@ -2,7 +2,7 @@
 
 use crate::cloud::hetzner::Hcloud;
 use crate::commands::command::{CommandModule, Kind};
-use crate::{cloud, control, files, kubernetes, packages, system, Module};
+use crate::{cloud, control, files, kubernetes, net, packages, system, Module};
 
 static MODULES: &[&dyn Module] = &[
     &CommandModule(Kind::Command),
@@ -19,6 +19,8 @@ static MODULES: &[&dyn Module] = &[
     &files::slurp::Slurp,
     &files::fetch::Fetch,
     &files::get_url::GetUrl,
+    &files::ini_file::IniFile,
+    &net::uri::Uri,
     &files::unarchive::Unarchive,
     &control::debug::Debug,
     &control::set_fact::SetFact,
@@ -31,22 +33,29 @@ static MODULES: &[&dyn Module] = &[
     &control::wait_for_connection::WaitForConnection,
     &control::pause::Pause,
     &packages::apt::Apt,
+    &packages::apt_key::AptKey,
     &packages::package::Package,
     &packages::dpkg_selections::DpkgSelections,
     &packages::package_facts::PackageFacts,
+    &packages::pip::Pip,
     &packages::sources::AptRepository,
     &packages::sources::Deb822Repository,
     &system::user::User,
     &system::group::Group,
     &system::getent::Getent,
+    &system::git::Git,
     &system::authorized_key::AuthorizedKey,
     &system::cron::Cron,
     &system::sysctl::Sysctl,
+    &system::ufw::Ufw,
     &system::modprobe::Modprobe,
     &system::mount::Mount,
     &system::service::ServiceModule::Service,
     &system::service::ServiceModule::Systemd,
     &system::hostname::Hostname,
+    &system::timezone::Timezone,
+    &system::locale_gen::LocaleGen,
+    &system::service_facts::ServiceFacts,
     &system::reboot::Reboot,
     &Hcloud(cloud::hetzner::ssh_key::SshKey),
     &Hcloud(cloud::hetzner::server::Server),

@@ -467,7 +467,8 @@ impl Args {
 
     pub fn attrs(&self) -> crate::hostfs::Attrs {
         crate::hostfs::Attrs {
-            mode: self.string("mode"),
+            // `preserve` is resolved by copy and template, which know the source's mode.
+            mode: self.string("mode").filter(|m| m != "preserve"),
             owner: self.string("owner"),
             group: self.string("group"),
         }
@@ -483,4 +484,29 @@ pub const ATTR_ARGS: [ArgSpec; 3] = [
     ),
     arg("owner", ArgType::Str, "User that should own the file."),
     arg("group", ArgType::Str, "Group that should own the file."),
+];
+
+/// SELinux context arguments of the file modules. Accepted as Ansible accepts them, and a
+/// no-op: timonel targets Debian-family hosts, where SELinux is off.
+pub const SELINUX_ARGS: [ArgSpec; 4] = [
+    arg(
+        "setype",
+        ArgType::Str,
+        "SELinux type (accepted; no-op where SELinux is off).",
+    ),
+    arg(
+        "seuser",
+        ArgType::Str,
+        "SELinux user (accepted; no-op where SELinux is off).",
+    ),
+    arg(
+        "serole",
+        ArgType::Str,
+        "SELinux role (accepted; no-op where SELinux is off).",
+    ),
+    arg(
+        "selevel",
+        ArgType::Str,
+        "SELinux level (accepted; no-op where SELinux is off).",
+    ),
 ];

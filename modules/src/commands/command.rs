@@ -139,6 +139,10 @@ impl Module for CommandModule {
         false
     }
 
+    fn check_mode_skip_msg(&self) -> String {
+        crate::invoke::SKIPPED_IN_CHECK.to_string()
+    }
+
     async fn plan(&self, ctx: &PlanContext<'_>, args: &Args) -> ModResult<Plan> {
         if self.0 != Kind::Raw {
             if let Some(done) = guard(ctx, args).await? {

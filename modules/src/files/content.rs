@@ -127,6 +127,27 @@ pub struct ContentWork {
     pub backup: bool,
     /// What was there when the plan was made.
     pub existing: Option<FileStat>,
+    /// A command (`%s` for the file) the new content must pass before it replaces the file.
+    pub validate: Option<String>,
+}
+
+/// A content plan whose new content must pass `validate` (Ansible's argument of copy,
+/// template and the line editors) before it is put in place. Attribute-only changes are not
+/// validated, as in Ansible.
+pub fn with_validate(plan: Plan, validate: Option<&str>) -> ModResult<Plan> {
+    crate::hostfs::check_validate(validate)?;
+    Ok(match plan {
+        Plan::Change {
+            preview,
+            work: Work::Content(mut w),
+        } => {
+            if w.content.is_some() {
+                w.validate = validate.map(str::to_string);
+            }
+            Plan::change(preview, Work::Content(w))
+        }
+        other => other,
+    })
 }
 
 pub fn sha1_hex(data: &[u8]) -> String {
@@ -218,6 +239,7 @@ pub async fn plan_content(
         attrs,
         backup,
         existing: st,
+        validate: None,
     };
     Ok(Plan::change(preview, Work::Content(Box::new(work))))
 }
@@ -242,7 +264,13 @@ pub async fn apply_content(
     match &w.content {
         Some(c) => {
             ctx.host
-                .write_atomic_from(&w.path, c.source(), &w.attrs, w.existing.as_ref())
+                .write_validated(
+                    &w.path,
+                    c.source(),
+                    &w.attrs,
+                    w.existing.as_ref(),
+                    w.validate.as_deref(),
+                )
                 .await?
         }
         None => {

@@ -1,8 +1,8 @@
 use async_trait::async_trait;
 
-use super::content::{plan_content, Body, ControllerFile};
+use super::content::{plan_content, with_validate, Body, ControllerFile};
 use crate::hostfs::FileKind;
-use crate::spec::{arg, ArgType::*, ModuleSpec, ATTR_ARGS};
+use crate::spec::{arg, ArgType::*, ModuleSpec, ATTR_ARGS, SELINUX_ARGS};
 use crate::{Args, FileSource, ModResult, Module, ModuleError, ModuleResult, Plan, PlanContext};
 
 pub struct Copy;
@@ -44,6 +44,15 @@ static SPEC: ModuleSpec = ModuleSpec::new(
         ATTR_ARGS[0],
         ATTR_ARGS[1],
         ATTR_ARGS[2],
+        arg(
+            "validate",
+            Str,
+            "A command run on the new content before it replaces the file (%s is the file); the file is left as it was if it fails.",
+        ),
+        SELINUX_ARGS[0],
+        SELINUX_ARGS[1],
+        SELINUX_ARGS[2],
+        SELINUX_ARGS[3],
     ],
 )
 .one_of(&[&["src", "content"]])
@@ -59,6 +68,8 @@ impl Module for Copy {
         let mut dest = args.string("dest").unwrap_or_default();
         // A file is read in chunks (its checksum computed on the way) and streamed to the
         // host at apply: controller memory stays bounded whatever the file's size.
+        // The source's permission bits, for `mode: preserve`.
+        let mut src_mode: Option<u32> = None;
         let (data, src_name): (Body, _) = if let Some(c) = args.get("content") {
             let text = match c {
                 serde_json::Value::String(s) => s.clone(),
@@ -72,6 +83,9 @@ impl Module for Copy {
                 let temp = tempfile::NamedTempFile::new()
                     .map_err(|e| ModuleError::Failed(format!("cannot make a temporary file: {e}")))?
                     .into_temp_path();
+                if args.str("mode") == Some("preserve") {
+                    src_mode = ctx.host.stat(&src, true).await?.map(|s| s.mode);
+                }
                 if !ctx.host.read_into(&src, &temp).await? {
                     return Err(ModuleError::Failed(format!(
                         "Source {src} not found on the host"
@@ -90,6 +104,12 @@ impl Module for Copy {
                     .controller
                     .find_file(FileSource::Files, &src)
                     .map_err(ModuleError::Failed)?;
+                {
+                    use std::os::unix::fs::PermissionsExt;
+                    src_mode = std::fs::metadata(&path)
+                        .ok()
+                        .map(|m| m.permissions().mode());
+                }
                 let d = ControllerFile::open(&path).map_err(|e| {
                     ModuleError::Failed(format!("could not read {}: {e}", path.display()))
                 })?;
@@ -110,6 +130,11 @@ impl Module for Copy {
         if !args.bool("force") && ctx.host.stat(&dest, false).await?.is_some() {
             return Ok(Plan::Done(ModuleResult::ok().with("dest", dest)));
         }
-        plan_content(ctx, &dest, data, args.attrs(), args.bool("backup"), None).await
+        let mut attrs = args.attrs();
+        if args.str("mode") == Some("preserve") {
+            attrs.mode = src_mode.map(|m| format!("{:04o}", m & 0o7777));
+        }
+        let plan = plan_content(ctx, &dest, data, attrs, args.bool("backup"), None).await?;
+        with_validate(plan, args.str("validate"))
     }
 }

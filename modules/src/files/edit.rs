@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 
-use super::content::plan_content;
+use super::content::{plan_content, with_validate};
 use crate::spec::ModuleSpec;
 use crate::{Args, ModResult, Module, ModuleError, ModuleResult, Plan, PlanContext};
 
@@ -73,6 +73,7 @@ where
         Some((st, Some(old))),
     )
     .await?;
+    let plan = with_validate(plan, args.str("validate"))?;
     Ok(match plan {
         Plan::Change { preview, work } => {
             let msg = if msg.is_empty() {

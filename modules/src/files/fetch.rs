@@ -30,6 +30,13 @@ static SPEC: ModuleSpec = ModuleSpec::new(
         )
         .default("false"),
         arg("fail_on_missing", Bool, "Fail when src does not exist.").default("true"),
+        arg(
+            "validate_checksum",
+            Bool,
+            "Check that the copy's checksum is the host file's (a file that changes while it is read fails).",
+        )
+        .default("true")
+        .aliases(&["validate_md5"]),
     ],
 );
 
@@ -133,7 +140,7 @@ impl Apply for Fetched {
     async fn apply(
         self: Box<Self>,
         ctx: &ApplyContext<'_>,
-        _: &Args,
+        args: &Args,
         preview: ModuleResult,
     ) -> ModResult<ModuleResult> {
         let Fetched {
@@ -159,7 +166,7 @@ impl Apply for Fetched {
             )));
         }
         let got = ControllerFile::open(&temp).map_err(|e| failed(&e))?.sha1;
-        if got != checksum {
+        if args.bool("validate_checksum") && got != checksum {
             return Err(ModuleError::Failed(format!(
                 "the transfer of {src} was cut short or the file changed during it \
                  (checksum {got}, expected {checksum}); {} is unchanged",

@@ -2,7 +2,7 @@ use async_trait::async_trait;
 
 use crate::connection::sh_quote;
 use crate::hostfs::{FileKind, FileStat};
-use crate::spec::{arg, ArgType::*, ModuleSpec, ATTR_ARGS};
+use crate::spec::{arg, ArgType::*, ModuleSpec, ATTR_ARGS, SELINUX_ARGS};
 use crate::{Args, FileDiff, ModResult, Module, ModuleError, ModuleResult, Plan, PlanContext};
 
 pub struct File;
@@ -37,6 +37,10 @@ static SPEC: ModuleSpec = ModuleSpec::new(
         ATTR_ARGS[0],
         ATTR_ARGS[1],
         ATTR_ARGS[2],
+        SELINUX_ARGS[0],
+        SELINUX_ARGS[1],
+        SELINUX_ARGS[2],
+        SELINUX_ARGS[3],
     ],
 );
 

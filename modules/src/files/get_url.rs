@@ -9,7 +9,7 @@ use sha2::Digest;
 use super::content::{plan_content, Body, ControllerFile};
 use crate::connection::sh_quote;
 use crate::hostfs::FileKind;
-use crate::spec::{arg, ArgType::*, ModuleSpec, ATTR_ARGS};
+use crate::spec::{arg, ArgType::*, ModuleSpec, ATTR_ARGS, SELINUX_ARGS};
 use crate::{
     Apply, ApplyContext, Args, ModResult, Module, ModuleError, ModuleResult, Plan, PlanContext,
     Work,
@@ -50,6 +50,10 @@ static SPEC: ModuleSpec = ModuleSpec::new(
         ATTR_ARGS[0],
         ATTR_ARGS[1],
         ATTR_ARGS[2],
+        SELINUX_ARGS[0],
+        SELINUX_ARGS[1],
+        SELINUX_ARGS[2],
+        SELINUX_ARGS[3],
     ],
 );
 

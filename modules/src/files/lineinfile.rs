@@ -1,5 +1,5 @@
 use super::edit::{compile, join_lines, lines_keep, python_replacement, TextEdit};
-use crate::spec::{arg, ArgType::*, ModuleSpec, ATTR_ARGS};
+use crate::spec::{arg, ArgType::*, ModuleSpec, ATTR_ARGS, SELINUX_ARGS};
 use crate::Args;
 
 static SPEC: ModuleSpec = ModuleSpec::new(
@@ -56,6 +56,15 @@ static SPEC: ModuleSpec = ModuleSpec::new(
         ATTR_ARGS[0],
         ATTR_ARGS[1],
         ATTR_ARGS[2],
+        arg(
+            "validate",
+            Str,
+            "A command run on the new content before it replaces the file (%s is the file); the file is left as it was if it fails.",
+        ),
+        SELINUX_ARGS[0],
+        SELINUX_ARGS[1],
+        SELINUX_ARGS[2],
+        SELINUX_ARGS[3],
     ],
 )
 .exclusive(&[

@@ -7,6 +7,7 @@ pub mod fetch;
 pub mod file;
 pub mod find;
 pub mod get_url;
+pub mod ini_file;
 pub mod lineinfile;
 pub mod replace;
 pub mod slurp;

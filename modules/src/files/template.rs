@@ -1,7 +1,7 @@
 use async_trait::async_trait;
 
-use super::content::plan_content;
-use crate::spec::{arg, ArgType::*, ModuleSpec, ATTR_ARGS};
+use super::content::{plan_content, with_validate};
+use crate::spec::{arg, ArgType::*, ModuleSpec, ATTR_ARGS, SELINUX_ARGS};
 use crate::{Args, FileSource, ModResult, Module, ModuleError, ModuleResult, Plan, PlanContext};
 
 pub struct Template;
@@ -30,6 +30,15 @@ static SPEC: ModuleSpec = ModuleSpec::new(
         ATTR_ARGS[0],
         ATTR_ARGS[1],
         ATTR_ARGS[2],
+        arg(
+            "validate",
+            Str,
+            "A command run on the new content before it replaces the file (%s is the file); the file is left as it was if it fails.",
+        ),
+        SELINUX_ARGS[0],
+        SELINUX_ARGS[1],
+        SELINUX_ARGS[2],
+        SELINUX_ARGS[3],
     ],
 );
 
@@ -61,14 +70,22 @@ impl Module for Template {
         if !args.bool("force") && ctx.host.stat(&dest, false).await?.is_some() {
             return Ok(Plan::Done(ModuleResult::ok().with("dest", dest)));
         }
-        plan_content(
+        let mut attrs = args.attrs();
+        if args.str("mode") == Some("preserve") {
+            use std::os::unix::fs::PermissionsExt;
+            attrs.mode = std::fs::metadata(&path)
+                .ok()
+                .map(|m| format!("{:04o}", m.permissions().mode() & 0o7777));
+        }
+        let plan = plan_content(
             ctx,
             &dest,
             text.into_bytes(),
-            args.attrs(),
+            attrs,
             args.bool("backup"),
             None,
         )
-        .await
+        .await?;
+        with_validate(plan, args.str("validate"))
     }
 }

@@ -6,7 +6,7 @@ use async_trait::async_trait;
 
 use super::content::{Body, ControllerFile};
 use crate::connection::sh_quote;
-use crate::spec::{arg, ArgType::*, ModuleSpec};
+use crate::spec::{arg, ArgType::*, ModuleSpec, ATTR_ARGS, SELINUX_ARGS};
 use crate::{
     Apply, ApplyContext, Args, FileSource, ModResult, Module, ModuleError, ModuleResult, Plan,
     PlanContext, Work,
@@ -33,13 +33,69 @@ static SPEC: ModuleSpec = ModuleSpec::new(
         ),
         arg("creates", Path, "Do nothing if this path exists."),
         arg("extra_opts", List, "More tar options."),
+        ATTR_ARGS[0],
+        ATTR_ARGS[1],
+        ATTR_ARGS[2],
+        SELINUX_ARGS[0],
+        SELINUX_ARGS[1],
+        SELINUX_ARGS[2],
+        SELINUX_ARGS[3],
     ],
 );
+
+/// A shell loop over the archive's members (paths relative to dest), running `each` with
+/// the member in "$f".
+fn per_member(archive: &str, dest: &str, each: &str) -> String {
+    // Listed from where the archive's path means something, then read from inside dest.
+    format!(
+        "{} | ( cd {} && while IFS= read -r f; do {each}; done )",
+        tar(archive, ".", "t", &[]),
+        sh_quote(dest)
+    )
+}
+
+/// Whether a member's `type|owner|group|uid|gid|mode` line differs from the attributes asked.
+fn member_differs(line: &str, attrs: &crate::hostfs::Attrs) -> bool {
+    let f: Vec<&str> = line.split('|').collect();
+    if f.len() < 6 {
+        return false;
+    }
+    if f[0] == "symbolic link" {
+        return attrs.owner.as_ref().is_some_and(|o| o != f[1] && o != f[3])
+            || attrs.group.as_ref().is_some_and(|g| g != f[2] && g != f[4]);
+    }
+    let now = u32::from_str_radix(f[5], 8).unwrap_or(0);
+    attrs.owner.as_ref().is_some_and(|o| o != f[1] && o != f[3])
+        || attrs.group.as_ref().is_some_and(|g| g != f[2] && g != f[4])
+        || attrs.mode.as_ref().is_some_and(|m| {
+            crate::mode::resolve(m, now, f[0] == "directory").is_some_and(|want| want != now)
+        })
+}
+
+/// Applies owner, group and mode to every member (links: owner and group only).
+fn attrs_script(archive: &str, dest: &str, attrs: &crate::hostfs::Attrs) -> String {
+    let mut each = String::new();
+    if let Some(o) = &attrs.owner {
+        each.push_str(&format!("chown -h {} -- \"$f\" || exit 1; ", sh_quote(o)));
+    }
+    if let Some(g) = &attrs.group {
+        each.push_str(&format!("chgrp -h {} -- \"$f\" || exit 1; ", sh_quote(g)));
+    }
+    if let Some(m) = &attrs.mode {
+        each.push_str(&format!(
+            "[ -L \"$f\" ] || chmod {} -- \"$f\" || exit 1; ",
+            sh_quote(m)
+        ));
+    }
+    per_member(archive, dest, each.trim_end_matches("; "))
+}
 
 /// The archive on the host (uploaded by the plan to compare it, unless `remote_src`).
 struct Archive {
     archive: String,
     uploaded: bool,
+    /// False when only the members' attributes need fixing.
+    extract: bool,
 }
 
 impl Archive {
@@ -142,7 +198,20 @@ impl Module for Unarchive {
         let result = ModuleResult::ok()
             .with("dest", dest.clone())
             .with("src", src.clone());
-        if !differs && out.rc <= 1 {
+        let attrs = args.attrs();
+        // Extracted as they are, the members may still need other owners or modes.
+        let attrs_differ = !differs && out.rc <= 1 && !attrs.is_empty() && {
+            let st = ctx
+                .host
+                .exec(&per_member(
+                    &archive,
+                    &dest,
+                    "stat -c '%F|%U|%G|%u|%g|%a' -- \"$f\"",
+                ))
+                .await?;
+            st.stdout_str().lines().any(|l| member_differs(l, &attrs))
+        };
+        if !differs && out.rc <= 1 && !attrs_differ {
             if uploaded {
                 ctx.host
                     .exec(&format!("rm -f {}", sh_quote(&archive)))
@@ -150,7 +219,7 @@ impl Module for Unarchive {
             }
             return Ok(Plan::Done(result));
         }
-        if out.rc > 1 && !differs {
+        if out.rc > 1 && !differs && !attrs_differ {
             return Err(ModuleError::Failed(format!(
                 "cannot read the archive {src}: {}",
                 out.stderr_str().trim()
@@ -160,7 +229,11 @@ impl Module for Unarchive {
         preview.changed = true;
         Ok(Plan::change(
             preview,
-            Work::custom(Archive { archive, uploaded }),
+            Work::custom(Archive {
+                archive,
+                uploaded,
+                extract: differs || out.rc > 1,
+            }),
         ))
     }
 }
@@ -176,14 +249,31 @@ impl Apply for Archive {
         let w = *self;
         let dest = args.string("dest").unwrap_or_default();
         let extra: Vec<String> = args.strings("extra_opts");
-        let out = ctx.host.exec(&tar(&w.archive, &dest, "x", &extra)).await?;
-        w.remove_upload(&ctx.host).await?;
-        if out.rc != 0 {
-            return Err(ModuleError::Failed(format!(
-                "extracting into {dest} failed: {}",
-                out.stderr_str().trim()
-            )));
+        if w.extract {
+            let out = ctx.host.exec(&tar(&w.archive, &dest, "x", &extra)).await?;
+            if out.rc != 0 {
+                w.remove_upload(&ctx.host).await?;
+                return Err(ModuleError::Failed(format!(
+                    "extracting into {dest} failed: {}",
+                    out.stderr_str().trim()
+                )));
+            }
         }
+        let attrs = args.attrs();
+        if !attrs.is_empty() {
+            let out = ctx
+                .host
+                .exec(&attrs_script(&w.archive, &dest, &attrs))
+                .await?;
+            if out.rc != 0 {
+                w.remove_upload(&ctx.host).await?;
+                return Err(ModuleError::Failed(format!(
+                    "setting owner/group/mode on what was extracted into {dest} failed: {}",
+                    out.stderr_str().trim()
+                )));
+            }
+        }
+        w.remove_upload(&ctx.host).await?;
         Ok(preview)
     }
 

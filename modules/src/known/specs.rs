@@ -6,21 +6,6 @@ use crate::spec::{arg, ArgType::*, ModuleSpec};
 
 pub static SPECS: &[ModuleSpec] = &[
     ModuleSpec::new(
-        "apt_key",
-        "ansible.builtin.apt_key: known to timonel (arguments checked), not implemented",
-        &[
-        arg("data", Str, ""),
-        arg("file", Path, ""),
-        arg("id", Str, ""),
-        arg("keyring", Path, ""),
-        arg("keyserver", Str, ""),
-        arg("state", Str, "").choices(&["absent", "present"]),
-        arg("url", Str, ""),
-        arg("validate_certs", Bool, ""),
-        ],
-    )
-    .also_known_as(&["ansible.builtin.apt_key"]),
-    ModuleSpec::new(
         "assemble",
         "ansible.builtin.assemble: known to timonel (arguments checked), not implemented",
         &[
@@ -159,38 +144,6 @@ pub static SPECS: &[ModuleSpec] = &[
     )
     .also_known_as(&["ansible.builtin.expect"]),
     ModuleSpec::new(
-        "git",
-        "ansible.builtin.git: known to timonel (arguments checked), not implemented",
-        &[
-        arg("accept_hostkey", Bool, ""),
-        arg("accept_newhostkey", Bool, ""),
-        arg("archive", Path, ""),
-        arg("archive_prefix", Str, ""),
-        arg("bare", Bool, ""),
-        arg("clone", Bool, ""),
-        arg("depth", Int, ""),
-        arg("dest", Path, "").required(),
-        arg("executable", Path, ""),
-        arg("force", Bool, ""),
-        arg("gpg_allowlist", List, "").aliases(&["gpg_whitelist"]),
-        arg("key_file", Path, ""),
-        arg("recursive", Bool, ""),
-        arg("reference", Str, ""),
-        arg("refspec", Str, ""),
-        arg("remote", Str, ""),
-        arg("repo", Str, "").required().aliases(&["name"]),
-        arg("separate_git_dir", Path, ""),
-        arg("single_branch", Bool, ""),
-        arg("ssh_opts", Str, ""),
-        arg("track_submodules", Bool, ""),
-        arg("umask", Raw, ""),
-        arg("update", Bool, ""),
-        arg("verify_commit", Bool, ""),
-        arg("version", Str, ""),
-        ],
-    )
-    .also_known_as(&["ansible.builtin.git"]),
-    ModuleSpec::new(
         "iptables",
         "ansible.builtin.iptables: known to timonel (arguments checked), not implemented",
         &[
@@ -270,27 +223,6 @@ pub static SPECS: &[ModuleSpec] = &[
     )
     .also_known_as(&["ansible.builtin.mount_facts"]),
     ModuleSpec::new(
-        "pip",
-        "ansible.builtin.pip: known to timonel (arguments checked), not implemented",
-        &[
-        arg("break_system_packages", Bool, ""),
-        arg("chdir", Path, ""),
-        arg("editable", Bool, ""),
-        arg("executable", Path, ""),
-        arg("extra_args", Str, ""),
-        arg("name", List, ""),
-        arg("requirements", Str, ""),
-        arg("state", Str, "").choices(&["absent", "forcereinstall", "latest", "present"]),
-        arg("umask", Str, ""),
-        arg("version", Str, ""),
-        arg("virtualenv", Path, ""),
-        arg("virtualenv_command", Path, ""),
-        arg("virtualenv_python", Str, ""),
-        arg("virtualenv_site_packages", Bool, ""),
-        ],
-    )
-    .also_known_as(&["ansible.builtin.pip"]),
-    ModuleSpec::new(
         "rpm_key",
         "ansible.builtin.rpm_key: known to timonel (arguments checked), not implemented",
         &[
@@ -316,14 +248,6 @@ pub static SPECS: &[ModuleSpec] = &[
     )
     .also_known_as(&["ansible.builtin.script"])
     .free_form("free_form"),
-    ModuleSpec::new(
-        "service_facts",
-        "ansible.builtin.service_facts: known to timonel (arguments checked), not implemented",
-        &[
-
-        ],
-    )
-    .also_known_as(&["ansible.builtin.service_facts"]),
     ModuleSpec::new(
         "set_stats",
         "ansible.builtin.set_stats: known to timonel (arguments checked), not implemented",
@@ -380,52 +304,6 @@ pub static SPECS: &[ModuleSpec] = &[
         ],
     )
     .also_known_as(&["ansible.builtin.tempfile"]),
-    ModuleSpec::new(
-        "uri",
-        "ansible.builtin.uri: known to timonel (arguments checked), not implemented",
-        &[
-        arg("attributes", Str, "").aliases(&["attr"]),
-        arg("body", Raw, ""),
-        arg("body_format", Str, "").choices(&["form-urlencoded", "json", "raw", "form-multipart"]),
-        arg("ca_path", Path, ""),
-        arg("ciphers", List, ""),
-        arg("client_cert", Path, ""),
-        arg("client_key", Path, ""),
-        arg("creates", Path, ""),
-        arg("decompress", Bool, ""),
-        arg("dest", Path, ""),
-        arg("follow_redirects", Str, "").choices(&["all", "no", "none", "safe", "urllib2", "yes"]),
-        arg("force", Bool, ""),
-        arg("force_basic_auth", Bool, ""),
-        arg("group", Str, ""),
-        arg("headers", Dict, ""),
-        arg("http_agent", Str, ""),
-        arg("method", Str, ""),
-        arg("mode", Raw, ""),
-        arg("owner", Str, ""),
-        arg("remote_src", Bool, ""),
-        arg("removes", Path, ""),
-        arg("return_content", Bool, ""),
-        arg("selevel", Str, ""),
-        arg("serole", Str, ""),
-        arg("setype", Str, ""),
-        arg("seuser", Str, ""),
-        arg("src", Path, ""),
-        arg("status_code", List, ""),
-        arg("timeout", Int, ""),
-        arg("unix_socket", Path, ""),
-        arg("unredirected_headers", List, ""),
-        arg("unsafe_writes", Bool, ""),
-        arg("url", Str, "").required(),
-        arg("url_password", Str, "").aliases(&["password"]),
-        arg("url_username", Str, "").aliases(&["user"]),
-        arg("use_gssapi", Bool, ""),
-        arg("use_netrc", Bool, ""),
-        arg("use_proxy", Bool, ""),
-        arg("validate_certs", Bool, ""),
-        ],
-    )
-    .also_known_as(&["ansible.builtin.uri"]),
     ModuleSpec::new(
         "validate_argument_spec",
         "ansible.builtin.validate_argument_spec: known to timonel (arguments checked), not implemented",
@@ -812,46 +690,6 @@ pub static SPECS: &[ModuleSpec] = &[
     )
     .also_known_as(&["community.general.htpasswd"]),
     ModuleSpec::new(
-        "ini_file",
-        "community.general.ini_file: known to timonel (arguments checked), not implemented",
-        &[
-        arg("allow_no_value", Bool, ""),
-        arg("attributes", Str, "").aliases(&["attr"]),
-        arg("backup", Bool, ""),
-        arg("create", Bool, ""),
-        arg("exclusive", Bool, ""),
-        arg("follow", Bool, ""),
-        arg("group", Str, ""),
-        arg("ignore_spaces", Bool, ""),
-        arg("mode", Raw, ""),
-        arg("modify_inactive_option", Bool, ""),
-        arg("no_extra_spaces", Bool, ""),
-        arg("option", Str, ""),
-        arg("owner", Str, ""),
-        arg("path", Path, "").required().aliases(&["dest"]),
-        arg("section", Str, ""),
-        arg("section_has_values", List, ""),
-        arg("selevel", Str, ""),
-        arg("serole", Str, ""),
-        arg("setype", Str, ""),
-        arg("seuser", Str, ""),
-        arg("state", Str, "").choices(&["absent", "present"]),
-        arg("unsafe_writes", Bool, ""),
-        arg("value", Str, ""),
-        arg("values", List, ""),
-        ],
-    )
-    .also_known_as(&["community.general.ini_file"]),
-    ModuleSpec::new(
-        "locale_gen",
-        "community.general.locale_gen: known to timonel (arguments checked), not implemented",
-        &[
-        arg("name", List, "").required(),
-        arg("state", Str, "").choices(&["absent", "present"]),
-        ],
-    )
-    .also_known_as(&["community.general.locale_gen"]),
-    ModuleSpec::new(
         "lvg",
         "community.general.lvg: known to timonel (arguments checked), not implemented",
         &[
@@ -1045,42 +883,6 @@ pub static SPECS: &[ModuleSpec] = &[
         ],
     )
     .also_known_as(&["community.general.snap"]),
-    ModuleSpec::new(
-        "timezone",
-        "community.general.timezone: known to timonel (arguments checked), not implemented",
-        &[
-        arg("hwclock", Str, "").choices(&["local", "UTC"]).aliases(&["rtc"]),
-        arg("name", Str, ""),
-        ],
-    )
-    .also_known_as(&["community.general.timezone"]),
-    ModuleSpec::new(
-        "ufw",
-        "community.general.ufw: known to timonel (arguments checked), not implemented",
-        &[
-        arg("comment", Str, ""),
-        arg("default", Str, "").choices(&["allow", "deny", "reject"]).aliases(&["policy"]),
-        arg("delete", Bool, ""),
-        arg("direction", Str, "").choices(&["in", "incoming", "out", "outgoing", "routed"]),
-        arg("from_ip", Str, "").aliases(&["from", "src"]),
-        arg("from_port", Str, ""),
-        arg("insert", Int, ""),
-        arg("insert_relative_to", Str, "").choices(&["first-ipv4", "first-ipv6", "last-ipv4", "last-ipv6", "zero"]),
-        arg("interface", Str, "").aliases(&["if"]),
-        arg("interface_in", Str, "").aliases(&["if_in"]),
-        arg("interface_out", Str, "").aliases(&["if_out"]),
-        arg("log", Bool, ""),
-        arg("logging", Str, "").choices(&["on", "off", "low", "medium", "high", "full"]),
-        arg("name", Str, "").aliases(&["app"]),
-        arg("proto", Str, "").choices(&["any", "tcp", "udp", "ipv6", "esp", "ah", "gre", "igmp", "vrrp"]).aliases(&["protocol"]),
-        arg("route", Bool, ""),
-        arg("rule", Str, "").choices(&["allow", "deny", "limit", "reject"]),
-        arg("state", Str, "").choices(&["disabled", "enabled", "reloaded", "reset"]),
-        arg("to_ip", Str, "").aliases(&["dest", "to"]),
-        arg("to_port", Str, "").aliases(&["port"]),
-        ],
-    )
-    .also_known_as(&["community.general.ufw"]),
     ModuleSpec::new(
         "xml",
         "community.general.xml: known to timonel (arguments checked), not implemented",

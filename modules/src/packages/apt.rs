@@ -66,9 +66,43 @@ pub(crate) const SPEC: ModuleSpec = ModuleSpec::new(
         arg("dpkg_options", Str, "Options for dpkg, comma-separated.")
             .default("\"force-confdef,force-confold\""),
         arg("lock_timeout", Int, "Seconds to wait for the dpkg lock.").default("180"),
+        arg(
+            "default_release",
+            Str,
+            "Install from this release (apt-get -t), e.g. bookworm-backports.",
+        )
+        .aliases(&["default-release"]),
+        arg(
+            "upgrade",
+            Raw,
+            "Upgrade every package: yes/safe (apt-get upgrade --with-new-pkgs), full/dist (apt-get dist-upgrade), or no. Packages named with it are not looked at, as in Ansible.",
+        )
+        .default("\"no\""),
     ],
 )
-.one_of(&[&["name", "deb", "update_cache"]]);
+.one_of(&[&["name", "deb", "update_cache", "upgrade", "autoremove"]]);
+
+/// The apt-get command of an `upgrade` value (Ansible's modes; YAML booleans are yes/no).
+fn upgrade_verb(v: Option<&Value>) -> ModResult<Option<&'static str>> {
+    let mode = match v {
+        None | Some(Value::Null) => return Ok(None),
+        Some(Value::Bool(b)) => if *b { "yes" } else { "no" }.to_string(),
+        Some(Value::String(s)) => match crate::spec::to_bool(&Value::String(s.clone())) {
+            Some(true) if !matches!(s.as_str(), "safe" | "full" | "dist") => "yes".into(),
+            Some(false) => "no".into(),
+            _ => s.to_ascii_lowercase(),
+        },
+        Some(other) => other.to_string(),
+    };
+    match mode.as_str() {
+        "no" => Ok(None),
+        "yes" | "safe" => Ok(Some("upgrade --with-new-pkgs")),
+        "full" | "dist" => Ok(Some("dist-upgrade")),
+        _ => Err(ModuleError::Failed(format!(
+            "argument 'upgrade' must be one of dist, full, no, safe, yes, got '{mode}'"
+        ))),
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Change {
@@ -271,6 +305,12 @@ impl Module for Apt {
                 },
             }
         }
+        // An upgrade upgrades everything; named packages are not looked at (as in Ansible).
+        let upgrade = upgrade_verb(args.get("upgrade"))?;
+        if let Some(u) = upgrade {
+            targets.clear();
+            verb = u;
+        }
         if let Some(deb) = args.str("deb").filter(|_| !targets.is_empty()) {
             // Install the file itself, not the name from a repository.
             targets.retain(|t| {
@@ -291,6 +331,9 @@ impl Module for Apt {
             Some(false) => flags.push_str(" --no-install-recommends"),
             None => {}
         }
+        if let Some(r) = args.str("default_release") {
+            flags.push_str(&format!(" -t {}", sh_quote(r)));
+        }
         if args.bool("allow_downgrade") {
             flags.push_str(" --allow-downgrades");
         }
@@ -306,7 +349,7 @@ impl Module for Apt {
         let mut changes = vec![];
         let mut command = None;
         let mut simulate = None;
-        if !targets.is_empty() || args.bool("autoremove") {
+        if !targets.is_empty() || args.bool("autoremove") || upgrade.is_some() {
             let list: Vec<String> = targets.iter().map(|t| sh_quote(t)).collect();
             let base = format!("{}{flags} {verb} {}", apt_get(args), list.join(" "));
             let sim = ctx.host.exec(&format!("{base} -s")).await?;

@@ -177,7 +177,8 @@ mod tests {
         let conn = ScriptedConnection::new()
             .expect_file(FileOp::Stat, "/srv/a b", &f)
             .expect_file(FileOp::Read, "/srv/a b", &f);
-        let r = run("stat", json!({"path": "/srv/a b"}), &conn, Mode::Check).unwrap();
+        let args = json!({"path": "/srv/a b", "get_mime": false, "get_attributes": false});
+        let r = run("stat", args, &conn, Mode::Check).unwrap();
         assert_eq!(r.data["stat"]["mode"], "0600");
         assert_eq!(r.data["stat"]["pw_name"], "app");
         assert_eq!(r.data["stat"]["checksum"], sha1_hex(b"hello\n"));

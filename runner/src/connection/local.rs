@@ -108,4 +108,7 @@ impl Connection for LocalConnection {
             stderr,
         })
     }
+    fn is_local(&self) -> bool {
+        true
+    }
 }

@@ -214,7 +214,8 @@ async fn execute(p: &Arc<PlayCtx>, host: &str, t: &Task, vars: &Map<String, Valu
         let keywords = Keywords {
             changed_when: t.changed_when.as_deref(),
             failed_when: t.failed_when.as_deref(),
-            until: t.until.as_deref(),
+            // A skipped result (a module that can't run in check mode) is final, as in Ansible.
+            until: t.until.as_deref().filter(|_| !skipped),
         };
         let verdict = judge(
             &mut result,
