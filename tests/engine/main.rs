@@ -22,4 +22,5 @@ mod memory;
 mod modules;
 mod robustness;
 mod scale;
+mod slices;
 mod templating;
