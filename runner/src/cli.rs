@@ -22,10 +22,24 @@ pub enum Command {
     Inventory(InventoryArgs),
     /// Describe modules and their arguments.
     Doc(DocArgs),
+    /// Work with the recaps of finished runs.
+    #[command(subcommand)]
+    Recap(RecapCommand),
     /// Print shell completions.
     Completions {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum RecapCommand {
+    /// Merge the `--output json` results of `--slice 1/N` ... `N/N` runs into one PLAY RECAP
+    /// and exit code (4 if a host was unreachable, else 2 if one failed, else 0).
+    Merge {
+        /// The slices' results (`timonel run ... --slice K/N --output json > FILE`).
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<std::path::PathBuf>,
     },
 }
 

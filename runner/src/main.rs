@@ -77,6 +77,9 @@ fn run() -> i32 {
         cli::Command::Run(a) => commands::run::run(*a),
         cli::Command::Inventory(a) => commands::inventory::run(a),
         cli::Command::Doc(a) => commands::doc::run(a),
+        cli::Command::Recap(cli::RecapCommand::Merge { files }) => {
+            commands::recap::merge_command(&files)
+        }
         cli::Command::Completions { shell } => {
             let mut script = Vec::new();
             clap_complete::generate(shell, &mut cli::Cli::command(), "timonel", &mut script);

@@ -24,4 +24,5 @@ mod modules;
 mod plan;
 mod robustness;
 mod scale;
+mod slices;
 mod templating;

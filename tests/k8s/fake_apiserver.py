@@ -837,10 +837,19 @@ def default_object(info, obj, live):
         spec.setdefault("replicas", 1)
         default_template(obj)
     elif kind == "Job" and isinstance(spec, dict):
+        # completions defaults only with parallelism (a work queue Job has neither set).
+        if "completions" not in spec and "parallelism" not in spec:
+            spec["completions"] = 1
         spec.setdefault("parallelism", 1)
-        spec.setdefault("completions", 1)
-        spec.setdefault("backoffLimit", 6)
+        # With a per-index limit the Job-wide one is off (MaxInt32), as the apiserver defaults it.
+        spec.setdefault("backoffLimit", 2147483647 if spec.get("backoffLimitPerIndex") is not None else 6)
         spec.setdefault("completionMode", "NonIndexed")
+        rules = dig(spec, "podFailurePolicy", "rules")
+        for rule in rules if isinstance(rules, list) else []:
+            conds = rule.get("onPodConditions") if isinstance(rule, dict) else None
+            for c in conds if isinstance(conds, list) else []:
+                if isinstance(c, dict):
+                    c.setdefault("status", "True")
         spec.setdefault("suspend", False)
         spec.setdefault("podReplacementPolicy", "TerminatingOrFailed")
         if not spec.get("manualSelector"):
@@ -1115,6 +1124,90 @@ def check_workload(errs, obj, live, kind):
             errs.invalid("spec.template", t, "field is immutable")
 
 
+def check_job(errs, spec, template_spec):
+    """The Job fields beyond the pod template, with the apiserver's messages (batch
+    validation): completion modes, per-index backoff and the pod failure policy."""
+    if not isinstance(spec, dict):
+        return
+    mode = spec.get("completionMode", "NonIndexed")
+    if mode not in ("NonIndexed", "Indexed"):
+        errs.unsupported("spec.completionMode", mode, ["NonIndexed", "Indexed"])
+    for f in ("parallelism", "completions", "backoffLimit", "backoffLimitPerIndex",
+              "maxFailedIndexes"):
+        v = spec.get(f)
+        if v is not None and (not isinstance(v, int) or isinstance(v, bool) or v < 0):
+            errs.invalid("spec." + f, v, "must be greater than or equal to 0")
+    if mode == "Indexed":
+        if spec.get("completions") is None:
+            errs.required("spec.completions", "when completion mode is Indexed")
+        for f in ("completions", "parallelism"):
+            v = spec.get(f)
+            if isinstance(v, int) and v > 100000:
+                errs.invalid("spec." + f, v,
+                             "must be less than or equal to 100000 when completion mode is Indexed")
+    per_index = spec.get("backoffLimitPerIndex")
+    if per_index is not None and mode != "Indexed":
+        errs.invalid("spec.backoffLimitPerIndex", per_index, "requires indexed completion mode")
+    if spec.get("maxFailedIndexes") is not None and per_index is None:
+        errs.invalid("spec.maxFailedIndexes", spec["maxFailedIndexes"],
+                     "requires the backoffLimitPerIndex to be set")
+    policy = spec.get("podFailurePolicy")
+    if policy is None:
+        return
+    restart = (template_spec or {}).get("restartPolicy") if isinstance(template_spec, dict) else None
+    if restart != "Never":
+        errs.invalid("spec.template.spec.restartPolicy", restart,
+                     'only "Never" is supported when podFailurePolicy is specified')
+    rules = policy.get("rules") if isinstance(policy, dict) else None
+    if not isinstance(rules, list):
+        errs.required("spec.podFailurePolicy.rules")
+        return
+    containers = {c.get("name") for c in (template_spec or {}).get("containers") or []
+                  if isinstance(c, dict)} if isinstance(template_spec, dict) else set()
+    for i, rule in enumerate(rules):
+        f = "spec.podFailurePolicy.rules[%d]" % i
+        if not isinstance(rule, dict):
+            errs.invalid(f, rule, "must be an object")
+            continue
+        action = rule.get("action")
+        actions = ["Count", "FailIndex", "FailJob", "Ignore"]
+        if action not in actions:
+            errs.unsupported(f + ".action", action, actions)
+        elif action == "FailIndex" and per_index is None:
+            errs.invalid(f + ".action", action, "requires the backoffLimitPerIndex to be set")
+        codes, conditions = rule.get("onExitCodes"), rule.get("onPodConditions")
+        if (codes is None) == (conditions is None):
+            errs.invalid(f, "Object", "specifying one of OnExitCodes and OnPodConditions is required")
+        if isinstance(codes, dict):
+            cf = f + ".onExitCodes"
+            name = codes.get("containerName")
+            if name is not None and name not in containers:
+                errs.invalid(cf + ".containerName", name,
+                             "must be one of the container or initContainer names in the pod template")
+            op = codes.get("operator")
+            if op not in ("In", "NotIn"):
+                errs.unsupported(cf + ".operator", op, ["In", "NotIn"])
+            values = codes.get("values")
+            if not isinstance(values, list) or not values:
+                errs.required(cf + ".values", "at least one value is required")
+                values = []
+            for j, v in enumerate(values):
+                if not isinstance(v, int) or isinstance(v, bool):
+                    errs.invalid("%s.values[%d]" % (cf, j), v, "must be an integer")
+                elif op == "In" and v == 0:
+                    errs.invalid("%s.values[%d]" % (cf, j), v, "must not be 0 for the In operator")
+                elif j > 0 and isinstance(values[j - 1], int) and v == values[j - 1]:
+                    errs.duplicate("%s.values[%d]" % (cf, j), v)
+                elif j > 0 and isinstance(values[j - 1], int) and v < values[j - 1]:
+                    errs.invalid("%s.values[%d]" % (cf, j), v, "must be ordered")
+        for j, c in enumerate(conditions if isinstance(conditions, list) else []):
+            cf = "%s.onPodConditions[%d]" % (f, j)
+            if not isinstance(c, dict) or not c.get("type"):
+                errs.required(cf + ".type")
+            elif c.get("status", "True") not in ("True", "False", "Unknown"):
+                errs.unsupported(cf + ".status", c.get("status"), ["True", "False", "Unknown"])
+
+
 def json_type(v):
     if v is None:
         return "null"
@@ -1189,6 +1282,8 @@ def validate(info, obj, live):
     spec = obj.get("spec")
     if kind in ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job"):
         check_workload(errs, obj, live, kind)
+        if kind == "Job":
+            check_job(errs, spec, dig(spec, "template", "spec"))
     elif kind == "CronJob":
         if not isinstance(spec, dict) or not spec.get("schedule"):
             errs.required("spec.schedule")
@@ -2047,6 +2142,9 @@ def job_done(info, ns, name):
             set_condition(st, dict(cond("Failed", "True", reason, message, t), lastProbeTime=t))
         else:
             st["succeeded"] = spec.get("completions") or 1
+            if spec.get("completionMode") == "Indexed":
+                n = st["succeeded"]
+                st["completedIndexes"] = "0" if n == 1 else "0-%d" % (n - 1)
             st["completionTime"] = t
             set_condition(st, cond("SuccessCriteriaMet", "True", "CompletionsReached",
                                    "Reached expected number of succeeded pods", t))

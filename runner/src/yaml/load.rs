@@ -2,7 +2,7 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 
-use saphyr_parser::{Event, Parser, ScalarStyle, Span, Tag};
+use saphyr_parser::{Event, Parser, ScalarStyle, ScanError, Span, StrInput, Tag};
 
 use super::{resolve, Node, Yaml};
 use crate::diag::{Diagnostic, Pos, Source};
@@ -111,8 +111,9 @@ fn indent_flow_lines(text: &str) -> String {
 
 struct Loader<'a> {
     src: &'a Arc<Source>,
-    events: Vec<(Event<'a>, Span)>,
-    i: usize,
+    /// Events are pulled as the tree is built: a list of them all took about 3 KiB per task of
+    /// a large playbook, more than the tree made from them.
+    parser: Parser<'a, StrInput<'a>>,
     /// Anchored nodes, with how many nodes each is made of (what an alias to it copies).
     anchors: HashMap<usize, (Node, usize)>,
     /// Nodes built so far, aliases counted as the nodes they copy.
@@ -125,35 +126,27 @@ struct Loader<'a> {
     max_depth: usize,
 }
 
+fn syntax_error(src: &Arc<Source>, e: &ScanError) -> Diagnostic {
+    let m = e.marker();
+    let pos = Pos::new(src, m.line(), m.col() + 1);
+    // saphyr counts open flow collections ([ {) in a byte.
+    if e.info() == "recursion limit exceeded" {
+        return Diagnostic::at(
+            &pos,
+            "YAML nesting too deep: more than 255 flow collections ([ or {) are open here",
+        )
+        .help("nest less deeply, or write the inner levels in block style");
+    }
+    Diagnostic::at(&pos, format!("YAML syntax error: {}", e.info())).help(
+        "check the indentation and quoting on this line or the one before it; a value starting with {{ must be quoted",
+    )
+}
+
 /// The documents of a source, each with where it starts (its `---`, if it has one).
 fn load_src(src: &Arc<Source>) -> Result<Vec<(Pos, Node)>, Diagnostic> {
-    let mut events = Vec::new();
-    for ev in Parser::new_from_str(&src.text) {
-        match ev {
-            Ok(e) => events.push(e),
-            Err(e) => {
-                let m = e.marker();
-                let pos = Pos::new(src, m.line(), m.col() + 1);
-                // saphyr counts open flow collections ([ {) in a byte.
-                if e.info() == "recursion limit exceeded" {
-                    return Err(Diagnostic::at(
-                        &pos,
-                        "YAML nesting too deep: more than 255 flow collections ([ or {) are open here",
-                    )
-                    .help("nest less deeply, or write the inner levels in block style"));
-                }
-                return Err(Diagnostic::at(
-                    &pos,
-                    format!("YAML syntax error: {}", e.info()),
-                )
-                .help("check the indentation and quoting on this line or the one before it; a value starting with {{ must be quoted"));
-            }
-        }
-    }
     let mut l = Loader {
         src,
-        events,
-        i: 0,
+        parser: Parser::new_from_str(&src.text),
         anchors: HashMap::new(),
         built: 0,
         aliased: 0,
@@ -162,18 +155,14 @@ fn load_src(src: &Arc<Source>) -> Result<Vec<(Pos, Node)>, Diagnostic> {
         max_depth: limits::YAML_DEPTH.get(),
     };
     let mut docs = Vec::new();
-    while l.i < l.events.len() {
-        match &l.events[l.i].0 {
-            Event::DocumentStart(_) => {
-                let start = l.pos(&l.events[l.i].1);
-                l.i += 1;
-                if matches!(l.events.get(l.i).map(|e| &e.0), Some(Event::DocumentEnd)) {
-                    l.i += 1;
-                    continue;
-                }
-                docs.push((start, l.node()?));
+    while let Some((ev, span)) = l.next()? {
+        if let Event::DocumentStart(_) = ev {
+            let start = l.pos(&span);
+            if l.peek_is(|e| matches!(e, Event::DocumentEnd))? {
+                l.next()?;
+                continue;
             }
-            _ => l.i += 1,
+            docs.push((start, l.node()?));
         }
     }
     Ok(docs)
@@ -262,9 +251,31 @@ impl<'a> Loader<'a> {
         Pos::new(self.src, span.start.line(), span.start.col() + 1)
     }
 
+    /// The next event; None after the stream's end.
+    fn next(&mut self) -> Result<Option<(Event<'a>, Span)>, Diagnostic> {
+        self.parser
+            .next_event()
+            .transpose()
+            .map_err(|e| syntax_error(self.src, &e))
+    }
+
+    /// Whether the next event (not consumed) is one `is` accepts.
+    fn peek_is(&mut self, is: impl Fn(&Event<'a>) -> bool) -> Result<bool, Diagnostic> {
+        match self.parser.peek() {
+            Some(Ok((e, _))) => Ok(is(e)),
+            Some(Err(e)) => Err(syntax_error(self.src, &e)),
+            None => Ok(false),
+        }
+    }
+
     fn node(&mut self) -> Result<Node, Diagnostic> {
-        let (ev, span) = self.events[self.i].clone();
-        self.i += 1;
+        let Some((ev, span)) = self.next()? else {
+            let end = self.src.text.lines().count().max(1);
+            return Err(Diagnostic::at(
+                &Pos::new(self.src, end, 1),
+                "YAML ends in the middle of a value",
+            ));
+        };
         let pos = self.pos(&span);
         let first = self.built;
         self.built += 1;
@@ -314,10 +325,10 @@ impl<'a> Loader<'a> {
             Event::SequenceStart(anchor, tag) => {
                 check_collection_tag(&pos, &tag, true)?;
                 let mut items = Vec::new();
-                while !matches!(self.events[self.i].0, Event::SequenceEnd) {
+                while !self.peek_is(|e| matches!(e, Event::SequenceEnd))? {
                     items.push(self.node()?);
                 }
-                self.i += 1;
+                self.next()?;
                 self.depth -= 1;
                 // Collections are built by pushing; the spare capacity (most mappings in a
                 // playbook have 1 to 3 keys) would be a third of a large file's memory.
@@ -334,8 +345,10 @@ impl<'a> Loader<'a> {
                 check_collection_tag(&pos, &tag, false)?;
                 let mut entries: Vec<(Node, Node)> = Vec::new();
                 let mut merged: Vec<(Node, Node)> = Vec::new();
-                while !matches!(self.events[self.i].0, Event::MappingEnd) {
-                    let is_merge = matches!(&self.events[self.i].0, Event::Scalar(v, ScalarStyle::Plain, _, None) if v == "<<");
+                while !self.peek_is(|e| matches!(e, Event::MappingEnd))? {
+                    let is_merge = self.peek_is(
+                        |e| matches!(e, Event::Scalar(v, ScalarStyle::Plain, _, None) if v == "<<"),
+                    )?;
                     let k = self.node()?;
                     let v = self.node()?;
                     if is_merge {
@@ -376,7 +389,7 @@ impl<'a> Loader<'a> {
                     }
                     entries.push((k, v));
                 }
-                self.i += 1;
+                self.next()?;
                 self.depth -= 1;
                 for (mk, mv) in merged {
                     if !entries

@@ -1,20 +1,39 @@
 //! Task lists: the items of a play section or a task file, blocks, imports and includes.
 
+use std::borrow::Cow;
+
 use super::*;
 
 impl Parser {
+    /// The tasks under `key` of a play, taken out of it (see `items_owned`).
     pub(super) fn items_of(
         &mut self,
-        node: &Node,
+        node: &mut Node,
         key: &str,
         inh: &Inherited,
         dir: &Path,
     ) -> Vec<Item> {
-        match node.get(key) {
+        let taken = match &mut node.value {
+            Yaml::Map(m) => m
+                .iter_mut()
+                .find(|(k, _)| k.as_str() == Some(key))
+                .map(|(_, v)| {
+                    let pos = v.pos.clone();
+                    std::mem::replace(
+                        v,
+                        Node {
+                            value: Yaml::Null,
+                            pos,
+                        },
+                    )
+                }),
+            _ => None,
+        };
+        match taken {
             None => vec![],
             Some(v) if v.is_null() => vec![],
             Some(v) => match v.as_seq() {
-                Some(_) => self.items(v, inh, dir),
+                Some(_) => self.items_owned(v, inh, dir),
                 None => {
                     self.err(
                         Diagnostic::at(
@@ -31,8 +50,28 @@ impl Parser {
 
     /// Parses a list of tasks and blocks. `dir` is where relative includes are resolved.
     pub fn items(&mut self, list: &Node, inh: &Inherited, dir: &Path) -> Vec<Item> {
+        let entries = list.as_seq().unwrap_or(&[]);
+        self.items_from(entries.iter().map(Cow::Borrowed), inh, dir)
+    }
+
+    /// `items` of a list nothing reads again: each entry's YAML is dropped once parsed, so a
+    /// large play never holds its tasks twice (as YAML and as tasks).
+    pub fn items_owned(&mut self, list: Node, inh: &Inherited, dir: &Path) -> Vec<Item> {
+        match list.value {
+            Yaml::Seq(entries) => self.items_from(entries.into_iter().map(Cow::Owned), inh, dir),
+            _ => vec![],
+        }
+    }
+
+    fn items_from<'n>(
+        &mut self,
+        entries: impl Iterator<Item = Cow<'n, Node>>,
+        inh: &Inherited,
+        dir: &Path,
+    ) -> Vec<Item> {
         let mut out = vec![];
-        for entry in list.as_seq().unwrap_or(&[]) {
+        for entry in entries {
+            let entry: &Node = &entry;
             if entry.as_map().is_none() {
                 self.err(Diagnostic::at(&entry.pos, format!("a task must be a mapping, not {}", entry.kind()))
                     .help("write a task as '- name: ...' followed by the module, e.g. 'copy:' with its arguments indented below"));

@@ -244,17 +244,23 @@ impl Parser {
             ))
             .into());
         };
-        let Some(entries) = root.as_seq() else {
-            return Err(Diagnostic::at(
-                &root.pos,
-                format!("a playbook must be a list of plays, not {}", root.kind()),
-            )
-            .help("start each play with '- hosts: ...'")
-            .into());
+        let kind = root.kind();
+        let entries = match root.value {
+            Yaml::Seq(entries) => entries,
+            _ => {
+                return Err(Diagnostic::at(
+                    &root.pos,
+                    format!("a playbook must be a list of plays, not {kind}"),
+                )
+                .help("start each play with '- hosts: ...'")
+                .into())
+            }
         };
         let dir = dir_of(path);
         let mut plays = vec![];
-        for e in entries {
+        // Each play's YAML is given up to it: its task lists are dropped as they are parsed.
+        for mut e in entries {
+            let e = &mut e;
             let imp = IMPORT_KEYS.iter().find_map(|k| e.get(k));
             if let Some(imp) = imp {
                 let Some(name) = imp.as_str() else {
@@ -315,10 +321,19 @@ impl Parser {
     }
 
     fn inherit(&mut self, node: &Node, base: &Inherited) -> Inherited {
+        self.inherit_except(node, base, &[])
+    }
+
+    /// `inherit`, ignoring the keywords in `skip` (a play's own vars, kept apart).
+    fn inherit_except(&mut self, node: &Node, base: &Inherited, skip: &[&str]) -> Inherited {
         let mut inh = base.clone();
         let bool_or_tpl = |n: &Node| Some(n.to_json());
         for (k, v) in node.as_map().unwrap_or(&[]) {
-            match k.as_str().unwrap_or("") {
+            let key = k.as_str().unwrap_or("");
+            if skip.contains(&key) {
+                continue;
+            }
+            match key {
                 "when" => {
                     let c = self.conds(v, "when");
                     inh.when.extend(c);
@@ -371,7 +386,7 @@ impl Parser {
         }
     }
 
-    fn play(&mut self, node: &Node, dir: &Path, outer: &Imported) -> Option<Play> {
+    fn play(&mut self, node: &mut Node, dir: &Path, outer: &Imported) -> Option<Play> {
         if node.as_map().is_none() {
             self.err(Diagnostic::at(
                 &node.pos,
@@ -412,8 +427,8 @@ impl Parser {
                 );
             }
         }
-        let stripped = strip_keys(node, &["vars"]);
-        inh = self.inherit(&stripped, &inh);
+        // Not a copy of the play without its vars: that copied every task's YAML.
+        inh = self.inherit_except(node, &inh, &["vars"]);
         // The import's vars first; the play's own win.
         let vars = match node.get("vars").map(Node::to_json) {
             Some(Value::Object(m)) => {

@@ -332,7 +332,7 @@ impl Parser {
                 );
             }
         }
-        let mut t_inh = self.inherit(&strip_keys(node, &[]), inh);
+        let mut t_inh = self.inherit(node, inh);
         if local {
             t_inh.delegate_to = Some("localhost".into());
         }
