@@ -15,7 +15,7 @@ use serde::Deserialize;
 
 use crate::diag::Diagnostic;
 use crate::exec::exit;
-use crate::output::{HostStats, Mode, Printer, Recap};
+use crate::output::{Event, HostStats, Mode, Recap, Reporters};
 
 /// What `--output json` writes, as far as the merge needs it.
 #[derive(Deserialize)]
@@ -120,7 +120,7 @@ fn merge(files: &[PathBuf]) -> Result<Recap, Vec<Diagnostic>> {
 pub fn merge_command(files: &[PathBuf]) -> i32 {
     match merge(files) {
         Ok(recap) => {
-            Printer::new(0, Mode::Text).recap(&recap);
+            Reporters::new(0, Mode::Text).send(Event::Recap(&recap));
             if recap.any_unreachable() {
                 exit::HOST_UNREACHABLE
             } else if recap.any_failed() {
