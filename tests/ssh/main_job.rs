@@ -32,6 +32,12 @@ fn lab_dir() -> PathBuf {
         .join(format!("site-{NAME}"))
 }
 
+fn home() -> PathBuf {
+    let home = lab_dir().with_extension("home");
+    std::fs::create_dir_all(&home).unwrap();
+    home
+}
+
 /// `tests/lab/site ARGS` with this test's lab and the binary under test.
 fn site(args: &[&str]) -> Out {
     let out = Command::new("bash")
@@ -43,6 +49,8 @@ fn site(args: &[&str]) -> Out {
         // Its own private range, so a lab someone runs by hand can coexist.
         .env("SITE_NETWORK", "10.241.0.0/16")
         .env("TIMONEL", env!("CARGO_BIN_EXE_timonel"))
+        // Nothing of the user's (~/.ssh/known_hosts) is read or written.
+        .env("HOME", home())
         .output()
         .expect("tests/lab/site runs");
     let out = Out {

@@ -164,7 +164,11 @@ pub async fn connection(
     let hv = if own {
         vars.clone()
     } else {
-        super::vars::host_level(&p.shared, &p.pb_vars, name)
+        // A delegated host: its own variables, and the extra vars, which outrank everything
+        // for every host (ansible_ssh_common_args given with -e, say).
+        let mut v = super::vars::host_level(&p.shared, &p.pb_vars, name);
+        crate::inventory::merge(&mut v, &p.shared.opts.extra_vars);
+        v
     };
     let implicit = !in_inv && (name == "localhost" || name == "127.0.0.1" || name == "::1");
     let c = crate::connection::connect(name, &hv, implicit, &p.shared.opts.connect)
