@@ -266,9 +266,29 @@ def container(server):
     return "hcloud-" + server["name"]
 
 
+# A server deleted and at once created again under its name: the new container waits until
+# the old one is removed (both run in their actions' threads).
+CONTAINER_LOCKS = {}
+
+
+def container_lock(server):
+    with LOCK:
+        return CONTAINER_LOCKS.setdefault(container(server), threading.Lock())
+
+
+def remove_container(server):
+    with container_lock(server):
+        return lab("rm", container(server))
+
+
 def boot(server):
     """A fresh lab container for the server, root reachable with its keys; with
     --lab-networks on its private networks too."""
+    with container_lock(server):
+        return boot_locked(server)
+
+
+def boot_locked(server):
     fake_lab.forget_host_key(LAB_OPTS["known_hosts"], server["public_net"]["ipv4"]["ip"])
     # Named as the server, as Hetzner's images do.
     err = lab("host", container(server), "22", server["public_net"]["ipv4"]["ip"],
@@ -679,7 +699,7 @@ def route(method, path, query, body):
                 if obj["id"] in net["servers"]:
                     net["servers"].remove(obj["id"])
             sync_load_balancers()
-            work = (lambda: lab("rm", container(obj))) if LAB[0] else None
+            work = (lambda: remove_container(obj)) if LAB[0] else None
             return 200, {"action": action_view(new_action("delete_server", obj["id"], work))}
         if LAB_OPTS["networks"] and kind == "networks":
             fake_lab.delete_network(obj)

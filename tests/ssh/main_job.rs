@@ -3,7 +3,7 @@
 //! network, the API's load balancer a relay container). From an empty project: the plan
 //! writes nothing, the run builds 3 control-plane and 2 worker nodes and deploys the Django
 //! application, a re-run changes nothing, an image change touches only the application, and
-//! a deleted worker is rebuilt by `--limit`.
+//! a deleted worker is rebuilt by `--limit`, and teardown.yml leaves nothing.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -238,4 +238,32 @@ fn main_job_plans_builds_reruns_changes_the_image_and_repairs_a_worker() {
     assert!(!out.stdout.contains("t-main-worker-1 "), "{}", out.stdout);
     assert_eq!(node_names(), NODES.to_vec());
     step(started, "the worker rebuilt");
+
+    // Teardown: its plan writes nothing, then nothing is left in the project.
+    let before = writes().len();
+    site(&["playbook", "teardown.yml", "--check", "--diff"]).assert_ok();
+    assert_eq!(writes().len(), before, "the teardown's plan wrote");
+    let out = site(&["playbook", "teardown.yml"]);
+    out.assert_ok();
+    for kind in [
+        "servers",
+        "load_balancers",
+        "networks",
+        "firewalls",
+        "placement_groups",
+        "ssh_keys",
+    ] {
+        assert_eq!(
+            api("GET", &format!("/v1/{kind}"))[kind],
+            serde_json::json!([]),
+            "{kind} left:\n{}",
+            out.stdout
+        );
+    }
+    assert_eq!(containers(), Vec::<String>::new());
+    assert!(!lab_dir().join("kube/admin.conf").exists());
+    let out = site(&["playbook", "teardown.yml"]);
+    out.assert_ok();
+    assert_eq!(out.recap("localhost").changed, 0, "{}", out.stdout);
+    step(started, "the teardown");
 }
