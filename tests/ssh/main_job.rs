@@ -182,6 +182,11 @@ fn main_job_plans_builds_reruns_changes_the_image_and_repairs_a_worker() {
         assert!(out.recap(node).changed > 0, "{node}: {}", out.stdout);
     }
     assert_eq!(node_names(), NODES.to_vec());
+    // Hetzner's cloud controller manager initialises the nodes.
+    assert_eq!(
+        crate::lab::exec("hcloud-t-main-worker-1", "cat /etc/default/kubelet"),
+        "KUBELET_EXTRA_ARGS=--cloud-provider=external\n"
+    );
     let web = kubectl("-n shop get deployment web");
     assert_eq!(web["status"]["availableReplicas"], 3, "{web}");
     assert_eq!(
