@@ -9,7 +9,6 @@ pub mod clients;
 pub mod cloud;
 pub mod commands;
 pub mod connection;
-pub mod control;
 pub mod files;
 pub mod hostfs;
 pub mod invoke;
@@ -25,6 +24,7 @@ pub mod result;
 pub mod spec;
 pub mod system;
 pub mod testkit;
+pub mod utility;
 
 use std::path::PathBuf;
 

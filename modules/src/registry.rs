@@ -2,7 +2,7 @@
 
 use crate::cloud::hetzner::Hcloud;
 use crate::commands::command::{CommandModule, Kind};
-use crate::{cloud, control, files, kubernetes, net, packages, system, Module};
+use crate::{cloud, files, kubernetes, net, packages, system, utility, Module};
 
 static MODULES: &[&dyn Module] = &[
     &CommandModule(Kind::Command),
@@ -22,16 +22,16 @@ static MODULES: &[&dyn Module] = &[
     &files::ini_file::IniFile,
     &net::uri::Uri,
     &files::unarchive::Unarchive,
-    &control::debug::Debug,
-    &control::set_fact::SetFact,
-    &control::add_host::AddHost,
-    &control::add_host::GroupBy,
-    &control::assert::Assert,
-    &control::fail::Fail,
-    &control::ping::Ping,
-    &control::wait_for::WaitFor,
-    &control::wait_for_connection::WaitForConnection,
-    &control::pause::Pause,
+    &utility::debug::Debug,
+    &utility::set_fact::SetFact,
+    &utility::add_host::AddHost,
+    &utility::add_host::GroupBy,
+    &utility::assert::Assert,
+    &utility::fail::Fail,
+    &utility::ping::Ping,
+    &utility::wait_for::WaitFor,
+    &utility::wait_for_connection::WaitForConnection,
+    &utility::pause::Pause,
     &packages::apt::Apt,
     &packages::apt_key::AptKey,
     &packages::package::Package,

@@ -1,5 +1,5 @@
 //! Module cases: every `tests/cases/<module>/<case>.yaml` runs the module against a
-//! scripted host (`modules::testkit`), in check mode and in apply mode.
+//! scripted host (`timonel_modules::testkit`), in check mode and in apply mode.
 //!
 //! A case file:
 //!
@@ -53,10 +53,10 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
-use modules::invoke::Mode;
-use modules::testkit::{plan_kind, plan_with, run_with};
-use modules::{ModResult, ModuleError, ModuleResult};
 use serde_json::{Map, Value};
+use timonel_modules::invoke::Mode;
+use timonel_modules::testkit::{plan_kind, plan_with, run_with};
+use timonel_modules::{ModResult, ModuleError, ModuleResult};
 
 #[path = "support/format.rs"]
 mod format;
@@ -228,7 +228,7 @@ fn every_host_module_has_cases() {
     );
     for (d, _) in &files {
         assert!(
-            modules::registry::find(d).is_some(),
+            timonel_modules::registry::find(d).is_some(),
             "tests/cases/{d} is not named after a module"
         );
     }
@@ -418,7 +418,7 @@ fn outcome_problems(res: &ModResult<ModuleResult>, exp: &Map<String, Value>) -> 
                 p.push(format!("{} diffs, expected {n}", r.diffs.len()));
             }
         }
-        let all = |f: &dyn Fn(&modules::FileDiff) -> String| -> String {
+        let all = |f: &dyn Fn(&timonel_modules::FileDiff) -> String| -> String {
             r.diffs.iter().map(f).collect::<Vec<_>>().join("\n")
         };
         let fields: [(&str, String); 3] = [

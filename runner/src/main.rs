@@ -2,7 +2,6 @@
 
 mod children;
 mod cli;
-mod commands;
 mod connection;
 mod diag;
 mod exec;
@@ -15,6 +14,7 @@ mod output;
 mod playbook;
 mod pyfmt;
 mod secret;
+mod subcommands;
 mod template;
 mod yaml;
 
@@ -74,11 +74,11 @@ fn run() -> i32 {
         }
     };
     match cli.cmd {
-        cli::Command::Run(a) => commands::run::run(*a),
-        cli::Command::Inventory(a) => commands::inventory::run(a),
-        cli::Command::Doc(a) => commands::doc::run(a),
+        cli::Command::Run(a) => subcommands::run::run(*a),
+        cli::Command::Inventory(a) => subcommands::inventory::run(a),
+        cli::Command::Doc(a) => subcommands::doc::run(a),
         cli::Command::Recap(cli::RecapCommand::Merge { files }) => {
-            commands::recap::merge_command(&files)
+            subcommands::recap::merge_command(&files)
         }
         cli::Command::Completions { shell } => {
             let mut script = Vec::new();

@@ -8,8 +8,8 @@
 //! behaviour differs from the script.
 //!
 //! ```
-//! use modules::invoke::Mode;
-//! use modules::testkit::{run, FakeFile, FileOp, Matcher, Reply, ScriptedConnection};
+//! use timonel_modules::invoke::Mode;
+//! use timonel_modules::testkit::{run, FakeFile, FileOp, Matcher, Reply, ScriptedConnection};
 //! use serde_json::json;
 //!
 //! // The line is missing: the plan reads the file, apply writes it.

@@ -1,10 +1,10 @@
 //! The case file format (see cases.rs): reading a case into the kit's script and expectations.
 
-use modules::invoke::Mode;
-use modules::testkit::{
+use serde_json::{Map, Value};
+use timonel_modules::invoke::Mode;
+use timonel_modules::testkit::{
     Expect, FakeController, FakeFile, FileOp, Matcher, Reply, ScriptedConnection,
 };
-use serde_json::{Map, Value};
 
 pub struct Case {
     pub module: String,
@@ -92,7 +92,7 @@ impl Case {
             .and_then(Value::as_str)
             .unwrap_or(dir_module)
             .to_string();
-        if modules::registry::find(&module).is_none() {
+        if timonel_modules::registry::find(&module).is_none() {
             return Err(format!("no module named '{module}'"));
         }
         let modes = match d.get("modes") {

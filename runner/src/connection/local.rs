@@ -3,8 +3,8 @@
 use std::process::Stdio;
 
 use async_trait::async_trait;
-use modules::connection::become_command;
-use modules::{ConnError, Connection, ExecOptions, ExecOutput};
+use timonel_modules::connection::become_command;
+use timonel_modules::{ConnError, Connection, ExecOptions, ExecOutput};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 pub struct LocalConnection;

@@ -1,4 +1,4 @@
-//! Transports. Modules only see `modules::Connection` (run a shell command); this folder
+//! Transports. Modules only see `timonel_modules::Connection` (run a shell command); this folder
 //! decides, per host, which transport implements it.
 
 mod local;
@@ -6,8 +6,8 @@ pub mod ssh;
 
 use std::sync::Arc;
 
-use modules::Connection;
 use serde_json::{Map, Value};
+use timonel_modules::Connection;
 
 pub use local::LocalConnection;
 pub use ssh::{SshConnection, SshDefaults, SshSettings};

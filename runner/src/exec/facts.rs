@@ -2,8 +2,8 @@
 
 use std::sync::Arc;
 
-use modules::{Connection, ExecOptions, ModResult, ModuleError};
 use serde_json::{json, Map, Value};
+use timonel_modules::{Connection, ExecOptions, ModResult, ModuleError};
 
 use super::outcome::TaskOutcome;
 use super::play_ctx::PlayCtx;
@@ -68,8 +68,8 @@ pub async fn gather(conn: &dyn Connection) -> ModResult<Map<String, Value>> {
         .exec(SCRIPT, &ExecOptions::default())
         .await
         .map_err(|e| match e {
-            modules::ConnError::Unreachable(m) => ModuleError::Unreachable(m),
-            modules::ConnError::Failed(m) => ModuleError::Failed(m),
+            timonel_modules::ConnError::Unreachable(m) => ModuleError::Unreachable(m),
+            timonel_modules::ConnError::Failed(m) => ModuleError::Failed(m),
         })?;
     let text = out.stdout_str();
     let mut kv = std::collections::HashMap::new();

@@ -224,7 +224,7 @@ impl HostRun {
         // add_host runs once for the play's hosts, as Ansible's bypasses the host loop.
         let run_once = t.action.traits().bypass_host_loop
             || match &t.inh.run_once {
-                Some(v) => modules::spec::to_bool(v).unwrap_or(false),
+                Some(v) => timonel_modules::spec::to_bool(v).unwrap_or(false),
                 None => false,
             };
         let Go::Run { leader, follower } = self

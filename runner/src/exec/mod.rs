@@ -3,7 +3,6 @@
 // The imports run one way: play -> host -> task -> the task's helpers (reach, conditions,
 // includes, judge, record, facts, loops, vars, controller) -> leaves (play_ctx, outcome, state).
 mod conditions;
-mod controller;
 mod coordinator;
 mod facts;
 mod host;
@@ -19,6 +18,7 @@ mod reach;
 mod record;
 mod state;
 mod task;
+mod task_controller;
 mod vars;
 
 use std::path::Path;

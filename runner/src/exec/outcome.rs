@@ -2,7 +2,7 @@
 
 use serde_json::{Map, Value};
 
-use modules::FileDiff;
+use timonel_modules::FileDiff;
 
 use crate::output::Status;
 
@@ -60,7 +60,7 @@ impl TaskOutcome {
 pub const SECRET_KEYS: &str = crate::output::SECRET_KEYS;
 
 pub fn result_map(
-    r: modules::ModuleResult,
+    r: timonel_modules::ModuleResult,
 ) -> (Map<String, Value>, Vec<FileDiff>, bool, bool, bool) {
     let mut m = r.data;
     m.insert("changed".into(), Value::Bool(r.changed));

@@ -5,7 +5,7 @@
 
 use serde_json::{Map, Value};
 
-use modules::KNOWN_AFTER_APPLY;
+use timonel_modules::KNOWN_AFTER_APPLY;
 
 use super::outcome::TaskOutcome;
 use super::play_ctx::PlayCtx;

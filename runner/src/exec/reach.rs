@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
-use modules::{Become, ExecOptions};
+use timonel_modules::{Become, ExecOptions};
 
 use super::conditions::bool_of;
 use super::play_ctx::PlayCtx;
@@ -47,7 +47,9 @@ pub fn reach(
         None => None,
     };
     let become_kw = bool_of(p, &t.inh.become_.become_, ctx)?;
-    let become_var = vars.get("ansible_become").and_then(modules::spec::to_bool);
+    let become_var = vars
+        .get("ansible_become")
+        .and_then(timonel_modules::spec::to_bool);
     let become_on = become_var.or(become_kw).unwrap_or(p.shared.opts.become_);
     let opts_b = &p.shared.opts;
     let become_ = if become_on {
@@ -118,7 +120,7 @@ fn login_user(p: &PlayCtx, host: &str, vars: &Map<String, Value>) -> Option<Stri
         .clone()
         .or_else(|| var_str(vars, &["ansible_connection"]))
         .unwrap_or_else(|| if implicit { "local" } else { "ssh" }.into());
-    match modules::registry::short_name(&kind) {
+    match timonel_modules::registry::short_name(&kind) {
         "local" => local_user(),
         _ => var_str(vars, &["ansible_user", "ansible_ssh_user"]).or(connect.ssh.user.clone()),
     }
@@ -151,7 +153,7 @@ pub async fn connection(
     name: &str,
     vars: &Map<String, Value>,
     own: bool,
-) -> Result<Arc<dyn modules::Connection>, String> {
+) -> Result<Arc<dyn timonel_modules::Connection>, String> {
     if let Some(c) = p.shared.conns.lock().map_err(|e| e.to_string())?.get(name) {
         return Ok(c.clone());
     }

@@ -4,8 +4,8 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
-use modules::Connection;
 use serde_json::{Map, Value};
+use timonel_modules::Connection;
 
 use crate::inventory::Inventory;
 use crate::output::{Recap, Reporters};

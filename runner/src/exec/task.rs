@@ -6,11 +6,10 @@ use std::time::Duration;
 
 use serde_json::{json, Map, Value};
 
-use modules::invoke::{invoke, Mode};
-use modules::{ApplyContext, Host, ModuleError};
+use timonel_modules::invoke::{invoke, Mode};
+use timonel_modules::{ApplyContext, Host, ModuleError};
 
 use super::conditions::{all_true, any_true, bool_of, keyword};
-use super::controller::TaskController;
 use super::facts::gather_facts;
 use super::includes::include_vars;
 use super::judge::{judge, Combine, Keywords, Verdict};
@@ -19,6 +18,7 @@ use super::outcome::{result_map, TaskOutcome};
 use super::planned;
 use super::play_ctx::PlayCtx;
 use super::reach::{connection, reach};
+use super::task_controller::TaskController;
 use super::vars::{context, strip_omit};
 use crate::output::{Event, HostLine, Status};
 use crate::playbook::{Action, EngineAction, Task};
@@ -193,7 +193,7 @@ async fn execute(p: &Arc<PlayCtx>, host: &str, t: &Task, vars: &Map<String, Valu
                 return o;
             }
             Err(ModuleError::Failed(m)) => {
-                let (r, d, c, _, s) = result_map(modules::ModuleResult::failed(m));
+                let (r, d, c, _, s) = result_map(timonel_modules::ModuleResult::failed(m));
                 (r, d, c, true, s)
             }
         };

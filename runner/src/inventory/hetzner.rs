@@ -9,7 +9,7 @@ use serde_json::{json, Map, Value};
 use super::Inventory;
 use crate::diag::Diagnostic;
 use crate::yaml::Node;
-use modules::clients::hetzner::{location, Client};
+use timonel_modules::clients::hetzner::{location, Client};
 
 pub const PLUGIN_NAMES: &[&str] = &["hetzner", "hetzner.hcloud.hcloud", "hcloud"];
 
@@ -158,7 +158,7 @@ pub fn load(inv: &mut Inventory, doc: &Node, path: &Path) -> Result<(), Diagnost
         .find(|(k, _)| !OPTIONS.contains(&k.scalar_text().unwrap_or_default().as_str()))
     {
         let key = k.scalar_text().unwrap_or_default();
-        let hint = modules::spec::suggest(&key, OPTIONS.iter().copied())
+        let hint = timonel_modules::spec::suggest(&key, OPTIONS.iter().copied())
             .map(|s| format!("did you mean '{s}'?"))
             .unwrap_or_else(|| format!("the options are: {}", OPTIONS.join(", ")));
         return Err(Diagnostic::at(

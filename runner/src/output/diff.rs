@@ -1,7 +1,7 @@
 //! Unified diffs of file changes, coloured on a terminal.
 
-use modules::FileDiff;
 use similar::TextDiff;
+use timonel_modules::FileDiff;
 
 pub fn render(d: &FileDiff, color: bool) -> String {
     let diff = TextDiff::from_lines(&d.before, &d.after);

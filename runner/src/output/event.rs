@@ -6,7 +6,7 @@ use std::path::Path;
 
 use serde_json::{Map, Value};
 
-use modules::FileDiff;
+use timonel_modules::FileDiff;
 
 use super::{Recap, Status};
 

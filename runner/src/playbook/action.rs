@@ -4,8 +4,8 @@
 //! alias such as `ansible.posix.sysctl`) resolves to the same action, so the engine never
 //! compares names.
 
-use modules::spec::EngineTraits;
-use modules::{Module, ModuleSpec};
+use timonel_modules::spec::EngineTraits;
+use timonel_modules::{Module, ModuleSpec};
 
 /// A task's action.
 #[derive(Clone)]
@@ -116,7 +116,7 @@ impl EngineAction {
 
     /// By short name or FQCN (`ansible.builtin.include_tasks`).
     pub fn find(name: &str) -> Option<EngineAction> {
-        let short = modules::registry::short_name(name);
+        let short = timonel_modules::registry::short_name(name);
         Self::NAMES
             .iter()
             .find(|(n, _)| *n == short)
@@ -143,13 +143,13 @@ impl EngineAction {
 impl Action {
     /// The action a task's module name stands for, or None if nothing answers to it.
     pub fn resolve(name: &str) -> Option<Action> {
-        if let Some(m) = modules::registry::find(name) {
+        if let Some(m) = timonel_modules::registry::find(name) {
             return Some(Action::Module(m));
         }
         if let Some(a) = EngineAction::find(name) {
             return Some(Action::Engine(a));
         }
-        modules::known::find(name).map(Action::NotImplemented)
+        timonel_modules::known::find(name).map(Action::NotImplemented)
     }
 
     /// The action's own name, whichever alias the playbook used: what the output shows for a
@@ -159,7 +159,7 @@ impl Action {
             Action::Module(m) => m.spec().name,
             Action::NotImplemented(s) => s.name,
             Action::Engine(a) => a.name(),
-            Action::Unknown(n) => modules::registry::short_name(n),
+            Action::Unknown(n) => timonel_modules::registry::short_name(n),
         }
     }
 

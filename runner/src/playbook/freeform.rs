@@ -3,7 +3,7 @@
 
 use serde_json::{Map, Value};
 
-use modules::ModuleSpec;
+use timonel_modules::ModuleSpec;
 
 /// The key under which a task keeps arguments written as one template
 /// (`add_host: "{{ host_data }}"`, `assert: "{{ item }}"`): Ansible renders it to the
@@ -176,12 +176,12 @@ mod tests {
         assert_eq!(a["content"], "a b");
         assert_eq!(a["mode"], "0644");
         assert_eq!(a["path"], "{{ root }}/x");
-        let spec = modules::registry::find("command").unwrap().spec();
+        let spec = timonel_modules::registry::find("command").unwrap().spec();
         let a = parse("ls -l '/tmp/a  b' chdir=/var creates={{ x }}/y", Some(spec)).unwrap();
         assert_eq!(a["_raw_params"], "ls -l '/tmp/a  b'");
         assert_eq!(a["chdir"], "/var");
         assert_eq!(a["creates"], "{{ x }}/y");
-        let shell = modules::registry::find("shell").unwrap().spec();
+        let shell = timonel_modules::registry::find("shell").unwrap().spec();
         let a = parse("mkdir x\nls  -d x chdir=/tmp\n", Some(shell)).unwrap();
         assert_eq!(a["_raw_params"], "mkdir x\nls  -d x");
         assert_eq!(a["chdir"], "/tmp");

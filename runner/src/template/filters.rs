@@ -23,13 +23,13 @@ fn text(v: &Value) -> String {
 }
 
 /// A pattern as Python's `re` reads it, with Ansible's `ignorecase`/`multiline` flags.
-pub(super) fn regex(pat: &str, kw: &Kwargs) -> Result<modules::pyre::Regex, Error> {
-    let flags = modules::pyre::Flags {
+pub(super) fn regex(pat: &str, kw: &Kwargs) -> Result<timonel_modules::pyre::Regex, Error> {
+    let flags = timonel_modules::pyre::Flags {
         ignorecase: flag(kw, "ignorecase")?,
         multiline: flag(kw, "multiline")?,
         dotall: false,
     };
-    modules::pyre::Regex::with_flags(pat, flags)
+    timonel_modules::pyre::Regex::with_flags(pat, flags)
         .map_err(|e| err(format!("invalid regular expression '{pat}': {e}")))
 }
 
@@ -89,7 +89,7 @@ fn b64decode(v: Value) -> Result<Value, Error> {
 
 fn regex_replace(v: Value, pat: String, rep: Option<String>, kw: Kwargs) -> Result<Value, Error> {
     let re = regex(&pat, &kw)?;
-    let rep = modules::files::edit::python_replacement(&rep.unwrap_or_default());
+    let rep = timonel_modules::files::edit::python_replacement(&rep.unwrap_or_default());
     let count = kw.get::<Option<usize>>("count")?.unwrap_or(0);
     let mandatory = kw.get::<Option<usize>>("mandatory_count")?.unwrap_or(0);
     kw.assert_all_used()?;
@@ -148,7 +148,7 @@ fn regex_findall(v: Value, pat: String, kw: Kwargs) -> Result<Value, Error> {
     let re = regex(&pat, &kw)?;
     kw.assert_all_used()?;
     let s = text(&v);
-    let group = |c: &modules::pyre::Captures, i: usize| {
+    let group = |c: &timonel_modules::pyre::Captures, i: usize| {
         Value::from(c.get(i).map(|m| m.as_str()).unwrap_or(""))
     };
     let out: Vec<Value> = re

@@ -24,7 +24,7 @@ pub fn search_list(
     for term in &terms {
         let (files, paths) = match term {
             Value::Object(m) => {
-                if let Some(s) = m.get("skip").and_then(modules::spec::to_bool) {
+                if let Some(s) = m.get("skip").and_then(timonel_modules::spec::to_bool) {
                     skip = s;
                 }
                 (

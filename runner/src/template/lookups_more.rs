@@ -47,7 +47,7 @@ pub fn varnames(state: &State, terms: &[Value]) -> Result<Vec<Value>, Error> {
                 "lookup('varnames'): invalid setting identifier, \"{t}\" is not a string"
             ))
         })?;
-        let re = modules::pyre::Regex::new(pat).map_err(|e| {
+        let re = timonel_modules::pyre::Regex::new(pat).map_err(|e| {
             err(format!(
                 "lookup('varnames'): unable to use \"{pat}\" as a search parameter: {e}"
             ))

@@ -219,7 +219,7 @@ impl Templar {
                     None if is_template(text) => {
                         // Statements or comments: rendered once, the text taken as it is.
                         let r = self.render_string(text, ctx)?;
-                        return Ok(modules::spec::to_bool(&r).unwrap_or(match &r {
+                        return Ok(timonel_modules::spec::to_bool(&r).unwrap_or(match &r {
                             Json::String(s) => !s.trim().is_empty(),
                             Json::Array(a) => !a.is_empty(),
                             _ => true,
@@ -231,7 +231,7 @@ impl Templar {
                     return Err(self.undefined_error(&format!("{{{{ {text} }}}}"), ctx));
                 }
                 if let Some(s) = v.as_str() {
-                    return Ok(modules::spec::to_bool(&Json::String(s.to_string()))
+                    return Ok(timonel_modules::spec::to_bool(&Json::String(s.to_string()))
                         .unwrap_or(!s.is_empty()));
                 }
                 Ok(v.is_true())

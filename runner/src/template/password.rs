@@ -181,7 +181,7 @@ fn stored_password(content: &str) -> &str {
 /// Writes `content` to `path` through a temporary file in the same directory, so a reader
 /// never sees half a password.
 fn write_new(path: &Path, content: &str) -> Result<(), String> {
-    modules::private_file::write(path, format!("{content}\n").as_bytes())
+    timonel_modules::private_file::write(path, format!("{content}\n").as_bytes())
         .map_err(|e| format!("lookup('password'): cannot write {}: {e}", path.display()))
 }
 

@@ -16,7 +16,7 @@ use russh::client::{self, Handle};
 use russh::keys::PublicKeyOrCertificate;
 use tokio::sync::Semaphore;
 
-use modules::{ConnError, Connection, ExecOptions, ExecOutput};
+use timonel_modules::{ConnError, Connection, ExecOptions, ExecOutput};
 
 use known_hosts::{Policy, Verdict};
 pub use settings::{SshDefaults, SshSettings};

@@ -9,8 +9,8 @@ use std::time::Duration;
 use russh::client::Handle;
 use russh::ChannelMsg;
 
-use modules::connection::{become_command, sh_quote};
-use modules::Become;
+use timonel_modules::connection::{become_command, sh_quote};
+use timonel_modules::Become;
 
 use super::Client;
 

@@ -17,8 +17,8 @@ use russh::client::{Handle, Msg};
 use russh::{ChannelMsg, ChannelWriteHalf};
 use tokio::sync::mpsc;
 
-use modules::connection::sh_quote;
-use modules::{ExecOptions, ExecOutput};
+use timonel_modules::connection::sh_quote;
+use timonel_modules::{ExecOptions, ExecOutput};
 
 pub enum Chunk {
     Out(Vec<u8>),
@@ -210,7 +210,7 @@ pub fn body(cmd: &str, opts: &ExecOptions) -> String {
         body.push_str(&format!("export {}={}; ", k, sh_quote(v)));
     }
     match &opts.become_ {
-        Some(b) => body.push_str(&modules::connection::become_command(cmd, b)),
+        Some(b) => body.push_str(&timonel_modules::connection::become_command(cmd, b)),
         None => body.push_str(cmd),
     }
     body

@@ -7,8 +7,8 @@
 use russh::ChannelMsg;
 use tokio::io::AsyncWriteExt;
 
-use modules::connection::sh_quote;
-use modules::{ExecOptions, ExecOutput};
+use timonel_modules::connection::sh_quote;
+use timonel_modules::{ExecOptions, ExecOutput};
 
 use super::shell::{body, Broken};
 

@@ -11,7 +11,7 @@ use super::model::*;
 use crate::diag::{Diagnostic, Diagnostics, Pos};
 use crate::limits;
 use crate::yaml::{load_single_file, Node, Yaml};
-use modules::spec::suggest;
+use timonel_modules::spec::suggest;
 
 mod items;
 mod task;
@@ -357,7 +357,9 @@ impl Parser {
                 "no_log" => inh.no_log = bool_or_tpl(v),
                 "delegate_to" => inh.delegate_to = v.scalar_text(),
                 "run_once" => inh.run_once = bool_or_tpl(v),
-                "any_errors_fatal" => inh.any_errors_fatal = modules::spec::to_bool(&v.to_json()),
+                "any_errors_fatal" => {
+                    inh.any_errors_fatal = timonel_modules::spec::to_bool(&v.to_json())
+                }
                 _ => {}
             }
         }
@@ -473,7 +475,7 @@ impl Parser {
         self.check_notify(&sections, &handlers);
         let gather = node
             .get("gather_facts")
-            .map(|g| modules::spec::to_bool(&g.to_json()).unwrap_or(true))
+            .map(|g| timonel_modules::spec::to_bool(&g.to_json()).unwrap_or(true))
             .unwrap_or(true);
         let serial = match node.get("serial").map(Node::to_json) {
             Some(Value::Array(a)) => a,
@@ -498,14 +500,14 @@ impl Parser {
                 .unwrap_or_else(|| "linear".into()),
             any_errors_fatal: node
                 .get("any_errors_fatal")
-                .and_then(|v| modules::spec::to_bool(&v.to_json()))
+                .and_then(|v| timonel_modules::spec::to_bool(&v.to_json()))
                 .unwrap_or(false),
             max_fail_percentage: node
                 .get("max_fail_percentage")
                 .and_then(|v| v.to_json().as_f64()),
             force_handlers: node
                 .get("force_handlers")
-                .and_then(|v| modules::spec::to_bool(&v.to_json()))
+                .and_then(|v| timonel_modules::spec::to_bool(&v.to_json()))
                 .unwrap_or(false),
             sections,
             handlers,

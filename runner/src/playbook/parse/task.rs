@@ -63,7 +63,7 @@ impl Parser {
                 .help(help)
             };
             if BOOL_KEYWORDS.contains(&key) {
-                if modules::spec::to_bool(&v.to_json()).is_none() {
+                if timonel_modules::spec::to_bool(&v.to_json()).is_none() {
                     self.err(bad("a boolean (true/false, yes/no)", "true"));
                 }
             } else if INT_KEYWORDS.contains(&key) {
@@ -165,11 +165,11 @@ impl Parser {
                 }
             }
         }
-        let all_names: Vec<&str> = modules::registry::all()
+        let all_names: Vec<&str> = timonel_modules::registry::all()
             .iter()
             .map(|m| m.spec().name)
             .chain(EngineAction::names())
-            .chain(modules::known::all().iter().map(|s| s.name))
+            .chain(timonel_modules::known::all().iter().map(|s| s.name))
             .collect();
         if let Some((key, pos)) = unknown.first() {
             let in_kw = suggest(key, keywords::TASK.iter().copied());
@@ -401,7 +401,7 @@ impl Parser {
             listen: node.get("listen").map(to_string_list).unwrap_or_default(),
             ignore_unreachable: node
                 .get("ignore_unreachable")
-                .and_then(|v| modules::spec::to_bool(&v.to_json()))
+                .and_then(|v| timonel_modules::spec::to_bool(&v.to_json()))
                 .unwrap_or(false),
             throttle: node
                 .get("throttle")
@@ -412,7 +412,7 @@ impl Parser {
 }
 
 /// The argument spec of a module timonel implements, or of one it only knows.
-fn spec_of(name: &str) -> Option<&'static modules::ModuleSpec> {
+fn spec_of(name: &str) -> Option<&'static timonel_modules::ModuleSpec> {
     Action::resolve(name).and_then(|a| a.spec())
 }
 

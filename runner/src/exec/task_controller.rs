@@ -3,8 +3,8 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use modules::{Controller, FileSource, YamlDocument};
 use serde_json::Value;
+use timonel_modules::{Controller, FileSource, YamlDocument};
 
 use super::play_ctx::PlayCtx;
 use crate::output::Event;

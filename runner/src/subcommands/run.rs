@@ -80,7 +80,7 @@ fn check_limit(inv: &Inventory, raw: &str, pattern: &str) -> Result<(), Diagnost
         .map(String::as_str)
         .chain(inv.groups.keys().map(String::as_str))
         .collect();
-    let hint = modules::spec::suggest(pattern, known.iter().copied())
+    let hint = timonel_modules::spec::suggest(pattern, known.iter().copied())
         .map(|s| format!(" (did you mean '{s}'?)"))
         .unwrap_or_default();
     let shown = if raw == pattern {
@@ -112,7 +112,7 @@ fn check_start_at(playbooks: &[Playbook], want: &str) -> Result<(), Diagnostic> 
             }
         }
     }
-    let hint = modules::spec::suggest(want, names.iter().map(String::as_str))
+    let hint = timonel_modules::spec::suggest(want, names.iter().map(String::as_str))
         .map(|s| format!(" (did you mean '{s}'?)"))
         .unwrap_or_default();
     let files: Vec<String> = playbooks

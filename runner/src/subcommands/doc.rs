@@ -4,7 +4,7 @@ use serde_json::json;
 
 use crate::cli::DocArgs;
 use crate::exec::exit;
-use modules::registry;
+use timonel_modules::registry;
 
 pub fn run(args: DocArgs) -> i32 {
     let Some(name) = args.module else {
@@ -15,13 +15,13 @@ pub fn run(args: DocArgs) -> i32 {
         }
         return exit::OK;
     };
-    let known = modules::known::find(&name);
+    let known = timonel_modules::known::find(&name);
     let Some(s) = registry::find(&name).map(|m| m.spec()).or(known) else {
         let names = registry::all()
             .iter()
             .map(|m| m.spec().name)
-            .chain(modules::known::all().iter().map(|s| s.name));
-        let hint = modules::spec::suggest(&name, names)
+            .chain(timonel_modules::known::all().iter().map(|s| s.name));
+        let hint = timonel_modules::spec::suggest(&name, names)
             .map(|s| format!(" (did you mean '{s}'?)"))
             .unwrap_or_default();
         eprintln!("error: unknown module '{name}'{hint}; `timonel doc` lists them");
