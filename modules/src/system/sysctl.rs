@@ -157,8 +157,14 @@ impl Module for Sysctl {
             }
         }
         let want = value.clone().unwrap_or_default();
-        let kernel_differs =
-            present && (reload || set) && running.as_deref().is_none_or(|r| !same_value(r, &want));
+            // With ignoreerrors, a key the running kernel lacks can't be set: only the file counts
+        // (else every run would report a change).
+        let kernel_differs = present
+            && (reload || set)
+            && match running.as_deref() {
+                Some(r) => !same_value(r, &want),
+                None => !args.bool("ignoreerrors"),
+            };
 
         let result = ModuleResult::ok()
             .with("name", key.clone())
