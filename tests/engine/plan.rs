@@ -53,9 +53,27 @@ fn check_plans_hosts_that_do_not_exist_yet() {
         out.stdout
     );
     assert!(!t.exists("on-the-server"));
+    // The plan's summary, a line per play, before the recap.
+    let summary: Vec<&str> = out
+        .stdout
+        .lines()
+        .skip_while(|l| !l.starts_with("PLAN *"))
+        .skip(1)
+        .take_while(|l| !l.is_empty())
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            "localhost : 1 to change, 1 unchanged",
+            "new : 3 to create on 1 host not created yet, 0 to change, 0 unchanged"
+        ],
+        "{}",
+        out.stdout
+    );
 
     // A real run reaches the host (here: this machine) and does the work.
     let out = t.play("site.yml", &[]);
     out.assert_ok();
+    assert!(!out.stdout.contains("PLAN *"), "a real run has no plan");
     assert_eq!(t.read("on-the-server"), "hello\n");
 }

@@ -157,7 +157,7 @@ impl Module for Sysctl {
             }
         }
         let want = value.clone().unwrap_or_default();
-            // With ignoreerrors, a key the running kernel lacks can't be set: only the file counts
+        // With ignoreerrors, a key the running kernel lacks can't be set: only the file counts
         // (else every run would report a change).
         let kernel_differs = present
             && (reload || set)

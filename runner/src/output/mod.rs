@@ -5,6 +5,7 @@
 mod diff;
 mod event;
 mod json;
+mod plan;
 mod progress;
 mod recap;
 mod shown;
@@ -98,6 +99,8 @@ impl Reporters {
                 let progress = Arc::new(progress::Progress::new(true));
                 vec![
                     progress.clone(),
+                    // Before the text: its summary comes before the recap.
+                    Arc::new(plan::Plan::default()),
                     Arc::new(text::Text::new(color, verbosity, progress)),
                 ]
             }
