@@ -3,7 +3,8 @@
 //! network, the API's load balancer a relay container). From an empty project: the plan
 //! writes nothing, the run builds 3 control-plane and 2 worker nodes and deploys the Django
 //! application, a re-run changes nothing, an image change touches only the application, and
-//! a deleted worker is rebuilt by `--limit`, and teardown.yml leaves nothing.
+//! a deleted worker is rebuilt by `--limit`, a third worker joins when worker_count says so,
+//! and teardown.yml leaves nothing.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -172,6 +173,13 @@ fn main_job_plans_builds_reruns_changes_the_image_and_repairs_a_worker() {
         "{}",
         out.stdout
     );
+    // Its summary: the nodes' plays run on five servers to be.
+    assert!(
+        out.stdout.contains("Nodes : ")
+            && out.stdout.contains("to create on 5 hosts not created yet"),
+        "{}",
+        out.stdout
+    );
     assert_eq!(writes(), Vec::<String>::new(), "the plan wrote to the API");
     assert_eq!(containers(), Vec::<String>::new());
     step(started, "the plan");
@@ -244,11 +252,33 @@ fn main_job_plans_builds_reruns_changes_the_image_and_repairs_a_worker() {
     assert_eq!(node_names(), NODES.to_vec());
     step(started, "the worker rebuilt");
 
+    // One more worker: one server created and joined, nothing else changes.
+    let more = [
+        "-e",
+        "django_image=registry.example.com/shop/web:1.1",
+        "-e",
+        "worker_count=3",
+    ];
+    let out = site(&[&["run"][..], &more].concat());
+    out.assert_ok();
+    assert!(out.recap("t-main-worker-3").changed > 0, "{}", out.stdout);
+    for node in NODES {
+        assert_eq!(out.recap(node).changed, 0, "{node}: {}", out.stdout);
+    }
+    assert_eq!(
+        node_names(),
+        [&NODES[..], &["t-main-worker-3"]].concat(),
+        "{}",
+        out.stdout
+    );
+    step(started, "a worker added");
+
     // Teardown: its plan writes nothing, then nothing is left in the project.
     let before = writes().len();
-    site(&["playbook", "teardown.yml", "--check", "--diff"]).assert_ok();
+    let teardown = ["playbook", "teardown.yml", "-e", "worker_count=3"];
+    site(&[&teardown[..], &["--check", "--diff"]].concat()).assert_ok();
     assert_eq!(writes().len(), before, "the teardown's plan wrote");
-    let out = site(&["playbook", "teardown.yml"]);
+    let out = site(&teardown);
     out.assert_ok();
     for kind in [
         "servers",
@@ -267,7 +297,7 @@ fn main_job_plans_builds_reruns_changes_the_image_and_repairs_a_worker() {
     }
     assert_eq!(containers(), Vec::<String>::new());
     assert!(!lab_dir().join("kube/admin.conf").exists());
-    let out = site(&["playbook", "teardown.yml"]);
+    let out = site(&teardown);
     out.assert_ok();
     assert_eq!(out.recap("localhost").changed, 0, "{}", out.stdout);
     step(started, "the teardown");
