@@ -10,11 +10,11 @@ use ipnet::IpNet;
 use minijinja::value::ValueKind;
 use minijinja::{Environment, Error, ErrorKind, Value};
 
-fn err(msg: impl Into<String>) -> Error {
+pub(super) fn err(msg: impl Into<String>) -> Error {
     Error::new(ErrorKind::InvalidOperation, msg.into())
 }
 
-fn text(v: &Value) -> String {
+pub(super) fn text(v: &Value) -> String {
     v.as_str()
         .map(str::to_string)
         .unwrap_or_else(|| v.to_string())
@@ -160,7 +160,7 @@ fn parse(s: &str) -> Option<(Net, VType)> {
     }
 }
 
-fn in_net(ip: IpAddr, cidr: &str) -> bool {
+pub(super) fn in_net(ip: IpAddr, cidr: &str) -> bool {
     IpNet::from_str(cidr).is_ok_and(|n| n.contains(&ip))
 }
 
@@ -211,11 +211,11 @@ fn is_global(ip: IpAddr) -> bool {
     !deny.iter().any(|n| in_net(ip, n)) || allow.iter().any(|n| in_net(ip, n))
 }
 
-fn is_multicast(ip: IpAddr) -> bool {
+pub(super) fn is_multicast(ip: IpAddr) -> bool {
     ip.is_multicast()
 }
 
-fn pow2(n: u128) -> bool {
+pub(super) fn pow2(n: u128) -> bool {
     n != 0 && n & (n - 1) == 0
 }
 
@@ -630,137 +630,6 @@ fn network_in_network(v: Value, test: Value) -> Result<Value, Error> {
     ))
 }
 
-/// Python's `ipaddress` reading of a value for the tests: an address, or a network (host
-/// bits allowed).
-fn py_addr(v: &Value) -> Option<IpAddr> {
-    IpAddr::from_str(text(v).trim()).ok()
-}
-
-fn py_net(v: &Value) -> Option<IpNet> {
-    let s = text(v);
-    let s = s.trim();
-    IpNet::from_str(s)
-        .ok()
-        .map(|n| n.trunc())
-        .or_else(|| IpAddr::from_str(s).ok().map(IpNet::from))
-}
-
-/// Python's `ipaddress` `is_private` (the IANA special-purpose registries).
-fn py_private(ip: IpAddr) -> bool {
-    match ip {
-        IpAddr::V4(a) => {
-            !in_net(ip, "100.64.0.0/10")
-                && (a.is_private()
-                    || [
-                        "0.0.0.0/8",
-                        "127.0.0.0/8",
-                        "169.254.0.0/16",
-                        "192.0.0.0/29",
-                        "192.0.0.170/31",
-                        "192.0.2.0/24",
-                        "198.18.0.0/15",
-                        "198.51.100.0/24",
-                        "203.0.113.0/24",
-                        "240.0.0.0/4",
-                        "255.255.255.255/32",
-                    ]
-                    .iter()
-                    .any(|n| in_net(ip, n)))
-        }
-        IpAddr::V6(_) => [
-            "::1/128",
-            "::/128",
-            "::ffff:0:0/96",
-            "100::/64",
-            "2001::/23",
-            "2001:db8::/32",
-            "2001:10::/28",
-            "fc00::/7",
-            "fe80::/10",
-        ]
-        .iter()
-        .any(|n| in_net(ip, n)),
-    }
-}
-
-fn register_tests(env: &mut Environment<'static>) {
-    use super::fqcn::utils_test as t;
-    t(env, "ip", |v: Value| py_net(&v).is_some());
-    t(env, "ipv4", |v: Value| {
-        py_net(&v).is_some_and(|n| n.addr().is_ipv4())
-    });
-    t(env, "ipv6", |v: Value| {
-        py_net(&v).is_some_and(|n| n.addr().is_ipv6())
-    });
-    t(env, "ip_address", |v: Value| py_addr(&v).is_some());
-    t(env, "ipv4_address", |v: Value| {
-        py_addr(&v).is_some_and(|a| a.is_ipv4())
-    });
-    t(env, "ipv6_address", |v: Value| {
-        py_addr(&v).is_some_and(|a| a.is_ipv6())
-    });
-    t(env, "loopback", |v: Value| {
-        py_addr(&v).is_some_and(|a| a.is_loopback())
-    });
-    t(env, "multicast", |v: Value| {
-        py_addr(&v).is_some_and(is_multicast)
-    });
-    t(env, "unspecified", |v: Value| {
-        py_addr(&v).is_some_and(|a| a.is_unspecified())
-    });
-    t(env, "private", |v: Value| {
-        py_addr(&v).is_some_and(py_private)
-    });
-    t(env, "public", |v: Value| {
-        py_addr(&v).is_some_and(|a| !py_private(a) && !in_net(a, "100.64.0.0/10"))
-    });
-    t(env, "reserved", |v: Value| {
-        py_addr(&v).is_some_and(|a| in_net(a, "240.0.0.0/4") || (a.is_ipv6() && in_net(a, "::/8")))
-    });
-    t(env, "in_network", |v: Value, n: Value| {
-        match (py_addr(&v), py_net(&n)) {
-            (Some(a), Some(n)) => n.contains(&a),
-            _ => false,
-        }
-    });
-    t(env, "in_any_network", |v: Value, nets: Value| {
-        let Some(a) = py_addr(&v) else { return false };
-        nets.try_iter()
-            .map(|mut i| i.any(|n| py_net(&n).is_some_and(|n| n.contains(&a))))
-            .unwrap_or(false)
-    });
-    t(env, "in_one_network", |v: Value, nets: Value| {
-        let Some(a) = py_addr(&v) else { return false };
-        nets.try_iter()
-            .map(|i| {
-                i.filter(|n| py_net(n).is_some_and(|n| n.contains(&a)))
-                    .count()
-                    == 1
-            })
-            .unwrap_or(false)
-    });
-    t(env, "subnet_of", |v: Value, n: Value| {
-        match (py_net(&v), py_net(&n)) {
-            (Some(a), Some(b)) => b.contains(&a),
-            _ => false,
-        }
-    });
-    t(env, "supernet_of", |v: Value, n: Value| {
-        match (py_net(&v), py_net(&n)) {
-            (Some(a), Some(b)) => a.contains(&b),
-            _ => false,
-        }
-    });
-    t(env, "ipv4_netmask", |v: Value| match py_addr(&v) {
-        Some(IpAddr::V4(a)) => pow2((!u32::from(a)) as u128 + 1),
-        _ => false,
-    });
-    t(env, "ipv4_hostmask", |v: Value| match py_addr(&v) {
-        Some(IpAddr::V4(a)) => pow2(u32::from(a) as u128 + 1),
-        _ => false,
-    });
-}
-
 pub fn register(env: &mut Environment<'static>) {
     use super::fqcn::utils_filter as f;
     f(env, "ipaddr", ipaddr);
@@ -777,129 +646,9 @@ pub fn register(env: &mut Environment<'static>) {
     });
     f(env, "network_in_usable", network_in_usable);
     f(env, "network_in_network", network_in_network);
-    register_tests(env);
+    super::ip_tests::register(env);
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn env() -> Environment<'static> {
-        let mut env = Environment::new();
-        register(&mut env);
-        env
-    }
-
-    fn r(src: &str) -> String {
-        env().render_str(src, ()).unwrap()
-    }
-
-    fn q(value: &str, query: &str) -> String {
-        r(&format!(
-            "{{{{ '{value}' | ansible.utils.ipaddr('{query}') }}}}"
-        ))
-    }
-
-    // Expected values: ansible.utils 5.x with netaddr 1.3.
-    #[test]
-    fn ipaddr_queries() {
-        assert_eq!(q("192.168.1.10/24", ""), "192.168.1.10/24");
-        assert_eq!(q("192.168.1.10", ""), "192.168.1.10");
-        assert_eq!(q("nonsense", ""), "False");
-        assert_eq!(q("192.168.1.10/24", "address"), "192.168.1.10");
-        assert_eq!(q("192.168.1.0/24", "address"), "None");
-        assert_eq!(q("192.168.1.10/24", "network"), "192.168.1.0");
-        assert_eq!(q("192.168.1.10/24", "netmask"), "255.255.255.0");
-        assert_eq!(q("192.168.1.10/255.255.255.0", "prefix"), "24");
-        assert_eq!(q("192.168.1.10/24", "prefix"), "24");
-        assert_eq!(q("192.168.1.10/24", "host"), "192.168.1.10/24");
-        assert_eq!(q("192.168.1.10", "host"), "192.168.1.10/32");
-        assert_eq!(q("192.168.1.0/24", "net"), "192.168.1.0/24");
-        assert_eq!(q("192.168.1.10/24", "net"), "None");
-        assert_eq!(q("192.168.1.10/24", "subnet"), "192.168.1.0/24");
-        assert_eq!(q("192.168.1.10/24", "size"), "256");
-        assert_eq!(q("192.168.1.10/24", "broadcast"), "192.168.1.255");
-        assert_eq!(q("10.0.0.1", "private"), "10.0.0.1");
-        assert_eq!(q("8.8.8.8", "private"), "None");
-        assert_eq!(q("8.8.8.8", "public"), "8.8.8.8");
-        assert_eq!(q("192.168.1.1", "public"), "None");
-        assert_eq!(q("10.0.0.0/24", "first_usable"), "10.0.0.1");
-        assert_eq!(q("10.0.0.0/24", "last_usable"), "10.0.0.254");
-        assert_eq!(q("10.0.0.0/24", "range_usable"), "10.0.0.1-10.0.0.254");
-        assert_eq!(q("10.0.0.0/24", "1"), "10.0.0.1/24");
-        assert_eq!(q("10.0.0.0/24", "-1"), "10.0.0.255/24");
-        assert_eq!(q("10.233.0.0/18", "10"), "10.233.0.10/18");
-        assert_eq!(q("2001:db8::1/64", "address"), "2001:db8::1");
-        assert_eq!(q("2001:db8::/64", "network"), "2001:db8::");
-        assert_eq!(q("2001:db8::1", "wrap"), "[2001:db8::1]");
-        assert_eq!(q("192.168.1.10", "192.168.0.0/16"), "192.168.1.10");
-        assert_eq!(q("10.1.1.1", "192.168.0.0/16"), "None");
-        assert_eq!(q("192.168.1.10", "version"), "4");
-        assert_eq!(q("192.168.1.10", "revdns"), "10.1.168.192.in-addr.arpa.");
-    }
-
-    #[test]
-    fn list_filtering_and_versions() {
-        assert_eq!(
-            r("{{ ['192.168.1.1', 'x', '::1', '10.0.0.0/8'] | ipaddr }}"),
-            "['192.168.1.1', '::1', '10.0.0.0/8']"
-        );
-        assert_eq!(r("{{ ['192.168.1.1', '::1'] | ipv4 }}"), "['192.168.1.1']");
-        assert_eq!(
-            r("{{ ['192.168.1.1', '::1'] | ansible.utils.ipv6 }}"),
-            "['::1']"
-        );
-        assert_eq!(r("{{ '192.168.1.1' | ipv6 }}"), "False");
-    }
-
-    #[test]
-    fn ipwrap_ipmath_nthhost() {
-        assert_eq!(r("{{ '2001:db8::1' | ipwrap }}"), "[2001:db8::1]");
-        assert_eq!(r("{{ '192.168.1.1' | ipwrap }}"), "192.168.1.1");
-        assert_eq!(r("{{ 'example.com' | ipwrap }}"), "example.com");
-        assert_eq!(
-            r("{{ ['::1', '1.2.3.4', 'host'] | ipwrap }}"),
-            "['[::1]', '1.2.3.4', 'host']"
-        );
-        assert_eq!(r("{{ '192.168.1.5' | ipmath(5) }}"), "192.168.1.10");
-        assert_eq!(r("{{ '192.168.1.5' | ipmath(-10) }}"), "192.168.0.251");
-        assert_eq!(r("{{ '2001::1' | ipmath(10) }}"), "2001::b");
-        assert_eq!(r("{{ '10.0.0.0/8' | nthhost(305) }}"), "10.0.1.49");
-        assert_eq!(r("{{ '10.0.0.0/24' | nthhost(-1) }}"), "10.0.0.255");
-        assert_eq!(r("{{ '10.0.0.0/30' | nthhost(4) }}"), "False");
-        assert_eq!(
-            r("{{ '192.168.122.1/24' | next_nth_usable(2) }}"),
-            "192.168.122.3"
-        );
-        assert_eq!(
-            r("{{ '192.168.122.1/24' | previous_nth_usable(1) }}"),
-            "None"
-        );
-        assert_eq!(
-            r("{{ '192.168.0.0/24' | network_in_usable('192.168.0.1') }}"),
-            "True"
-        );
-        assert_eq!(
-            r("{{ '192.168.0.0/24' | network_in_usable('192.168.0.255') }}"),
-            "False"
-        );
-        assert_eq!(
-            r("{{ '192.168.0.0/16' | network_in_network('192.168.3.0/24') }}"),
-            "True"
-        );
-    }
-
-    #[test]
-    fn ip_tests() {
-        assert_eq!(r("{{ '10.1.1.1' is ansible.utils.ipv4_address }}"), "True");
-        assert_eq!(r("{{ '10.1.1.1/24' is ipv4_address }}"), "False");
-        assert_eq!(r("{{ '10.1.1.1/24' is ip }}"), "True");
-        assert_eq!(r("{{ '::1' is ipv6 }}"), "True");
-        assert_eq!(r("{{ '10.1.1.1' is in_network('10.0.0.0/8') }}"), "True");
-        assert_eq!(r("{{ '10.1.1.1' is private }}"), "True");
-        assert_eq!(r("{{ '8.8.8.8' is public }}"), "True");
-        assert_eq!(r("{{ '10.1.0.0/16' is subnet_of('10.0.0.0/8') }}"), "True");
-        assert_eq!(r("{{ '255.255.255.0' is ipv4_netmask }}"), "True");
-        assert_eq!(r("{{ '0.0.0.255' is ipv4_hostmask }}"), "True");
-    }
-}
+#[path = "ipaddr_tests.rs"]
+mod tests;

@@ -7,6 +7,7 @@ mod escapes;
 mod filters;
 pub mod first_found;
 mod fqcn;
+mod ip_tests;
 mod ipaddr;
 mod lazy;
 mod loader;
