@@ -5,6 +5,7 @@
 //! diff) as a [`Plan`]; the plan's [`Work`] makes the change. The engine owns check mode
 //! ([`invoke`]): `--check` stops after the plan.
 
+mod calendar;
 pub mod clients;
 pub mod cloud;
 pub mod commands;
