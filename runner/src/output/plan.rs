@@ -45,23 +45,22 @@ impl Plan {
         let mut out = format!("\nPLAN {}\n", "*".repeat(74));
         for p in &st.plays {
             let count = |k: Kind| p.results.values().filter(|v| **v == k).count();
-            let mut line = format!(
-                "{} : {} to change, {} unchanged",
+            let n = p.new_hosts.len();
+            let create = if n == 0 {
+                String::new()
+            } else {
+                let s = if n == 1 { "" } else { "s" };
+                format!(
+                    "{} to create on {n} host{s} not created yet, ",
+                    count(Kind::Create)
+                )
+            };
+            let line = format!(
+                "{} : {create}{} to change, {} unchanged",
                 p.name,
                 count(Kind::Change),
                 count(Kind::Unchanged)
             );
-            if !p.new_hosts.is_empty() {
-                line = format!(
-                    "{} : {} to create on {} host{} not created yet, {} to change, {} unchanged",
-                    p.name,
-                    count(Kind::Create),
-                    p.new_hosts.len(),
-                    if p.new_hosts.len() == 1 { "" } else { "s" },
-                    count(Kind::Change),
-                    count(Kind::Unchanged)
-                );
-            }
             out.push_str(&line);
             out.push('\n');
         }
