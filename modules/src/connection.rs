@@ -62,6 +62,14 @@ pub trait Connection: Send + Sync {
     fn is_local(&self) -> bool {
         false
     }
+
+    /// Whether [`ExecOptions::stdin`] reaches the command whole or not at all: the transport
+    /// frames a command with its input, so a transfer cut short runs nothing. Atomic writes
+    /// then need not check on the host that all the bytes arrived (two processes per write
+    /// saved on every host). A stream (`stdin_file`) is never framed.
+    fn frames_stdin(&self) -> bool {
+        false
+    }
 }
 
 /// Quotes a string for a POSIX shell.

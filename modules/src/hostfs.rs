@@ -230,7 +230,8 @@ pub enum Source<'b> {
 
 /// Writes `content` to `path` atomically: a temporary file in the same directory, then a
 /// rename, so an interrupted run never leaves a half-written file. The rename happens only
-/// once the whole content arrived (its size and SHA-1 checked on the host); an interrupted
+/// once the whole content arrived (its size and SHA-1 checked on the host, unless the
+/// transport delivers input whole or not at all: [`Connection::frames_stdin`]); an interrupted
 /// transfer (the connection dropped, the run stopped) removes its temporary file. `existing`
 /// is what the plan step saw there: an existing file keeps its mode and owner unless new
 /// ones are given; a new one gets the umask's mode, as any new file would.
@@ -263,10 +264,16 @@ async fn write_file(
     let mut script = format!(
         "p={p}; t={t}; [ -d {d} ] || {{ echo \"destination directory {dir} does not exist\" >&2; exit 1; }}; \
          set -C; : > \"$t\" || exit 1; set +C; trap 'rm -f \"$t\"' EXIT; trap 'exit 1' HUP INT TERM PIPE; \
-         cat > \"$t\" || exit 1; n=$(wc -c < \"$t\") || exit 1; s=$(sha1sum < \"$t\") || exit 1; \
-         [ \"$n\" -eq {len} ] && [ \"${{s%% *}}\" = {sum} ] || \
-         {{ echo \"the transfer of {len} bytes to {dir} was cut short; {path} is unchanged\" >&2; exit 1; }}; "
+         cat > \"$t\" || exit 1; "
     );
+    let framed = matches!(content, Source::Bytes(_)) && view.conn.frames_stdin();
+    if !framed {
+        script.push_str(&format!(
+            "n=$(wc -c < \"$t\") || exit 1; s=$(sha1sum < \"$t\") || exit 1; \
+             [ \"$n\" -eq {len} ] && [ \"${{s%% *}}\" = {sum} ] || \
+             {{ echo \"the transfer of {len} bytes to {dir} was cut short; {path} is unchanged\" >&2; exit 1; }}; "
+        ));
+    }
     if let Some(e) = existing {
         if attrs.mode.is_none() {
             script.push_str(&format!("chmod {:o} \"$t\" || exit 1; ", e.mode));

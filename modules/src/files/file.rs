@@ -121,11 +121,16 @@ impl Module for File {
             "directory" => match &st {
                 // Like Ansible, every directory created gets the requested attributes.
                 None => {
-                    cmds = format!(
-                        "p={p}; d=\"$p\"; new=''; while [ ! -e \"$d\" ]; do new=\"$d\n$new\"; d=$(dirname -- \"$d\"); done; \
-                         mkdir -p -- \"$p\" || exit 1; printf '%b' \"$new\" | while IFS= read -r m; do [ -n \"$m\" ] || continue; {}done",
-                        attrs.commands("\"$m\"")
-                    )
+                    let each = attrs.commands("\"$m\"");
+                    cmds = if each.is_empty() {
+                        // No attributes to give each new directory: no need to find them.
+                        format!("mkdir -p -- {p}")
+                    } else {
+                        format!(
+                            "p={p}; d=\"$p\"; new=''; while [ ! -e \"$d\" ]; do new=\"$d\n$new\"; d=$(dirname -- \"$d\"); done; \
+                             mkdir -p -- \"$p\" || exit 1; printf '%b' \"$new\" | while IFS= read -r m; do [ -n \"$m\" ] || continue; {each}done"
+                        )
+                    };
                 }
                 Some(s)
                     if s.kind == FileKind::Directory

@@ -312,4 +312,10 @@ impl Connection for SshConnection {
             self.settings.display()
         )))
     }
+
+    /// The persistent shell parses a command with its here-document input as one `{ ... }`
+    /// group: input cut short is a syntax error, and nothing of the command runs.
+    fn frames_stdin(&self) -> bool {
+        true
+    }
 }

@@ -1,6 +1,8 @@
-//! Commands running on SSH hosts, each in a process group (a session) of its own, so that an
-//! interrupt (Ctrl-C, SIGTERM) can end them and their children over the same connection.
-//! Closing the connection alone does not: a command without a terminal keeps running.
+//! Commands running on SSH hosts, by the process group of the shell that runs them (a session
+//! sshd made for the channel), so that an interrupt (Ctrl-C, SIGTERM) can end them and their
+//! children over the same connection. Closing the connection alone does not: a command
+//! without a terminal keeps running. Ending the group ends that shell too, which is what an
+//! interrupted run wants.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -70,8 +72,8 @@ pub async fn kill_all(limit: Duration) {
 
 async fn kill(r: &Remote) -> Result<(), russh::Error> {
     let g = r.pgid;
-    // `kill -SIG -PGID`: dash's kill takes no `--`. Without setsid on the host the group
-    // is the shell's own, so only the command's shell itself is signalled then.
+    // `kill -SIG -PGID`: dash's kill takes no `--`. Where the shell does not lead a group
+    // (an sshd that made no session), only the shell itself is signalled.
     let script = format!(
         "kill -TERM -{g} 2>/dev/null || kill -TERM {g} 2>/dev/null; sleep 0.2; \
          kill -KILL -{g} 2>/dev/null || kill -KILL {g} 2>/dev/null; true"

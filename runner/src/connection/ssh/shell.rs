@@ -4,6 +4,7 @@
 //!
 //! ```text
 //! {
+//! printf '%s:%s\n' M_P "$$" >&2                              (the shell's process group)
 //! base64 -d <<'M_IN' | ( eval 'cd DIR; export K=v; CMD' )     (stdin only when there is any)
 //! <stdin, base64>
 //! M_IN
@@ -43,7 +44,9 @@ impl Shell {
             .channel_open_session()
             .await
             .map_err(|e| Broken(format!("cannot open a session channel: {e}")))?;
-        ch.exec(true, "sh")
+        // `exec`: the shell replaces the login shell, which sshd made a session leader, so
+        // its process group holds every command it runs (see `remote_groups`).
+        ch.exec(true, "exec sh")
             .await
             .map_err(|e| Broken(format!("cannot start the remote shell: {e}")))?;
         let (mut read, write) = ch.split();
@@ -89,42 +92,6 @@ impl Shell {
         }
     }
 
-    fn script(&self, token: &str, cmd: &str, opts: &ExecOptions) -> Vec<u8> {
-        let body = body(cmd, opts);
-        let mut input = opts.stdin.clone().unwrap_or_default();
-        if let Some(p) = opts.become_.as_ref().and_then(|b| b.password.as_ref()) {
-            let mut with = format!("{p}\n").into_bytes();
-            with.append(&mut input);
-            input = with;
-        }
-        // The command is one quoted word for `eval` in a shell of its own: a syntax error or
-        // an `exit` in it ends only that shell, never this one. `setsid` gives it a process
-        // group (a session) of its own, whose id it reports first on stderr, so an interrupt
-        // can end it with its children (see `remote_groups`).
-        let run = format!(
-            "$__S sh -c 'printf \"%s:%s\\n\" {token}_P \"$$\" >&2; eval \"$1\"' sh {}",
-            sh_quote(&body)
-        );
-        let mut s = String::from(
-            "[ -n \"${__S+x}\" ] || { command -v setsid >/dev/null 2>&1 && __S=setsid || __S=; }\n{\n",
-        );
-        if opts.stdin.is_none() && opts.become_.as_ref().is_none_or(|b| b.password.is_none()) {
-            s.push_str(&format!("{run} </dev/null\n"));
-        } else {
-            let b64 = base64::engine::general_purpose::STANDARD.encode(&input);
-            s.push_str(&format!("base64 -d <<'{token}_IN' | {run}\n"));
-            for line in b64.as_bytes().chunks(76) {
-                s.push_str(std::str::from_utf8(line).unwrap_or(""));
-                s.push('\n');
-            }
-            s.push_str(&format!("{token}_IN\n"));
-        }
-        s.push_str(&format!(
-            "}} ; __r=$?; printf '\\n{token}:%d\\n' \"$__r\"; printf '\\n{token}\\n' >&2\n"
-        ));
-        s.into_bytes()
-    }
-
     pub async fn exec(
         &mut self,
         cmd: &str,
@@ -133,7 +100,7 @@ impl Shell {
     ) -> Result<ExecOutput, Broken> {
         self.n += 1;
         let token = format!("{}_{}", self.marker, self.n);
-        let script = self.script(&token, cmd, opts);
+        let script = script(&token, cmd, opts);
         self.write
             .data(&script[..])
             .await
@@ -200,6 +167,39 @@ impl Shell {
     }
 }
 
+/// What the shell is sent for one command: the command, its input and the end markers.
+fn script(token: &str, cmd: &str, opts: &ExecOptions) -> Vec<u8> {
+    let body = body(cmd, opts);
+    let mut input = opts.stdin.clone().unwrap_or_default();
+    if let Some(p) = opts.become_.as_ref().and_then(|b| b.password.as_ref()) {
+        let mut with = format!("{p}\n").into_bytes();
+        with.append(&mut input);
+        input = with;
+    }
+    // The command is one quoted word for `eval` in a subshell: a syntax error or an `exit`
+    // in it ends only the subshell, never this shell. A subshell is a fork, not a new
+    // program, so a command costs the host no more than its own processes. This shell's
+    // id, which is its process group's (it leads the session sshd made), is reported first
+    // on stderr, so an interrupt can end the command with its children (`remote_groups`).
+    let run = format!("( eval {} )", sh_quote(&body));
+    let mut s = format!("{{\nprintf '%s:%s\\n' {token}_P \"$$\" >&2\n");
+    if opts.stdin.is_none() && opts.become_.as_ref().is_none_or(|b| b.password.is_none()) {
+        s.push_str(&format!("{run} </dev/null\n"));
+    } else {
+        let b64 = base64::engine::general_purpose::STANDARD.encode(&input);
+        s.push_str(&format!("base64 -d <<'{token}_IN' | {run}\n"));
+        for line in b64.as_bytes().chunks(76) {
+            s.push_str(std::str::from_utf8(line).unwrap_or(""));
+            s.push('\n');
+        }
+        s.push_str(&format!("{token}_IN\n"));
+    }
+    s.push_str(&format!(
+        "}} ; __r=$?; printf '\\n{token}:%d\\n' \"$__r\"; printf '\\n{token}\\n' >&2\n"
+    ));
+    s.into_bytes()
+}
+
 /// The command line for `cmd` with its directory, environment and privilege escalation.
 pub fn body(cmd: &str, opts: &ExecOptions) -> String {
     let mut body = String::new();
@@ -228,4 +228,51 @@ fn reported_group(err: &[u8], mark: &str) -> Option<(i32, usize, usize)> {
 
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     hay.windows(needle.len()).position(|w| w == needle)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What `frames_stdin` promises: a command whose script is cut short anywhere runs
+    /// with all of its input or not at all, because the shell parses the whole `{ ... }`
+    /// group, here-document included, before it runs it (a cut in the end markers after it
+    /// leaves a command that ran whole).
+    #[test]
+    fn a_command_cut_short_anywhere_runs_whole_or_not_at_all() {
+        use std::io::Write;
+        let dir = std::env::temp_dir().join(format!("timonel-frame-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let target = dir.join("written");
+        let opts = ExecOptions {
+            stdin: Some(vec![b'x'; 5000]),
+            ..Default::default()
+        };
+        let cmd = format!("cat > {}", target.display());
+        let whole = script("__TMNLtest_1", &cmd, &opts);
+        let run = |bytes: &[u8]| {
+            let mut sh = std::process::Command::new("sh")
+                .stdin(std::process::Stdio::piped())
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .unwrap();
+            sh.stdin.take().unwrap().write_all(bytes).unwrap();
+            sh.wait().unwrap();
+        };
+        for cut in (0..whole.len()).step_by(97).chain([whole.len() - 1]) {
+            run(&whole[..cut]);
+            if let Ok(got) = std::fs::read(&target) {
+                assert_eq!(
+                    got.len(),
+                    5000,
+                    "a script cut at byte {cut} ran with part of its input"
+                );
+                std::fs::remove_file(&target).unwrap();
+            }
+        }
+        run(&whole);
+        assert_eq!(std::fs::read(&target).unwrap(), vec![b'x'; 5000]);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }
