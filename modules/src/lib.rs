@@ -235,4 +235,15 @@ pub trait Module: Send + Sync {
     /// Reads the host (and APIs) and decides what would change. Never writes, but for a
     /// scratch upload its work discards ([`HostView::upload_scratch`]).
     async fn plan(&self, ctx: &PlanContext<'_>, args: &Args) -> ModResult<Plan>;
+
+    /// The file this task would create on a host that doesn't exist yet (a server `--check`
+    /// did not create: a fresh image, never touched), for a plan's diff from "absent",
+    /// computed on the controller alone. `None` (the default): only the host can tell.
+    fn new_host_file(
+        &self,
+        _args: &Args,
+        _controller: &dyn Controller,
+    ) -> Option<Result<files::content::NewFile, String>> {
+        None
+    }
 }

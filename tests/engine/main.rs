@@ -24,5 +24,6 @@ mod modules;
 mod plan;
 mod robustness;
 mod scale;
+mod site_verify;
 mod slices;
 mod templating;

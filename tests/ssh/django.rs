@@ -2,7 +2,10 @@
 //! own Dockerfile on the lab's Debian base with no registry (tests/lab/django), and runs
 //! against Debian's PostgreSQL in a lab container. Its migrations apply (the role's Job runs
 //! the same command), its front page writes to the database, and its health endpoint answers
-//! 503 while migrations are pending or the database is away, 200 otherwise.
+//! 503 while migrations are pending or the database is away, 200 otherwise. The HTTP check
+//! site.yml runs through the ingress (playbooks/tasks/http_check.yml) runs here with timonel
+//! against the application's port: ok while it serves, a failure saying why once the database
+//! is stopped.
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -14,6 +17,8 @@ const WEB_PORT: u16 = 22701;
 const APP_IMAGE: &str = "timonel-django:lab";
 const PG_IMAGE: &str = "timonel-lab-postgres:bookworm";
 const DB_PASSWORD: &str = "lab-Db-pass-7Qx";
+/// The application's public host name (django_host), as the ingress would pass it on.
+const APP_HOST: &str = "shop.example.com";
 
 /// Container and network names; TIMONEL_DJANGO_LAB renames them (sessions sharing a Docker).
 fn prefix() -> String {
@@ -66,6 +71,30 @@ fn get_ok(path: &str) -> (u16, String) {
     get(path, "localhost").unwrap_or_else(|| panic!("no HTTP answer for {path}"))
 }
 
+/// timonel runs playbooks/tasks/http_check.yml against the application's port, as
+/// site.yml's verification runs it against the ingress's address.
+fn http_check(t: &crate::support::Lab) -> crate::support::Out {
+    let tasks = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../playbooks/tasks/http_check.yml");
+    t.write(
+        "check.yml",
+        &format!(
+            r#"
+- hosts: localhost
+  gather_facts: false
+  tasks:
+    - ansible.builtin.include_tasks: {}
+      vars:
+        http_check_url: http://127.0.0.1:{WEB_PORT}
+        http_check_host: {APP_HOST}
+        http_check_retries: 2
+        http_check_delay: 1
+"#,
+            tasks.display()
+        ),
+    );
+    crate::run(t, &["run", "check.yml"])
+}
+
 /// Polls until `f` is true or `limit` passes; the last value for the failure message.
 fn wait_for(what: &str, limit: Duration, mut f: impl FnMut() -> (bool, String)) {
     let start = Instant::now();
@@ -85,7 +114,9 @@ fn wait_for(what: &str, limit: Duration, mut f: impl FnMut() -> (bool, String)) 
 fn app_env(p: &str) -> Vec<String> {
     [
         "SECRET_KEY=lab-secret-key-not-for-production".to_string(),
-        "ALLOWED_HOSTS=localhost,127.0.0.1".into(),
+        // The host name the check sends, not the address it connects to: a check without
+        // its Host header gets 400 from the front page.
+        format!("ALLOWED_HOSTS=localhost,{APP_HOST}"),
         format!("POSTGRES_HOST={p}-db"),
         "POSTGRES_DB=shop".into(),
         "POSTGRES_USER=shop".into(),
@@ -228,6 +259,12 @@ fn the_django_image_migrates_serves_and_reports_its_database() {
     );
     let (_, body) = get_ok("/");
     assert!(body.contains("visit 2,"), "{body}");
+    // site.yml's HTTP check: ready, and the front page served for the host name.
+    let t = crate::support::Lab::new();
+    let out = http_check(&t);
+    out.assert_ok();
+    assert_eq!(out.recap("localhost").ok, 4, "{}", out.stdout);
+    assert!(!out.stdout.contains("RETRYING"), "{}", out.stdout);
     // ALLOWED_HOSTS comes from the environment; the probes answer whatever the Host.
     let (code, _) = get("/", "evil.example").expect("an answer");
     assert_eq!(code, 400);
@@ -246,6 +283,19 @@ fn the_django_image_migrates_serves_and_reports_its_database() {
         asked.elapsed()
     );
     assert_eq!(get_ok("/livez").0, 200);
+    // The check retries, then fails saying what the application answered, and why.
+    let out = http_check(&t);
+    out.assert_code(2);
+    for want in [
+        "TASK [The application is ready (/healthz answers 200)]",
+        "FAILED - RETRYING: [localhost]: The application is ready (/healthz answers 200) (1 retries left).",
+        "\"msg\": \"Status code was 503 and not [200]: HTTP Error 503: Service Unavailable\"",
+        "\"status\": \"unavailable\"",
+        &format!("\"url\": \"http://127.0.0.1:{WEB_PORT}/healthz\""),
+    ] {
+        assert!(out.stdout.contains(want), "{want}\n{}", out.stdout);
+    }
+    assert_eq!(out.recap("localhost").failed, 1, "{}", out.stdout);
     // And back: ready again, with its data.
     docker_ok(&["start", &db]);
     wait_for("ready again", Duration::from_secs(60), || {
@@ -253,7 +303,8 @@ fn the_django_image_migrates_serves_and_reports_its_database() {
         (code == 200, body)
     });
     let (_, body) = get_ok("/");
-    assert!(body.contains("visit 3,"), "{body}");
+    // The check's front page was visit 3.
+    assert!(body.contains("visit 4,"), "{body}");
     eprintln!(
         "django: images ready in {build_time:?}, whole test {:?}",
         started.elapsed()

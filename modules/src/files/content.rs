@@ -109,7 +109,7 @@ impl Body {
     }
 
     /// The content as text for a diff, when it is small enough to show.
-    fn diff_text(&self) -> Option<String> {
+    pub fn diff_text(&self) -> Option<String> {
         match self {
             Body::Bytes(b) => text_for_diff(b),
             Body::File(f) if f.size <= MAX_DIFF_BYTES => {
@@ -118,6 +118,28 @@ impl Body {
             Body::File(_) => None,
         }
     }
+}
+
+/// A file a module would create on a host that doesn't exist yet (`Module::new_host_file`).
+pub struct NewFile {
+    pub path: String,
+    pub content: Body,
+}
+
+/// The diff of a file created where there was none: from "absent" to its content.
+pub fn absent_diff(path: &str, new: &Body) -> FileDiff {
+    match new.diff_text() {
+        Some(after) => {
+            let mut d = FileDiff::new(path, "", after);
+            d.before_header = format!("{path} (absent)");
+            d
+        }
+        None => binary_diff(path),
+    }
+}
+
+fn binary_diff(path: &str) -> FileDiff {
+    FileDiff::new(path, "", "(binary or large file content changed)\n")
 }
 
 pub struct ContentWork {
@@ -203,7 +225,9 @@ pub async fn plan_content(
     let mut preview = base;
     preview.changed = true;
     if ctx.diff {
-        if content_changed {
+        if content_changed && st.is_none() {
+            preview.diffs.push(absent_diff(path, &new));
+        } else if content_changed {
             let before = match (&old, &st) {
                 (Some(o), _) => Some(o.clone()),
                 (None, Some(s)) if s.size <= MAX_DIFF_BYTES => ctx.host.read(path).await?,
@@ -211,18 +235,8 @@ pub async fn plan_content(
             }
             .unwrap_or_default();
             match (text_for_diff(&before), new.diff_text()) {
-                (Some(b), Some(a)) => {
-                    let mut d = FileDiff::new(path, b, a);
-                    if st.is_none() {
-                        d.before_header = format!("{path} (absent)");
-                    }
-                    preview.diffs.push(d);
-                }
-                _ => preview.diffs.push(FileDiff::new(
-                    path,
-                    "",
-                    "(binary or large file content changed)\n",
-                )),
+                (Some(b), Some(a)) => preview.diffs.push(FileDiff::new(path, b, a)),
+                _ => preview.diffs.push(binary_diff(path)),
             }
         }
         for (what, b, a) in &attr_changes {

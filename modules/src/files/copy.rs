@@ -1,9 +1,11 @@
 use async_trait::async_trait;
 
-use super::content::{plan_content, with_validate, Body, ControllerFile};
+use super::content::{plan_content, with_validate, Body, ControllerFile, NewFile};
 use crate::hostfs::FileKind;
 use crate::spec::{arg, ArgType::*, ModuleSpec, ATTR_ARGS, SELINUX_ARGS};
-use crate::{Args, FileSource, ModResult, Module, ModuleError, ModuleResult, Plan, PlanContext};
+use crate::{
+    Args, Controller, FileSource, ModResult, Module, ModuleError, ModuleResult, Plan, PlanContext,
+};
 
 pub struct Copy;
 
@@ -71,11 +73,7 @@ impl Module for Copy {
         // The source's permission bits, for `mode: preserve`.
         let mut src_mode: Option<u32> = None;
         let (data, src_name): (Body, _) = if let Some(c) = args.get("content") {
-            let text = match c {
-                serde_json::Value::String(s) => s.clone(),
-                other => serde_json::to_string(other).unwrap_or_default(),
-            };
-            (text.into_bytes().into(), None)
+            (content_bytes(c).into(), None)
         } else {
             let src = args.string("src").unwrap_or_default();
             let name = src.rsplit('/').next().unwrap_or(&src).to_string();
@@ -136,5 +134,54 @@ impl Module for Copy {
         }
         let plan = plan_content(ctx, &dest, data, attrs, args.bool("backup"), None).await?;
         with_validate(plan, args.str("validate"))
+    }
+
+    /// `content`, or a controller file: what a new host would get. A file from the host
+    /// itself (remote_src), or a directory's tree, only the host can tell.
+    fn new_host_file(
+        &self,
+        args: &Args,
+        controller: &dyn Controller,
+    ) -> Option<Result<NewFile, String>> {
+        let dest = args.string("dest")?;
+        if let Some(c) = args.get("content") {
+            return Some(Ok(NewFile {
+                path: dest,
+                content: content_bytes(c).into(),
+            }));
+        }
+        if args.bool("remote_src") {
+            return None;
+        }
+        let src = args.string("src")?;
+        let path = match controller.find_file(FileSource::Files, &src) {
+            Ok(p) if p.is_dir() => return None,
+            Ok(p) => p,
+            Err(e) => return Some(Err(e)),
+        };
+        let name = src.rsplit('/').next().unwrap_or(&src);
+        let path_on_host = if dest.ends_with('/') {
+            format!("{dest}{name}")
+        } else {
+            dest
+        };
+        Some(
+            ControllerFile::open(&path)
+                .map(|f| NewFile {
+                    path: path_on_host,
+                    content: f.into(),
+                })
+                .map_err(|e| format!("could not read {}: {e}", path.display())),
+        )
+    }
+}
+
+/// `content` as the file's bytes: a string as it is, any other value as JSON (as Ansible).
+fn content_bytes(c: &serde_json::Value) -> Vec<u8> {
+    match c {
+        serde_json::Value::String(s) => s.clone().into_bytes(),
+        other => serde_json::to_string(other)
+            .unwrap_or_default()
+            .into_bytes(),
     }
 }

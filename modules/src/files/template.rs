@@ -1,8 +1,12 @@
+use std::path::PathBuf;
+
 use async_trait::async_trait;
 
-use super::content::{plan_content, with_validate};
+use super::content::{plan_content, with_validate, NewFile};
 use crate::spec::{arg, ArgType::*, ModuleSpec, ATTR_ARGS, SELINUX_ARGS};
-use crate::{Args, FileSource, ModResult, Module, ModuleError, ModuleResult, Plan, PlanContext};
+use crate::{
+    Args, Controller, FileSource, ModResult, Module, ModuleError, ModuleResult, Plan, PlanContext,
+};
 
 pub struct Template;
 
@@ -49,24 +53,8 @@ impl Module for Template {
     }
 
     async fn plan(&self, ctx: &PlanContext<'_>, args: &Args) -> ModResult<Plan> {
-        let src = args.string("src").unwrap_or_default();
         let dest = args.string("dest").unwrap_or_default();
-        let path = ctx
-            .controller
-            .find_file(FileSource::Templates, &src)
-            .map_err(ModuleError::Failed)?;
-        let source = ctx
-            .controller
-            .read_text(&path)
-            .map_err(|e| ModuleError::Failed(format!("could not read template: {e}")))?;
-        let mut text = ctx
-            .controller
-            .render(&source, &path.display().to_string())
-            .map_err(ModuleError::Failed)?;
-        let nl = args.str("newline_sequence").unwrap_or("\n");
-        if nl != "\n" {
-            text = text.replace('\n', nl);
-        }
+        let (path, text) = rendered(args, ctx.controller).map_err(ModuleError::Failed)?;
         if !args.bool("force") && ctx.host.stat(&dest, false).await?.is_some() {
             return Ok(Plan::Done(ModuleResult::ok().with("dest", dest)));
         }
@@ -88,4 +76,32 @@ impl Module for Template {
         .await?;
         with_validate(plan, args.str("validate"))
     }
+
+    /// The rendered template: rendering needs only the controller.
+    fn new_host_file(
+        &self,
+        args: &Args,
+        controller: &dyn Controller,
+    ) -> Option<Result<NewFile, String>> {
+        let dest = args.string("dest")?;
+        Some(rendered(args, controller).map(|(_, text)| NewFile {
+            path: dest,
+            content: text.into_bytes().into(),
+        }))
+    }
+}
+
+/// The template found, read and rendered with the task's variables and newline_sequence.
+fn rendered(args: &Args, controller: &dyn Controller) -> Result<(PathBuf, String), String> {
+    let src = args.string("src").unwrap_or_default();
+    let path = controller.find_file(FileSource::Templates, &src)?;
+    let source = controller
+        .read_text(&path)
+        .map_err(|e| format!("could not read template: {e}"))?;
+    let mut text = controller.render(&source, &path.display().to_string())?;
+    let nl = args.str("newline_sequence").unwrap_or("\n");
+    if nl != "\n" {
+        text = text.replace('\n', nl);
+    }
+    Ok((path, text))
 }

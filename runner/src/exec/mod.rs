@@ -10,6 +10,7 @@ mod includes;
 mod inventory_updates;
 mod judge;
 mod loops;
+mod module_args;
 mod outcome;
 mod planned;
 mod play;

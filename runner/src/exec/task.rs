@@ -14,12 +14,13 @@ use super::facts::gather_facts;
 use super::includes::include_vars;
 use super::judge::{judge, Combine, Keywords, Verdict};
 use super::loops;
+use super::module_args::module_args;
 use super::outcome::{result_map, TaskOutcome};
 use super::planned;
 use super::play_ctx::PlayCtx;
 use super::reach::{connection, reach};
 use super::task_controller::TaskController;
-use super::vars::{context, strip_omit};
+use super::vars::context;
 use crate::output::{Event, HostLine, Status};
 use crate::playbook::{Action, EngineAction, Task};
 use crate::template::mark_data;
@@ -71,7 +72,13 @@ async fn execute(p: &Arc<PlayCtx>, host: &str, t: &Task, vars: &Map<String, Valu
     };
     let delegated = (reach.host_name != host).then(|| reach.host_name.clone());
     if planned::is_planned(p, &reach.host_name, vars, delegated.is_none()) {
-        let mut o = planned::outcome(&reach.host_name, false);
+        let diff = bool_of(p, &t.inh.diff, &ctx).ok().flatten();
+        let on = planned::Target {
+            host,
+            planned: &reach.host_name,
+            diff: diff.unwrap_or(p.shared.opts.diff),
+        };
+        let mut o = planned::preview(p, &on, t, vars, &ctx).await;
         o.delegated = delegated;
         return o;
     }
@@ -125,30 +132,9 @@ async fn execute(p: &Arc<PlayCtx>, host: &str, t: &Task, vars: &Map<String, Valu
     let mut attempt = 0;
     loop {
         attempt += 1;
-        let rendered = match templar.render_value(&Value::Object(t.args.clone()), &ctx) {
-            Ok(v) => strip_omit(v),
-            Err(e) => {
-                return TaskOutcome::failed(format!(
-                    "{e} (in the arguments of task '{}')",
-                    t.display_name()
-                ))
-            }
-        };
-        let raw = crate::playbook::freeform::expand_args_template(
-            rendered.as_object().cloned().unwrap_or_default(),
-        );
-        let args = match module.spec().validate(&raw, false) {
+        let args = match module_args(p, t, module, &ctx) {
             Ok(a) => a,
-            Err(errs) => {
-                return TaskOutcome::failed(format!(
-                    "invalid arguments for {}: {}",
-                    module.spec().name,
-                    errs.iter()
-                        .map(|e| e.message.clone())
-                        .collect::<Vec<_>>()
-                        .join("; ")
-                ))
-            }
+            Err(e) => return TaskOutcome::failed(e),
         };
         let conn = match connection(p, &reach.host_name, vars, delegated.is_none()).await {
             Ok(c) => c,
@@ -272,8 +258,13 @@ pub async fn run(p: &Arc<PlayCtx>, host: &str, t: &Task, vars: Map<String, Value
     };
     let ignore = keyword(p, &t.inh.ignore_errors, &vars, p);
     let no_log = keyword(p, &t.inh.no_log, &vars, p);
-    let mut out = match &t.loop_ {
-        None => {
+    // On a planned host a condition may need what the host doesn't have yet (its facts).
+    let unknown_when = planned::is_planned(p, host, &vars, true)
+        .then(|| planned::condition_needs(p, host, &t.inh.when, &vars, &context(p, vars.clone())))
+        .flatten();
+    let mut out = match (&t.loop_, unknown_when) {
+        (_, Some(why)) => planned::known_after(host, why),
+        (None, None) => {
             let ctx = context(p, vars.clone());
             match all_true(p, &t.inh.when, &ctx) {
                 // On a planned host a condition may need facts nobody has yet.
@@ -285,7 +276,7 @@ pub async fn run(p: &Arc<PlayCtx>, host: &str, t: &Task, vars: Map<String, Value
                 Ok(true) => execute(p, host, t, &vars).await,
             }
         }
-        Some(_) => run_loop(p, host, t, vars, no_log).await,
+        (Some(_), None) => run_loop(p, host, t, vars, no_log).await,
     };
     out.no_log = no_log;
     if out.status == Status::Failed && ignore {
@@ -305,7 +296,11 @@ async fn run_loop(
     let items = match loops::items(p, t, &ctx) {
         Ok(i) => i,
         Err(_) if planned::is_planned(p, host, &vars, true) => {
-            return planned::outcome(host, false)
+            let expr = t.loop_.as_ref().and_then(Value::as_str);
+            return match planned::needs(p, host, expr, &vars, &ctx) {
+                Some(w) => planned::known_after(host, format!("its loop needs {w}")),
+                None => planned::outcome(host, false),
+            };
         }
         Err(e) => return TaskOutcome::failed(e),
     };

@@ -119,7 +119,10 @@ impl Text {
                     s.push_str(&format!(" => {}", pretty(&shown)));
                 } else if l.result.get("planned") == Some(&Value::Bool(true)) {
                     // A host --check did not create (exec/planned.rs).
-                    s.push_str(" (known after apply: not created yet)");
+                    match l.result.get("known_after_apply").and_then(Value::as_str) {
+                        Some(why) => s.push_str(&format!(" (known after apply: {why})")),
+                        None => s.push_str(" (not created yet)"),
+                    }
                 }
                 s
             }

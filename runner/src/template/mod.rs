@@ -278,6 +278,23 @@ impl Templar {
         names
     }
 
+    /// The variables a template uses (a condition's expression when `s` has no template
+    /// markers), by their top-level names; none when it doesn't parse.
+    pub fn names_used(&self, s: &str) -> Vec<String> {
+        let names = if is_template(s) {
+            self.env
+                .template_from_str(&escapes::literal_backslashes(s, false))
+                .map(|t| t.undeclared_variables(false))
+        } else {
+            self.env
+                .compile_expression(&escapes::literal_backslashes(s, true))
+                .map(|e| e.undeclared_variables(false))
+        };
+        let mut names: Vec<String> = names.unwrap_or_default().into_iter().collect();
+        names.sort();
+        names
+    }
+
     fn explain(&self, e: minijinja::Error, src: &str, ctx: &Value) -> TemplateError {
         if e.kind() == ErrorKind::UndefinedError {
             return self.undefined_error(src, ctx);
