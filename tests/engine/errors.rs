@@ -36,7 +36,7 @@ fn unknown_task_and_play_keywords() {
         "- hosts: localhost\n  gather_fact: no\n  tasks:\n    - debug: msg=x\n      regster: r\n",
     );
     out.assert_code(5).assert_error(&[
-        "unknown play keyword 'gather_fact' (did you mean 'gather_facts'?)",
+        "'gather_fact' is not a valid attribute for a Play (did you mean 'gather_facts'?)",
         "bad.yml:2:3",
         "unknown task keyword 'regster' (did you mean 'register'?)",
         "bad.yml:5:7",
@@ -120,11 +120,7 @@ fn undefined_variable_fails_the_task_with_its_name() {
         "{}",
         out.stdout
     );
-    assert!(
-        out.stdout.contains("task defined at bad.yml:4:7"),
-        "{}",
-        out.stdout
-    );
+    assert!(out.stdout.contains("Origin: bad.yml:4:7"), "{}", out.stdout);
     assert!(!lab.exists("x"));
     let (_, out) = bad(
         "- hosts: localhost\n  gather_facts: no\n  tasks:\n    - debug: msg=x\n      when: flag\n",

@@ -155,7 +155,7 @@ pub async fn run_play(
         let size = batch.len();
         let max_fail = play.max_fail_percentage;
         let should_abort = move || {
-            if abort_ctx.fatal.load(Ordering::SeqCst) || abort_ctx.ended.load(Ordering::SeqCst) {
+            if abort_ctx.ended.load(Ordering::SeqCst) {
                 return true;
             }
             match max_fail {
@@ -172,6 +172,7 @@ pub async fn run_play(
             play.strategy == "free",
             shared.output.clone(),
             should_abort.clone(),
+            || std::mem::take(&mut *ctx.fatal.lock().expect("fatal lock")),
         )
         .await;
         for (h, host) in handles.into_iter().zip(batch.iter()) {
@@ -183,18 +184,15 @@ pub async fn run_play(
             return Ok(true);
         }
         let failed = ctx.failed_in_batch.load(Ordering::SeqCst);
-        if ctx.fatal.load(Ordering::SeqCst) || (max_fail.is_some() && should_abort()) {
+        if max_fail.is_some() && should_abort() {
             shared.run_failed.store(true, Ordering::SeqCst);
-            let why = if ctx.fatal.load(Ordering::SeqCst) {
-                "any_errors_fatal"
-            } else {
-                "max_fail_percentage"
-            };
+            let why = "max_fail_percentage";
             shared.output.send(Event::NoMoreHosts { why, failed, size });
             return Ok(false);
         }
-        if failed == size && !play.serial.is_empty() {
-            // Ansible stops a rolling update when a whole batch failed.
+        if failed == size {
+            // Ansible stops the playbook when a whole batch failed (any_errors_fatal fails
+            // them all), a rolling update as a single batch.
             return Ok(false);
         }
     }

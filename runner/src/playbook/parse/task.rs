@@ -333,6 +333,17 @@ impl Parser {
             }
         }
         let mut t_inh = self.inherit(node, inh);
+        // What an include's `apply:` adds for the tasks it brings in.
+        let apply = action
+            .engine()
+            .filter(|a| a.is_include())
+            .and_then(|_| {
+                value
+                    .get("apply")
+                    .or_else(|| node.get("args").and_then(|a| a.get("apply")))
+            })
+            .filter(|a| a.as_map().is_some())
+            .map(|a| Box::new(self.inherit(a, &t_inh)));
         if local {
             t_inh.delegate_to = Some("localhost".into());
         }
@@ -397,7 +408,11 @@ impl Parser {
             until: node.get("until").map(|v| self.conds(v, "until")),
             retries: node.get("retries").map(Node::to_json),
             delay: node.get("delay").map(Node::to_json),
-            notify: node.get("notify").map(to_string_list).unwrap_or_default(),
+            // A task's own notify, else its block's or import's (as Ansible inherits it).
+            notify: node
+                .get("notify")
+                .map(to_string_list)
+                .unwrap_or_else(|| inh.notify.clone()),
             listen: node.get("listen").map(to_string_list).unwrap_or_default(),
             ignore_unreachable: node
                 .get("ignore_unreachable")
@@ -407,6 +422,7 @@ impl Parser {
                 .get("throttle")
                 .and_then(|v| v.to_json().as_u64())
                 .map(|n| n.max(1) as usize),
+            apply,
         })
     }
 }
