@@ -278,3 +278,43 @@ fn a_wrong_argument_combination_under_a_condition_warns_and_fails_only_if_it_run
         out.stdout
     );
 }
+
+/// register and set_fact take only variable names, as Ansible checks them: register when the
+/// playbook loads, set_fact's (templated) names when the task runs.
+#[test]
+fn invalid_variable_names_are_refused() {
+    let (_, out) = bad("- hosts: localhost\n  gather_facts: no\n  tasks:\n    - debug: msg=x\n      register: 200\n");
+    out.assert_code(5).assert_error(&[
+        "Invalid 'register' specified: Invalid variable name '200' of type 'int'.",
+        "bad.yml:5:17",
+    ]);
+    let lab = Lab::new();
+    lab.write(
+        "s.yml",
+        r#"
+- hosts: localhost
+  gather_facts: no
+  tasks:
+    - set_fact: {"{{ 'true' }}": x}
+      register: named_true
+      ignore_errors: true
+    - set_fact: {"{{ 1 }}": x}
+      register: named_one
+      ignore_errors: true
+    - set_fact: {"{{ 'fine' }}": x}
+    - set_fact:
+        acc: "{{ acc + [item] }}"
+      loop: [b, c]
+      vars: {acc: [a]}
+    - copy:
+        dest: "{{ root }}/out"
+        content: "{{ named_true.msg }}|{{ named_one.msg }}|{{ fine }}|{{ acc | join(',') }}"
+"#,
+    );
+    let out = lab.play("s.yml", &[]);
+    out.assert_code(0);
+    assert_eq!(
+        lab.read("out"),
+        "Task failed: Invalid variable name 'true'.|Task failed: Invalid variable name '1' of type 'int'.|x|a,b,c"
+    );
+}

@@ -137,6 +137,23 @@ async fn execute(p: &Arc<PlayCtx>, host: &str, t: &Task, vars: &Map<String, Valu
         let raw = crate::playbook::freeform::expand_args_template(
             rendered.as_object().cloned().unwrap_or_default(),
         );
+        // set_fact's names may be templates; what they render to must be a variable name.
+        if module.spec().engine.sets_variables {
+            let bad = raw
+                .keys()
+                .find(|k| *k != "cacheable" && !crate::playbook::valid_variable_name(k));
+            if let Some(k) = bad {
+                // Mapping keys are strings here; digits were a number (YAML's or a template's).
+                let name = k
+                    .parse::<i64>()
+                    .map(Value::from)
+                    .unwrap_or_else(|_| Value::String(k.clone()));
+                return TaskOutcome::failed(format!(
+                    "Task failed: {}",
+                    crate::playbook::invalid_variable_name(&name)
+                ));
+            }
+        }
         let args = match module.spec().validate(&raw, false) {
             Ok(a) => a,
             Err(errs) => {
@@ -315,7 +332,7 @@ async fn run_loop(
     p: &Arc<PlayCtx>,
     host: &str,
     t: &Task,
-    vars: Map<String, Value>,
+    mut vars: Map<String, Value>,
     no_log: bool,
 ) -> TaskOutcome {
     let ctx = context(p, vars.clone());
@@ -359,6 +376,15 @@ async fn run_loop(
         };
         if o.status == Status::Failed {
             mark_exception(&mut o.result);
+        }
+        // A looped set_fact sees what its earlier items set (`x: "{{ x + [item] }}"`).
+        if t.action.traits().sets_variables && !o.failed_now() {
+            if let Some(Value::Object(f)) = o.result.get("ansible_facts") {
+                for (k, v) in f {
+                    vars.insert(k.clone(), v.clone());
+                    mark_data(&mut vars, k);
+                }
+            }
         }
         o.result.insert(t.loop_var.clone(), item.clone());
         o.result

@@ -159,6 +159,7 @@ fn failure_header(l: &HostLine<'_>) -> String {
         Some(other) => Some(other.to_string()),
     };
     let mut s = match msg {
+        Some(m) if m.starts_with("Task failed") => format!("[ERROR]: {m}\n"),
         Some(m) => format!("[ERROR]: Task failed: {m}\n"),
         None => "[ERROR]: Task failed.\n".to_string(),
     };

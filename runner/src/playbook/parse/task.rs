@@ -375,13 +375,18 @@ impl Parser {
         let lcv = |k: &str| lc.and_then(|l| l.get(k));
         let register = node.get("register").and_then(Node::scalar_text);
         if let Some(r) = &register {
-            if !r.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-                || r.starts_with(|c: char| c.is_ascii_digit())
-            {
-                self.err(Diagnostic::at(
-                    &node.get("register").expect("present").pos,
-                    format!("'{r}' is not a valid variable name for register"),
-                ));
+            if !crate::playbook::valid_variable_name(r) {
+                let at = node.get("register").expect("present");
+                self.err(
+                    Diagnostic::at(
+                        &at.pos,
+                        format!(
+                            "Invalid 'register' specified: {}",
+                            crate::playbook::invalid_variable_name(&at.to_json())
+                        ),
+                    )
+                    .help("variable names must be strings starting with a letter or underscore character, and contain only letters, numbers and underscores"),
+                );
             }
         }
         Some(Task {
