@@ -4,6 +4,7 @@
 // includes, judge, record, facts, loops, vars, controller) -> leaves (play_ctx, outcome, state).
 mod conditions;
 mod coordinator;
+mod environment;
 mod facts;
 mod host;
 mod includes;
