@@ -390,9 +390,14 @@ impl HostRun {
         let when_ok = t.inh.when.iter().try_fold(true, |acc, c| {
             self.p.shared.templar.condition(c, &ctx).map(|b| acc && b)
         });
+        if let Ok(false) = when_ok {
+            self.meta_skipped(what);
+            return Flow::Continue;
+        }
         let Ok(true) = when_ok else {
             return Flow::Continue;
         };
+        self.meta_done(what);
         match what {
             Meta::FlushHandlers => {
                 match self.coord.ask(key.clone(), None, false).await {
@@ -403,6 +408,9 @@ impl HostRun {
                 self.flush(key).await
             }
             Meta::EndPlay | Meta::EndBatch => {
+                if what == Meta::EndBatch {
+                    self.p.batch_ended.store(true, Ordering::SeqCst);
+                }
                 self.p.ended.store(true, Ordering::SeqCst);
                 Flow::Stop
             }
@@ -426,6 +434,48 @@ impl HostRun {
             }
             _ => Flow::Continue,
         }
+    }
+
+    /// A meta task whose condition was false: Ansible says so (-vv) and shows it skipped,
+    /// without counting it.
+    fn meta_skipped(&self, what: Meta) {
+        let mut reason = format!("{} conditional evaluated to False", what.name());
+        let mut msg = reason.clone();
+        if what == Meta::EndHost {
+            reason.push_str(&format!(", continuing execution for {}", self.host));
+            msg = format!(
+                "end_host conditional evaluated to false, continuing execution for {}",
+                self.host
+            );
+        }
+        let out = self.p.shared.output.clone();
+        out.send(Event::Meta { text: &reason });
+        let result = json!({"msg": msg, "skipped": true, "skip_reason": reason});
+        let result = result.as_object().cloned().unwrap_or_default();
+        out.send(Event::HostResult(crate::output::HostLine {
+            host: &self.host,
+            delegated: None,
+            status: Status::Skipped,
+            item_label: None,
+            result: &result,
+            diffs: &[],
+            ignored: false,
+            where_: None,
+            no_log: false,
+            show_result: false,
+        }));
+    }
+
+    /// What a meta task does, in Ansible's words (-vv): once for the play's metas (the first
+    /// host to run one says it), per host for end_host.
+    fn meta_done(&self, what: Meta) {
+        let text = match what {
+            Meta::EndHost => format!("ending play for {}", self.host),
+            Meta::EndPlay if !self.p.ended.load(Ordering::SeqCst) => "ending play".into(),
+            Meta::EndBatch if !self.p.ended.load(Ordering::SeqCst) => "ending batch".into(),
+            _ => return,
+        };
+        self.p.shared.output.send(Event::Meta { text: &text });
     }
 
     /// Ansible reports an include as "included" and counts it as ok.

@@ -90,6 +90,22 @@ pub fn load_vars_files(play: &Play, shared: &Shared) -> Result<Map<String, Value
     Ok(out)
 }
 
+/// The play's name as shown, templated with play and extra vars as Ansible does; a name
+/// that can't be rendered is shown as written.
+fn play_name(shared: &Shared, play: &Play) -> String {
+    if !crate::template::is_template(&play.name) {
+        return play.name.clone();
+    }
+    let mut vars = play.vars.clone();
+    crate::inventory::merge(&mut vars, &shared.opts.extra_vars);
+    let ctx = crate::template::from_json(&Value::Object(vars));
+    match shared.templar.render_string(&play.name, &ctx) {
+        Ok(Value::String(s)) => s,
+        Ok(other) => other.to_string(),
+        Err(_) => play.name.clone(),
+    }
+}
+
 /// The play's `hosts:`, templated with play and extra vars (`hosts: "{{ target }}"`).
 pub fn host_pattern(shared: &Shared, play: &Play) -> Result<String, Diagnostic> {
     if !crate::template::is_template(&play.hosts) {
@@ -119,7 +135,9 @@ pub async fn run_play(
     hosts: Vec<String>,
     inventory_dir: Value,
 ) -> Result<bool, Diagnostic> {
-    shared.output.send(Event::PlayStart { name: &play.name });
+    shared.output.send(Event::PlayStart {
+        name: &play_name(&shared, &play),
+    });
     if hosts.is_empty() {
         shared.output.send(Event::NoHosts);
         return Ok(true);
@@ -180,7 +198,7 @@ pub async fn run_play(
                 internal_error(&shared, host, e);
             }
         }
-        if ctx.ended.load(Ordering::SeqCst) {
+        if ctx.ended.load(Ordering::SeqCst) && !ctx.batch_ended.load(Ordering::SeqCst) {
             return Ok(true);
         }
         let failed = ctx.failed_in_batch.load(Ordering::SeqCst);

@@ -34,6 +34,8 @@ pub struct PlayCtx {
     pub fatal: Mutex<BTreeSet<usize>>,
     pub failed_in_batch: AtomicUsize,
     pub ended: AtomicBool,
+    /// `meta: end_batch` ended this batch (`ended` too); the next batch runs.
+    pub batch_ended: AtomicBool,
     /// `throttle:` limits, one per task definition (by position: included tasks are parsed per host).
     pub throttles: Mutex<std::collections::HashMap<String, Arc<tokio::sync::Semaphore>>>,
 }
@@ -65,6 +67,7 @@ impl PlayCtx {
             fatal: Mutex::new(BTreeSet::new()),
             failed_in_batch: AtomicUsize::new(0),
             ended: AtomicBool::new(false),
+            batch_ended: AtomicBool::new(false),
             throttles: Default::default(),
         }
     }

@@ -27,6 +27,8 @@ pub struct HostLine<'a> {
 
 /// Something that happened in the run, in the order it happened.
 pub enum Event<'a> {
+    /// What a meta task did (or that its condition was false), as ansible-playbook -vv says.
+    Meta { text: &'a str },
     /// A playbook begins: its path and how many plays it has (imports included).
     PlaybookStart { path: &'a Path, plays: usize },
     /// A play begins (before its hosts are known to match).

@@ -181,6 +181,8 @@ impl Reporter for Text {
                 self.write(&format!("{plays} plays in {}\n", path.display()));
             }
             Event::PlaybookStart { .. } => {}
+            Event::Meta { text } if self.verbosity > 1 => self.write(&format!("META: {text}\n")),
+            Event::Meta { .. } => {}
             Event::PlayStart { name } => self.banner(&format!("PLAY [{name}]")),
             Event::NoHosts => self.write("skipping: no hosts matched\n"),
             Event::TaskStart {
