@@ -72,11 +72,7 @@ fn a_failing_command_fails_the_host_with_exit_code_2() {
         "{}",
         out.stdout
     );
-    assert!(
-        out.stdout.contains("task defined at f.yml:5:7"),
-        "{}",
-        out.stdout
-    );
+    assert!(out.stdout.contains("Origin: f.yml:5:7"), "{}", out.stdout);
     assert!(!lab.exists("never"), "a failed host went on");
     assert_eq!(out.recap("localhost"), recap(0, 0, 1, 0));
     assert_eq!(lab.read("f.retry"), "localhost\n");

@@ -36,7 +36,7 @@ fn unknown_task_and_play_keywords() {
         "- hosts: localhost\n  gather_fact: no\n  tasks:\n    - debug: msg=x\n      regster: r\n",
     );
     out.assert_code(5).assert_error(&[
-        "unknown play keyword 'gather_fact' (did you mean 'gather_facts'?)",
+        "'gather_fact' is not a valid attribute for a Play (did you mean 'gather_facts'?)",
         "bad.yml:2:3",
         "unknown task keyword 'regster' (did you mean 'register'?)",
         "bad.yml:5:7",
@@ -120,11 +120,7 @@ fn undefined_variable_fails_the_task_with_its_name() {
         "{}",
         out.stdout
     );
-    assert!(
-        out.stdout.contains("task defined at bad.yml:4:7"),
-        "{}",
-        out.stdout
-    );
+    assert!(out.stdout.contains("Origin: bad.yml:4:7"), "{}", out.stdout);
     assert!(!lab.exists("x"));
     let (_, out) = bad(
         "- hosts: localhost\n  gather_facts: no\n  tasks:\n    - debug: msg=x\n      when: flag\n",
@@ -280,5 +276,45 @@ fn a_wrong_argument_combination_under_a_condition_warns_and_fails_only_if_it_run
         out.stdout.contains("needs one of: state, enabled"),
         "{}",
         out.stdout
+    );
+}
+
+/// register and set_fact take only variable names, as Ansible checks them: register when the
+/// playbook loads, set_fact's (templated) names when the task runs.
+#[test]
+fn invalid_variable_names_are_refused() {
+    let (_, out) = bad("- hosts: localhost\n  gather_facts: no\n  tasks:\n    - debug: msg=x\n      register: 200\n");
+    out.assert_code(5).assert_error(&[
+        "Invalid 'register' specified: Invalid variable name '200' of type 'int'.",
+        "bad.yml:5:17",
+    ]);
+    let lab = Lab::new();
+    lab.write(
+        "s.yml",
+        r#"
+- hosts: localhost
+  gather_facts: no
+  tasks:
+    - set_fact: {"{{ 'true' }}": x}
+      register: named_true
+      ignore_errors: true
+    - set_fact: {"{{ 1 }}": x}
+      register: named_one
+      ignore_errors: true
+    - set_fact: {"{{ 'fine' }}": x}
+    - set_fact:
+        acc: "{{ acc + [item] }}"
+      loop: [b, c]
+      vars: {acc: [a]}
+    - copy:
+        dest: "{{ root }}/out"
+        content: "{{ named_true.msg }}|{{ named_one.msg }}|{{ fine }}|{{ acc | join(',') }}"
+"#,
+    );
+    let out = lab.play("s.yml", &[]);
+    out.assert_code(0);
+    assert_eq!(
+        lab.read("out"),
+        "Task failed: Invalid variable name 'true'.|Task failed: Invalid variable name '1' of type 'int'.|x|a,b,c"
     );
 }

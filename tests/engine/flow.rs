@@ -84,7 +84,8 @@ fn block_rescue_always() {
             && lab.exists("always2")
     );
     assert!(!lab.exists("not-reached"));
-    assert_eq!(lab.read("rescued"), "command|1");
+    // An unnamed task's ansible_failed_task.name is empty, as in Ansible.
+    assert_eq!(lab.read("rescued"), "|1");
     let r = out.recap("localhost");
     assert_eq!(
         (r.ok, r.changed, r.failed, r.rescued),
@@ -563,4 +564,50 @@ fn become_to_the_login_user_runs_directly() {
     let log = lab.read("sudo.log");
     assert_eq!(log.lines().count(), 1, "{log}");
     assert!(log.starts_with("-n -u somebody-else -- sh -c"), "{log}");
+}
+
+/// -vv says what meta tasks did, as ansible-playbook does; end_batch ends only its batch;
+/// the play's name is templated with play and extra vars.
+#[test]
+fn meta_tasks_say_what_they_did_and_end_batch_ends_one_batch() {
+    let lab = Lab::new();
+    lab.write(
+        "hosts",
+        "a ansible_connection=local\nb ansible_connection=local\n",
+    );
+    lab.write(
+        "m.yml",
+        r#"
+- name: "batches of {{ size }}"
+  hosts: all
+  gather_facts: no
+  serial: 1
+  vars: {size: one}
+  tasks:
+    - meta: end_host
+      when: inventory_hostname == 'nobody'
+    - file: path={{ root }}/ran-{{ inventory_hostname }} state=touch
+    - meta: end_batch
+    - file: path={{ root }}/never-{{ inventory_hostname }} state=touch
+"#,
+    );
+    let out = lab.play("m.yml", &["-i", "hosts", "-vv"]);
+    out.assert_code(0);
+    assert!(lab.exists("ran-a") && lab.exists("ran-b"), "{}", out.stdout);
+    assert!(!lab.exists("never-a") && !lab.exists("never-b"));
+    for want in [
+        "PLAY [batches of one]",
+        "1 plays in m.yml",
+        "META: end_host conditional evaluated to False, continuing execution for a",
+        "\"skip_reason\": \"end_host conditional evaluated to False, continuing execution for b\"",
+    ] {
+        assert!(out.stdout.contains(want), "{want}:\n{}", out.stdout);
+    }
+    assert_eq!(
+        out.stdout.matches("META: ending batch").count(),
+        2,
+        "{}",
+        out.stdout
+    );
+    assert_eq!(out.recap("a").skipped, 0);
 }

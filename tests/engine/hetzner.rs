@@ -127,11 +127,7 @@ fn api_faults_are_retried_or_reported_with_the_api_error() {
         "{}",
         out.stdout
     );
-    assert!(
-        out.stdout.contains("task defined at dup.yml:4:7"),
-        "{}",
-        out.stdout
-    );
+    assert!(out.stdout.contains("Origin: dup.yml:4:7"), "{}", out.stdout);
 
     // A token that is wrong or missing; the token itself never appears.
     let out = fake.run_token(&t, &["run", "k.yml"], "not-the-token");

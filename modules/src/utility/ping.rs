@@ -25,7 +25,11 @@ impl Module for Ping {
     async fn plan(&self, ctx: &PlanContext<'_>, args: &Args) -> ModResult<Plan> {
         let data = args.string("data").unwrap_or_else(|| "pong".into());
         if data == "crash" {
-            return Err(ModuleError::Failed("boom".into()));
+            // Ansible's ping raises an exception here; the task's message is then
+            // ansible-core's for a module that crashed.
+            return Err(ModuleError::Failed(
+                "Task failed: Module failed: boom".into(),
+            ));
         }
         ctx.host.exec_ok("true").await?;
         Ok(Plan::Done(ModuleResult::ok().with("ping", data)))

@@ -20,8 +20,11 @@ pub enum Go {
         leader: Option<watch::Sender<Option<super::outcome::TaskOutcome>>>,
         follower: Option<LeaderOutcome>,
     },
-    /// The play is over for this host (any_errors_fatal, max_fail_percentage, end_play).
+    /// The play is over for this host (max_fail_percentage, end_play).
     Abort,
+    /// Another host failed a task with any_errors_fatal: this host fails where it stands,
+    /// as if its last task had failed (its block's rescue and always still run).
+    Fail,
 }
 
 pub struct Ask {
@@ -68,13 +71,16 @@ impl CoordHandle {
     }
 }
 
-/// Runs until every host is done. `should_abort` is consulted whenever all hosts wait.
+/// Runs until every host is done. `should_abort` is consulted whenever all hosts wait, then
+/// `take_fatal`: the hosts that failed with any_errors_fatal since it was last asked; every
+/// other waiting host is told to fail (Ansible's linear strategy marks them failed).
 pub async fn coordinate(
     mut rx: mpsc::UnboundedReceiver<Msg>,
     hosts: usize,
     free: bool,
     output: Arc<Reporters>,
     should_abort: impl Fn() -> bool,
+    take_fatal: impl Fn() -> std::collections::BTreeSet<usize>,
 ) {
     let mut live = hosts;
     let mut waiting: HashMap<usize, Ask> = HashMap::new();
@@ -111,6 +117,23 @@ pub async fn coordinate(
                 let _ = a.reply.send(Go::Abort);
             }
             continue;
+        }
+        let fatal = take_fatal();
+        if !fatal.is_empty() {
+            let others: Vec<usize> = waiting
+                .keys()
+                .filter(|h| !fatal.contains(h))
+                .copied()
+                .collect();
+            for h in &others {
+                if let Some(a) = waiting.remove(h) {
+                    let _ = a.reply.send(Go::Fail);
+                }
+            }
+            if !others.is_empty() {
+                // They ask again from their rescue or always, or are done.
+                continue;
+            }
         }
         let first = waiting
             .values()

@@ -63,14 +63,28 @@ fn capitalize(s: &str) -> String {
     }
 }
 
-pub async fn gather(conn: &dyn Connection) -> ModResult<Map<String, Value>> {
-    let out = conn
-        .exec(SCRIPT, &ExecOptions::default())
-        .await
-        .map_err(|e| match e {
-            timonel_modules::ConnError::Unreachable(m) => ModuleError::Unreachable(m),
-            timonel_modules::ConnError::Failed(m) => ModuleError::Failed(m),
-        })?;
+/// The facts, gathered under the play's `environment` (which `ansible_env` then shows).
+pub async fn gather(
+    conn: &dyn Connection,
+    env: Vec<(String, String)>,
+) -> ModResult<Map<String, Value>> {
+    let opts = ExecOptions {
+        env,
+        ..Default::default()
+    };
+    let conn_err = |e| match e {
+        timonel_modules::ConnError::Unreachable(m) => ModuleError::Unreachable(m),
+        timonel_modules::ConnError::Failed(m) => ModuleError::Failed(m),
+    };
+    let out = conn.exec(SCRIPT, &opts).await.map_err(conn_err)?;
+    // NUL-separated: a value may hold newlines.
+    let env_out = conn.exec("env -0", &opts).await.map_err(conn_err)?;
+    let env: Map<String, Value> = env_out
+        .stdout_str()
+        .split('\0')
+        .filter_map(|kv| kv.split_once('='))
+        .map(|(k, v)| (k.to_string(), Value::String(v.to_string())))
+        .collect();
     let text = out.stdout_str();
     let mut kv = std::collections::HashMap::new();
     for line in text.lines() {
@@ -154,6 +168,7 @@ pub async fn gather(conn: &dyn Connection) -> ModResult<Map<String, Value>> {
             m if m.is_empty() => "service".to_string(),
             m => m,
         },
+        "env": env,
     });
     Ok(facts.as_object().cloned().unwrap_or_default())
 }
@@ -176,8 +191,14 @@ pub async fn gather_facts(p: &Arc<PlayCtx>, host: &str) -> TaskOutcome {
             )
         }
     };
+    let ctx = super::vars::context(p, vars);
+    let env =
+        match super::environment::environment(&p.shared.templar, &p.play.inh.environment, &ctx) {
+            Ok(e) => e,
+            Err(e) => return TaskOutcome::failed(format!("environment: {e}")),
+        };
     let _permit = p.shared.forks.clone().acquire_owned().await;
-    match gather(conn.as_ref()).await {
+    match gather(conn.as_ref(), env).await {
         Ok(facts) => {
             p.shared.with_host(host, |s| s.facts = facts.clone());
             let mut r = Map::new();

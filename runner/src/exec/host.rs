@@ -35,6 +35,11 @@ pub struct HostRun {
     started: bool,
     /// ansible_failed_task / ansible_failed_result while in a rescue section.
     extra: Map<String, Value>,
+    /// The host's failure came from another host's any_errors_fatal (no failed task of
+    /// its own to count, or to count as rescued).
+    forced: bool,
+    /// `meta: clear_host_errors` ran (in an always section, it ends the block's failure).
+    cleared: bool,
 }
 
 fn tag_selected(p: &PlayCtx, tags: &[String]) -> bool {
@@ -67,6 +72,8 @@ impl HostRun {
             notified: BTreeSet::new(),
             started,
             extra: Map::new(),
+            forced: false,
+            cleared: false,
         }
     }
 
@@ -98,13 +105,15 @@ impl HostRun {
     }
 
     async fn gather(&mut self, key: Key) -> Flow {
-        let Go::Run { .. } = self
+        match self
             .coord
             .ask(key, Some(("Gathering Facts".into(), false)), false)
             .await
-        else {
-            return Flow::Stop;
-        };
+        {
+            Go::Run { .. } => {}
+            Go::Fail => return self.failed_by_another(),
+            Go::Abort => return Flow::Stop,
+        }
         let out = super::facts::gather_facts(&self.p, &self.host).await;
         self.finish_simple(out, None).await
     }
@@ -128,9 +137,29 @@ impl HostRun {
         let fatal = task
             .and_then(|t| t.inh.any_errors_fatal)
             .unwrap_or(self.p.play.any_errors_fatal);
-        if fatal {
-            self.p.fatal.store(true, Ordering::SeqCst);
+        // A failed run_once task fails every host, as in Ansible.
+        let run_once = task
+            .and_then(|t| t.inh.run_once.as_ref())
+            .is_some_and(|v| timonel_modules::spec::to_bool(v).unwrap_or(false));
+        if fatal || run_once {
+            self.p
+                .fatal
+                .lock()
+                .expect("fatal lock")
+                .insert(self.coord.host);
         }
+    }
+
+    /// The coordinator said another host failed with any_errors_fatal: this host fails
+    /// where it stands, without a failed task of its own.
+    fn failed_by_another(&mut self) -> Flow {
+        self.p.shared.with_host(&self.host, |s| {
+            s.failed = true;
+            s.fatal_marked = true;
+        });
+        self.p.failed_in_batch.fetch_add(1, Ordering::SeqCst);
+        self.forced = true;
+        Flow::Failed
     }
 
     fn walk(
@@ -153,10 +182,12 @@ impl HostRun {
                         if flow == Flow::Failed && !b.rescue.is_empty() {
                             self.p.shared.with_host(&self.host, |s| s.failed = false);
                             self.p.failed_in_batch.fetch_sub(1, Ordering::SeqCst);
-                            self.p.shared.stats(&self.host, |s| {
-                                s.failed = s.failed.saturating_sub(1);
-                                s.rescued += 1;
-                            });
+                            if !std::mem::take(&mut self.forced) {
+                                self.p.shared.stats(&self.host, |s| {
+                                    s.failed = s.failed.saturating_sub(1);
+                                    s.rescued += 1;
+                                });
+                            }
                             let mut k = key.clone();
                             k.push(1);
                             flow = self.walk(b.rescue.clone(), k).await;
@@ -170,9 +201,20 @@ impl HostRun {
                             }
                             let mut k = key.clone();
                             k.push(2);
+                            self.cleared = false;
                             let a = self.walk(b.always.clone(), k).await;
                             if was_failed {
-                                self.p.shared.with_host(&self.host, |s| s.failed = true);
+                                if a == Flow::Failed {
+                                    // Counted when the block failed and again now.
+                                    self.p.failed_in_batch.fetch_sub(1, Ordering::SeqCst);
+                                } else if self.cleared {
+                                    // meta: clear_host_errors: the host goes on.
+                                    self.p.failed_in_batch.fetch_sub(1, Ordering::SeqCst);
+                                    self.forced = false;
+                                    flow = Flow::Continue;
+                                } else {
+                                    self.p.shared.with_host(&self.host, |s| s.failed = true);
+                                }
                             }
                             if a != Flow::Continue {
                                 flow = a;
@@ -227,12 +269,14 @@ impl HostRun {
                 Some(v) => timonel_modules::spec::to_bool(v).unwrap_or(false),
                 None => false,
             };
-        let Go::Run { leader, follower } = self
+        let (leader, follower) = match self
             .coord
             .ask(key, Some((t.display_name(), false)), run_once)
             .await
-        else {
-            return Flow::Stop;
+        {
+            Go::Run { leader, follower } => (leader, follower),
+            Go::Fail => return self.failed_by_another(),
+            Go::Abort => return Flow::Stop,
         };
         let out = match follower {
             Some(mut rx) => {
@@ -274,7 +318,8 @@ impl HostRun {
         if out.status == Status::Failed && !out.ignored {
             self.extra.insert(
                 "ansible_failed_task".into(),
-                json!({"name": t.display_name(), "action": t.action.name()}),
+                // The task's own name (no role prefix), empty without one, as in Ansible.
+                json!({"name": t.name.clone().unwrap_or_default(), "action": t.action.name()}),
             );
             self.extra.insert(
                 "ansible_failed_result".into(),
@@ -313,13 +358,15 @@ impl HostRun {
                 let h = handlers[i].clone();
                 let mut key = prefix.clone();
                 key.extend([1, i as u32]);
-                let Go::Run { .. } = self
+                match self
                     .coord
                     .ask(key, Some((h.display_name(), true)), false)
                     .await
-                else {
-                    return Flow::Stop;
-                };
+                {
+                    Go::Run { .. } => {}
+                    Go::Fail => return self.failed_by_another(),
+                    Go::Abort => return Flow::Stop,
+                }
                 let vars = self.vars_for(&h.inh, &Map::new());
                 let out = self.timed(&h, vars).await;
                 let flow = self.after_task(&h, out).await;
@@ -343,17 +390,27 @@ impl HostRun {
         let when_ok = t.inh.when.iter().try_fold(true, |acc, c| {
             self.p.shared.templar.condition(c, &ctx).map(|b| acc && b)
         });
+        if let Ok(false) = when_ok {
+            self.meta_skipped(what);
+            return Flow::Continue;
+        }
         let Ok(true) = when_ok else {
             return Flow::Continue;
         };
+        self.meta_done(what);
         match what {
             Meta::FlushHandlers => {
-                let Go::Run { .. } = self.coord.ask(key.clone(), None, false).await else {
-                    return Flow::Stop;
-                };
+                match self.coord.ask(key.clone(), None, false).await {
+                    Go::Run { .. } => {}
+                    Go::Fail => return self.failed_by_another(),
+                    Go::Abort => return Flow::Stop,
+                }
                 self.flush(key).await
             }
             Meta::EndPlay | Meta::EndBatch => {
+                if what == Meta::EndBatch {
+                    self.p.batch_ended.store(true, Ordering::SeqCst);
+                }
                 self.p.ended.store(true, Ordering::SeqCst);
                 Flow::Stop
             }
@@ -363,11 +420,62 @@ impl HostRun {
                 Flow::Continue
             }
             Meta::ClearHostErrors => {
-                self.p.shared.with_host(&self.host, |s| s.failed = false);
+                let mut was = false;
+                self.p.shared.with_host(&self.host, |s| {
+                    was = s.failed;
+                    s.failed = false;
+                    s.fatal_marked = false;
+                });
+                if was {
+                    self.p.failed_in_batch.fetch_sub(1, Ordering::SeqCst);
+                }
+                self.cleared = true;
                 Flow::Continue
             }
             _ => Flow::Continue,
         }
+    }
+
+    /// A meta task whose condition was false: Ansible says so (-vv) and shows it skipped,
+    /// without counting it.
+    fn meta_skipped(&self, what: Meta) {
+        let mut reason = format!("{} conditional evaluated to False", what.name());
+        let mut msg = reason.clone();
+        if what == Meta::EndHost {
+            reason.push_str(&format!(", continuing execution for {}", self.host));
+            msg = format!(
+                "end_host conditional evaluated to false, continuing execution for {}",
+                self.host
+            );
+        }
+        let out = self.p.shared.output.clone();
+        out.send(Event::Meta { text: &reason });
+        let result = json!({"msg": msg, "skipped": true, "skip_reason": reason});
+        let result = result.as_object().cloned().unwrap_or_default();
+        out.send(Event::HostResult(crate::output::HostLine {
+            host: &self.host,
+            delegated: None,
+            status: Status::Skipped,
+            item_label: None,
+            result: &result,
+            diffs: &[],
+            ignored: false,
+            where_: None,
+            no_log: false,
+            show_result: false,
+        }));
+    }
+
+    /// What a meta task does, in Ansible's words (-vv): once for the play's metas (the first
+    /// host to run one says it), per host for end_host.
+    fn meta_done(&self, what: Meta) {
+        let text = match what {
+            Meta::EndHost => format!("ending play for {}", self.host),
+            Meta::EndPlay if !self.p.ended.load(Ordering::SeqCst) => "ending play".into(),
+            Meta::EndBatch if !self.p.ended.load(Ordering::SeqCst) => "ending batch".into(),
+            _ => return,
+        };
+        self.p.shared.output.send(Event::Meta { text: &text });
     }
 
     /// Ansible reports an include as "included" and counts it as ok.
@@ -381,13 +489,15 @@ impl HostRun {
 
     /// include_tasks / include_role: decided per host at run time, possibly in a loop.
     async fn include(&mut self, t: &Arc<Task>, key: Key) -> Flow {
-        let Go::Run { .. } = self
+        match self
             .coord
             .ask(key.clone(), Some((t.display_name(), false)), false)
             .await
-        else {
-            return Flow::Stop;
-        };
+        {
+            Go::Run { .. } => {}
+            Go::Fail => return self.failed_by_another(),
+            Go::Abort => return Flow::Stop,
+        }
         let vars = self.vars_for(&t.inh, &Map::new());
         let plan = super::includes::plan_include(&self.p, t, vars);
         let runs = match plan {
@@ -395,8 +505,9 @@ impl HostRun {
             Err(out) => return self.after_task(t, *out).await,
         };
         for (n, (target, item_vars)) in runs.into_iter().enumerate() {
-            let mut inh = t.inh.clone();
-            inh.when.clear();
+            let mut inh = t.apply.as_deref().unwrap_or(&t.inh).clone();
+            // The include's own `when` was for the include (apply's `when` is kept).
+            inh.when.drain(..t.inh.when.len().min(inh.when.len()));
             crate::inventory::merge(&mut inh.vars, &item_vars);
             let items = if t.action.engine() == Some(EngineAction::IncludeRole) {
                 let mut parser = crate::playbook::parse::Parser::new(self.p.play.dir.clone());

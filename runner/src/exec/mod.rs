@@ -4,6 +4,7 @@
 // includes, judge, record, facts, loops, vars, controller) -> leaves (play_ctx, outcome, state).
 mod conditions;
 mod coordinator;
+mod environment;
 mod facts;
 mod host;
 mod includes;
@@ -136,6 +137,10 @@ pub async fn run(
             eprint!("{d}");
             return exit::BAD_INPUT;
         }
+        output.send(Event::PlaybookStart {
+            path: &pb.path,
+            plays: pb.plays.len(),
+        });
         for play in &pb.plays {
             let pattern = match play::host_pattern(&shared, play) {
                 Ok(p) => p,
@@ -163,7 +168,10 @@ pub async fn run(
                 let st = shared.hosts.lock().expect("host state lock");
                 hosts
                     .into_iter()
-                    .filter(|h| st.get(h).is_none_or(|s| !s.failed && !s.unreachable))
+                    .filter(|h| {
+                        st.get(h)
+                            .is_none_or(|s| !s.failed && !s.fatal_marked && !s.unreachable)
+                    })
                     .collect()
             };
             match play::run_play(
@@ -193,7 +201,7 @@ pub async fn run(
         let st = shared.hosts.lock().expect("host state lock");
         let mut v: Vec<String> = st
             .iter()
-            .filter(|(_, s)| s.failed || s.unreachable)
+            .filter(|(_, s)| s.failed || s.fatal_marked || s.unreachable)
             .map(|(h, _)| h.clone())
             .collect();
         v.sort();

@@ -31,6 +31,23 @@ pub fn module_args(
     let raw = crate::playbook::freeform::expand_args_template(
         rendered.as_object().cloned().unwrap_or_default(),
     );
+    // set_fact's names may be templates; what they render to must be a variable name.
+    if module.spec().engine.sets_variables {
+        let bad = raw
+            .keys()
+            .find(|k| *k != "cacheable" && !crate::playbook::valid_variable_name(k));
+        if let Some(k) = bad {
+            // Mapping keys are strings here; digits were a number (YAML's or a template's).
+            let name = k
+                .parse::<i64>()
+                .map(Value::from)
+                .unwrap_or_else(|_| Value::String(k.clone()));
+            return Err(format!(
+                "Task failed: {}",
+                crate::playbook::invalid_variable_name(&name)
+            ));
+        }
+    }
     module.spec().validate(&raw, false).map_err(|errs| {
         format!(
             "invalid arguments for {}: {}",

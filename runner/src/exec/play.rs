@@ -90,6 +90,22 @@ pub fn load_vars_files(play: &Play, shared: &Shared) -> Result<Map<String, Value
     Ok(out)
 }
 
+/// The play's name as shown, templated with play and extra vars as Ansible does; a name
+/// that can't be rendered is shown as written.
+fn play_name(shared: &Shared, play: &Play) -> String {
+    if !crate::template::is_template(&play.name) {
+        return play.name.clone();
+    }
+    let mut vars = play.vars.clone();
+    crate::inventory::merge(&mut vars, &shared.opts.extra_vars);
+    let ctx = crate::template::from_json(&Value::Object(vars));
+    match shared.templar.render_string(&play.name, &ctx) {
+        Ok(Value::String(s)) => s,
+        Ok(other) => other.to_string(),
+        Err(_) => play.name.clone(),
+    }
+}
+
 /// The play's `hosts:`, templated with play and extra vars (`hosts: "{{ target }}"`).
 pub fn host_pattern(shared: &Shared, play: &Play) -> Result<String, Diagnostic> {
     if !crate::template::is_template(&play.hosts) {
@@ -119,7 +135,9 @@ pub async fn run_play(
     hosts: Vec<String>,
     inventory_dir: Value,
 ) -> Result<bool, Diagnostic> {
-    shared.output.send(Event::PlayStart { name: &play.name });
+    shared.output.send(Event::PlayStart {
+        name: &play_name(&shared, &play),
+    });
     if hosts.is_empty() {
         shared.output.send(Event::NoHosts);
         return Ok(true);
@@ -155,7 +173,7 @@ pub async fn run_play(
         let size = batch.len();
         let max_fail = play.max_fail_percentage;
         let should_abort = move || {
-            if abort_ctx.fatal.load(Ordering::SeqCst) || abort_ctx.ended.load(Ordering::SeqCst) {
+            if abort_ctx.ended.load(Ordering::SeqCst) {
                 return true;
             }
             match max_fail {
@@ -172,6 +190,7 @@ pub async fn run_play(
             play.strategy == "free",
             shared.output.clone(),
             should_abort.clone(),
+            || std::mem::take(&mut *ctx.fatal.lock().expect("fatal lock")),
         )
         .await;
         for (h, host) in handles.into_iter().zip(batch.iter()) {
@@ -179,22 +198,19 @@ pub async fn run_play(
                 internal_error(&shared, host, e);
             }
         }
-        if ctx.ended.load(Ordering::SeqCst) {
+        if ctx.ended.load(Ordering::SeqCst) && !ctx.batch_ended.load(Ordering::SeqCst) {
             return Ok(true);
         }
         let failed = ctx.failed_in_batch.load(Ordering::SeqCst);
-        if ctx.fatal.load(Ordering::SeqCst) || (max_fail.is_some() && should_abort()) {
+        if max_fail.is_some() && should_abort() {
             shared.run_failed.store(true, Ordering::SeqCst);
-            let why = if ctx.fatal.load(Ordering::SeqCst) {
-                "any_errors_fatal"
-            } else {
-                "max_fail_percentage"
-            };
+            let why = "max_fail_percentage";
             shared.output.send(Event::NoMoreHosts { why, failed, size });
             return Ok(false);
         }
-        if failed == size && !play.serial.is_empty() {
-            // Ansible stops a rolling update when a whole batch failed.
+        if failed == size {
+            // Ansible stops the playbook when a whole batch failed (any_errors_fatal fails
+            // them all), a rolling update as a single batch.
             return Ok(false);
         }
     }

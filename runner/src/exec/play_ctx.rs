@@ -1,6 +1,7 @@
 //! What one play shares between its hosts and tasks: the run, the play, its variables and
 //! host lists, and the play-wide flags the hosts raise.
 
+use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
@@ -28,10 +29,13 @@ pub struct PlayCtx {
     /// (the `Shared::host_flags` generation it was built at).
     pub active_var: Mutex<Option<(u64, JValue)>>,
     pub inventory_dir: Value,
-    /// A host failed on a task with any_errors_fatal.
-    pub fatal: AtomicBool,
+    /// Hosts (by their index in the batch) that failed on a task with any_errors_fatal
+    /// since the coordinator last failed the others for it.
+    pub fatal: Mutex<BTreeSet<usize>>,
     pub failed_in_batch: AtomicUsize,
     pub ended: AtomicBool,
+    /// `meta: end_batch` ended this batch (`ended` too); the next batch runs.
+    pub batch_ended: AtomicBool,
     /// `throttle:` limits, one per task definition (by position: included tasks are parsed per host).
     pub throttles: Mutex<std::collections::HashMap<String, Arc<tokio::sync::Semaphore>>>,
 }
@@ -60,9 +64,10 @@ impl PlayCtx {
             batch,
             active_var: Mutex::new(None),
             inventory_dir,
-            fatal: AtomicBool::new(false),
+            fatal: Mutex::new(BTreeSet::new()),
             failed_in_batch: AtomicUsize::new(0),
             ended: AtomicBool::new(false),
+            batch_ended: AtomicBool::new(false),
             throttles: Default::default(),
         }
     }

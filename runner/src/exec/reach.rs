@@ -80,19 +80,7 @@ pub fn reach(
     let become_ = become_.filter(|b| {
         delegate.is_some() || login_user(p, host, vars).as_deref() != Some(b.user.as_str())
     });
-    let mut env = vec![];
-    for e in &t.inh.environment {
-        if let Value::Object(m) = templar.render_value(e, ctx).map_err(|e| e.0)? {
-            for (k, v) in m {
-                env.push((
-                    k,
-                    v.as_str()
-                        .map(str::to_string)
-                        .unwrap_or_else(|| v.to_string()),
-                ));
-            }
-        }
-    }
+    let env = super::environment::environment(templar, &t.inh.environment, ctx)?;
     Ok(Reach {
         host_name: delegate.unwrap_or_else(|| host.to_string()),
         opts: ExecOptions {

@@ -18,7 +18,7 @@ pub fn record(p: &PlayCtx, host: &str, out: &TaskOutcome, task: Option<&Task>) {
             result: &out.result,
             diffs: &out.diffs,
             ignored: out.ignored,
-            where_: task.map(|t| t.pos.to_string()),
+            where_: task.map(|t| t.pos.clone()),
             no_log: out.no_log,
             show_result: out.show_result,
         }));

@@ -39,6 +39,9 @@ pub struct HostState {
     /// Names in `vars` that hold data (registered results, set_fact), never templated again.
     pub data: std::collections::BTreeSet<String>,
     pub failed: bool,
+    /// Failed by another host's any_errors_fatal: Ansible keeps such a host among the
+    /// failed ones after the play (no later play, exit code 2) even when a rescue caught it.
+    pub fatal_marked: bool,
     pub unreachable: bool,
 }
 

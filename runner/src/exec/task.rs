@@ -12,7 +12,7 @@ use timonel_modules::{ApplyContext, Host, ModuleError};
 use super::conditions::{all_true, any_true, bool_of, keyword};
 use super::facts::gather_facts;
 use super::includes::include_vars;
-use super::judge::{judge, Combine, Keywords, Verdict};
+use super::judge::{judge, mark_exception, Combine, Keywords, Verdict};
 use super::loops;
 use super::module_args::module_args;
 use super::outcome::{result_map, TaskOutcome};
@@ -190,17 +190,31 @@ async fn execute(p: &Arc<PlayCtx>, host: &str, t: &Task, vars: &Map<String, Valu
         if check {
             result.insert("check_mode".into(), Value::Bool(true));
         }
-        // changed_when / failed_when see the result under the register name.
-        let mut cvars = vars.clone();
-        if let Some(r) = &t.register {
-            cvars.insert(r.clone(), Value::Object(result.clone()));
-            mark_data(&mut cvars, r);
+        if failed {
+            mark_exception(&mut result);
         }
-        let cctx = context(p, cvars);
+        // Ansible shows the attempt to changed_when/failed_when when the task may retry.
+        if retries > 0 {
+            result.insert("attempts".into(), Value::from(attempt));
+        }
+        // The conditions see the result under the register name, as it stands when each
+        // is evaluated.
+        let eval = |conds: &[Value], how: Combine, res: &Map<String, Value>| {
+            let mut cvars = vars.clone();
+            if let Some(r) = &t.register {
+                cvars.insert(r.clone(), Value::Object(res.clone()));
+                mark_data(&mut cvars, r);
+            }
+            let cctx = context(p, cvars);
+            match how {
+                Combine::All => all_true(p, conds, &cctx),
+                Combine::Any => any_true(p, conds, &cctx),
+            }
+        };
+        // A skipped result (a module that can't run in check mode) is final, as in Ansible.
         let keywords = Keywords {
-            changed_when: t.changed_when.as_deref(),
-            failed_when: t.failed_when.as_deref(),
-            // A skipped result (a module that can't run in check mode) is final, as in Ansible.
+            changed_when: t.changed_when.as_deref().filter(|_| !skipped),
+            failed_when: t.failed_when.as_deref().filter(|_| !skipped),
             until: t.until.as_deref().filter(|_| !skipped),
         };
         let verdict = judge(
@@ -208,10 +222,7 @@ async fn execute(p: &Arc<PlayCtx>, host: &str, t: &Task, vars: &Map<String, Valu
             (changed, failed),
             &keywords,
             (attempt, retries),
-            |conds, how| match how {
-                Combine::All => all_true(p, conds, &cctx),
-                Combine::Any => any_true(p, conds, &cctx),
-            },
+            eval,
         );
         (changed, failed) = match verdict {
             Ok(Verdict::Done { changed, failed }) => (changed, failed),
@@ -224,8 +235,11 @@ async fn execute(p: &Arc<PlayCtx>, host: &str, t: &Task, vars: &Map<String, Valu
                 tokio::time::sleep(Duration::from_secs_f64(delay)).await;
                 continue;
             }
-            Err(e) => return TaskOutcome::failed(e),
+            Err(e) => return TaskOutcome::failed(format!("error while evaluating until: {e}")),
         };
+        if failed {
+            mark_exception(&mut result);
+        }
         let status = if failed {
             Status::Failed
         } else if skipped {
@@ -279,6 +293,9 @@ pub async fn run(p: &Arc<PlayCtx>, host: &str, t: &Task, vars: Map<String, Value
         (Some(_), None) => run_loop(p, host, t, vars, no_log).await,
     };
     out.no_log = no_log;
+    if out.status == Status::Failed {
+        mark_exception(&mut out.result);
+    }
     if out.status == Status::Failed && ignore {
         out.ignored = true;
     }
@@ -289,7 +306,7 @@ async fn run_loop(
     p: &Arc<PlayCtx>,
     host: &str,
     t: &Task,
-    vars: Map<String, Value>,
+    mut vars: Map<String, Value>,
     no_log: bool,
 ) -> TaskOutcome {
     let ctx = context(p, vars.clone());
@@ -335,6 +352,18 @@ async fn run_loop(
             Ok(false) => TaskOutcome::skipped("Conditional result was False"),
             Ok(true) => execute(p, host, t, &iv).await,
         };
+        if o.status == Status::Failed {
+            mark_exception(&mut o.result);
+        }
+        // A looped set_fact sees what its earlier items set (`x: "{{ x + [item] }}"`).
+        if t.action.traits().sets_variables && !o.failed_now() {
+            if let Some(Value::Object(f)) = o.result.get("ansible_facts") {
+                for (k, v) in f {
+                    vars.insert(k.clone(), v.clone());
+                    mark_data(&mut vars, k);
+                }
+            }
+        }
         o.result.insert(t.loop_var.clone(), item.clone());
         o.result
             .insert("ansible_loop_var".into(), Value::String(t.loop_var.clone()));

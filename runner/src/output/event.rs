@@ -19,7 +19,7 @@ pub struct HostLine<'a> {
     pub result: &'a Map<String, Value>,
     pub diffs: &'a [FileDiff],
     pub ignored: bool,
-    pub where_: Option<String>,
+    pub where_: Option<crate::diag::Pos>,
     pub no_log: bool,
     /// debug results are always shown, like Ansible does.
     pub show_result: bool,
@@ -27,6 +27,10 @@ pub struct HostLine<'a> {
 
 /// Something that happened in the run, in the order it happened.
 pub enum Event<'a> {
+    /// What a meta task did (or that its condition was false), as ansible-playbook -vv says.
+    Meta { text: &'a str },
+    /// A playbook begins: its path and how many plays it has (imports included).
+    PlaybookStart { path: &'a Path, plays: usize },
     /// A play begins (before its hosts are known to match).
     PlayStart { name: &'a str },
     /// The play's pattern matched no host.

@@ -89,6 +89,8 @@ impl Text {
         } else {
             let mut m = clean_for_display(l.result);
             m.remove("failed");
+            // Ansible prints a failure's error above the line, not in it.
+            m.remove("exception");
             m.remove("check_mode");
             if l.show_result {
                 m.remove("changed");
@@ -127,14 +129,11 @@ impl Text {
                 s
             }
         };
+        if l.status == Status::Failed && l.item_label.is_none() {
+            text.push_str(&self.paint(RED, &failure_header(l)));
+        }
         text.push_str(&self.paint(color, &line));
         text.push('\n');
-        if matches!(l.status, Status::Failed) {
-            if let Some(w) = &l.where_ {
-                text.push_str(&self.paint(RED, &format!("  task defined at {w}")));
-                text.push('\n');
-            }
-        }
         if l.ignored {
             text.push_str(&self.paint(CYAN, "...ignoring"));
             text.push('\n');
@@ -154,9 +153,39 @@ impl Text {
     }
 }
 
+/// ansible-core 2.19 says above a task's failure what failed and where the task is.
+fn failure_header(l: &HostLine<'_>) -> String {
+    let msg = match l.result.get("msg") {
+        _ if l.no_log => None,
+        Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
+        Some(Value::String(_)) | Some(Value::Null) | None => None,
+        Some(other) => Some(other.to_string()),
+    };
+    let mut s = match msg {
+        Some(m) if m.starts_with("Task failed") => format!("[ERROR]: {m}\n"),
+        Some(m) => format!("[ERROR]: Task failed: {m}\n"),
+        None => "[ERROR]: Task failed.\n".to_string(),
+    };
+    // Ansible also quotes the task's source lines; they may hold a secret the playbook
+    // passes (an api_key, a no_log value), which timonel never prints.
+    if let Some(w) = &l.where_ {
+        s.push_str(&format!("Origin: {w}\n"));
+    }
+    s
+}
+
 impl Reporter for Text {
     fn report(&self, event: &Event<'_>) {
         match event {
+            // ansible-playbook -vv names the playbook and counts its plays.
+            Event::PlaybookStart { path, plays } if self.verbosity > 1 => {
+                let base = path.file_name().unwrap_or_default().to_string_lossy();
+                self.banner(&format!("PLAYBOOK: {base}"));
+                self.write(&format!("{plays} plays in {}\n", path.display()));
+            }
+            Event::PlaybookStart { .. } => {}
+            Event::Meta { text } if self.verbosity > 1 => self.write(&format!("META: {text}\n")),
+            Event::Meta { .. } => {}
             Event::PlayStart { name } => self.banner(&format!("PLAY [{name}]")),
             Event::NoHosts => self.write("skipping: no hosts matched\n"),
             Event::TaskStart {

@@ -5,6 +5,8 @@ pub mod keywords;
 pub mod model;
 pub mod parse;
 mod roles;
+mod var_name;
 
 pub use action::{Action, EngineAction, FactsGo, Meta};
 pub use model::*;
+pub use var_name::{invalid_variable_name, valid_variable_name};

@@ -43,6 +43,8 @@ pub struct Inherited {
     pub delegate_to: Option<String>,
     pub run_once: Option<Value>,
     pub any_errors_fatal: Option<bool>,
+    /// The nearest block's or import's `notify`: a task without its own notifies these.
+    pub notify: Vec<String>,
     pub role: Option<Arc<Role>>,
     pub nesting: Nesting,
 }
@@ -83,6 +85,8 @@ pub struct Task {
     pub ignore_unreachable: bool,
     /// At most this many hosts run the task at once.
     pub throttle: Option<usize>,
+    /// include_tasks / include_role `apply:` the keywords the included tasks inherit.
+    pub apply: Option<Box<Inherited>>,
 }
 
 impl Task {

@@ -159,8 +159,12 @@ pub fn register(env: &mut Environment<'static>) {
     }
     super::fqcn::test(env, "truthy", |v: Value| v.is_true());
     super::fqcn::test(env, "falsy", |v: Value| !v.is_true());
+    // Python's `in`: a substring of a string, an element of a list, a key of a mapping.
     super::fqcn::test(env, "contains", |v: Value, x: Value| {
-        v.try_iter().map(|mut i| i.any(|e| e == x)).unwrap_or(false)
+        match (v.as_str(), x.as_str()) {
+            (Some(s), Some(sub)) => s.contains(sub),
+            _ => v.try_iter().map(|mut i| i.any(|e| e == x)).unwrap_or(false),
+        }
     });
     for name in ["subset", "issubset"] {
         super::fqcn::test(env, name, subset);
@@ -210,5 +214,21 @@ mod t {
     fn versions() {
         assert_eq!(version_cmp("1.10.0", "1.9"), std::cmp::Ordering::Greater);
         assert_eq!(version_cmp("1.28", "1.28.0"), std::cmp::Ordering::Equal);
+    }
+
+    #[test]
+    fn contains_is_pythons_in() {
+        let t = crate::template::Templar::new();
+        let ctx = minijinja::Value::from(());
+        for (cond, want) in [
+            ("'an error about x' is contains('about')", true),
+            ("'abc' is contains('d')", false),
+            ("['ab', 'c'] is contains('a')", false),
+            ("['ab', 'c'] is contains('c')", true),
+            ("{'k': 1} is contains('k')", true),
+        ] {
+            let got = t.condition(&serde_json::json!(cond), &ctx).unwrap();
+            assert_eq!(got, want, "{cond}");
+        }
     }
 }

@@ -309,12 +309,16 @@ impl Parser {
         for (k, _) in node.as_map().unwrap_or(&[]) {
             let key = k.scalar_text().unwrap_or_default();
             if !allowed.contains(&key.as_str()) {
+                let hint = hint_for(&key, allowed);
+                // Ansible's words for a play's and a block's.
+                let msg = match what {
+                    "play" => format!("'{key}' is not a valid attribute for a Play{hint}"),
+                    "block" => format!("'{key}' is not a valid attribute for a Block{hint}"),
+                    _ => format!("unknown {what} keyword '{key}'{hint}"),
+                };
                 self.err(
-                    Diagnostic::at(
-                        &k.pos,
-                        format!("unknown {what} keyword '{key}'{}", hint_for(&key, allowed)),
-                    )
-                    .help(format!("{what} keywords: {}", allowed.join(", "))),
+                    Diagnostic::at(&k.pos, msg)
+                        .help(format!("{what} keywords: {}", allowed.join(", "))),
                 );
             }
         }
@@ -360,6 +364,7 @@ impl Parser {
                 "any_errors_fatal" => {
                     inh.any_errors_fatal = timonel_modules::spec::to_bool(&v.to_json())
                 }
+                "notify" => inh.notify = to_string_list(v),
                 _ => {}
             }
         }

@@ -333,6 +333,17 @@ impl Parser {
             }
         }
         let mut t_inh = self.inherit(node, inh);
+        // What an include's `apply:` adds for the tasks it brings in.
+        let apply = action
+            .engine()
+            .filter(|a| a.is_include())
+            .and_then(|_| {
+                value
+                    .get("apply")
+                    .or_else(|| node.get("args").and_then(|a| a.get("apply")))
+            })
+            .filter(|a| a.as_map().is_some())
+            .map(|a| Box::new(self.inherit(a, &t_inh)));
         if local {
             t_inh.delegate_to = Some("localhost".into());
         }
@@ -364,13 +375,18 @@ impl Parser {
         let lcv = |k: &str| lc.and_then(|l| l.get(k));
         let register = node.get("register").and_then(Node::scalar_text);
         if let Some(r) = &register {
-            if !r.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-                || r.starts_with(|c: char| c.is_ascii_digit())
-            {
-                self.err(Diagnostic::at(
-                    &node.get("register").expect("present").pos,
-                    format!("'{r}' is not a valid variable name for register"),
-                ));
+            if !crate::playbook::valid_variable_name(r) {
+                let at = node.get("register").expect("present");
+                self.err(
+                    Diagnostic::at(
+                        &at.pos,
+                        format!(
+                            "Invalid 'register' specified: {}",
+                            crate::playbook::invalid_variable_name(&at.to_json())
+                        ),
+                    )
+                    .help("variable names must be strings starting with a letter or underscore character, and contain only letters, numbers and underscores"),
+                );
             }
         }
         Some(Task {
@@ -397,7 +413,11 @@ impl Parser {
             until: node.get("until").map(|v| self.conds(v, "until")),
             retries: node.get("retries").map(Node::to_json),
             delay: node.get("delay").map(Node::to_json),
-            notify: node.get("notify").map(to_string_list).unwrap_or_default(),
+            // A task's own notify, else its block's or import's (as Ansible inherits it).
+            notify: node
+                .get("notify")
+                .map(to_string_list)
+                .unwrap_or_else(|| inh.notify.clone()),
             listen: node.get("listen").map(to_string_list).unwrap_or_default(),
             ignore_unreachable: node
                 .get("ignore_unreachable")
@@ -407,6 +427,7 @@ impl Parser {
                 .get("throttle")
                 .and_then(|v| v.to_json().as_u64())
                 .map(|n| n.max(1) as usize),
+            apply,
         })
     }
 }
