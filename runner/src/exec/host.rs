@@ -105,7 +105,7 @@ impl HostRun {
         else {
             return Flow::Stop;
         };
-        let out = super::facts::gather_facts(&self.p, &self.host).await;
+        let out = super::facts::gather_facts(&self.p, &self.host, &self.host).await;
         self.finish_simple(out, None).await
     }
 
@@ -198,10 +198,7 @@ impl HostRun {
     async fn step(&mut self, t: Arc<Task>, key: Key) -> Flow {
         if !self.started {
             let want = self.p.shared.opts.start_at_task.clone().unwrap_or_default();
-            if t.name.as_deref() == Some(want.as_str())
-                || t.display_name() == want
-                || self.p.shared.start_found.load(Ordering::SeqCst)
-            {
+            if t.starts_at(&want) || self.p.shared.start_found.load(Ordering::SeqCst) {
                 self.started = true;
                 self.p.shared.start_found.store(true, Ordering::SeqCst);
             } else {
@@ -274,7 +271,8 @@ impl HostRun {
         if out.status == Status::Failed && !out.ignored {
             self.extra.insert(
                 "ansible_failed_task".into(),
-                json!({"name": t.display_name(), "action": t.action.name()}),
+                // The task's own name, without its role's prefix (Ansible's serialized task).
+                json!({"name": t.name.clone().unwrap_or_default(), "action": t.action.name()}),
             );
             self.extra.insert(
                 "ansible_failed_result".into(),

@@ -165,6 +165,13 @@ pub async fn run(
                     .filter(|h| st.get(h).is_none_or(|s| !s.failed && !s.unreachable))
                     .collect()
             };
+            let hosts = match play::order_hosts(&shared, play, hosts) {
+                Ok(h) => h,
+                Err(d) => {
+                    eprint!("{d}");
+                    return exit::BAD_INPUT;
+                }
+            };
             match play::run_play(
                 shared.clone(),
                 Arc::new(play.clone()),

@@ -159,8 +159,12 @@ pub fn register(env: &mut Environment<'static>) {
     }
     super::fqcn::test(env, "truthy", |v: Value| v.is_true());
     super::fqcn::test(env, "falsy", |v: Value| !v.is_true());
+    // Python's `value in seq`: a substring of a string, an item of a list, a key of a dict.
     super::fqcn::test(env, "contains", |v: Value, x: Value| {
-        v.try_iter().map(|mut i| i.any(|e| e == x)).unwrap_or(false)
+        match (v.as_str(), x.as_str()) {
+            (Some(s), Some(sub)) => s.contains(sub),
+            _ => v.try_iter().map(|mut i| i.any(|e| e == x)).unwrap_or(false),
+        }
     });
     for name in ["subset", "issubset"] {
         super::fqcn::test(env, name, subset);
