@@ -24,6 +24,22 @@ pub struct FileStat {
     pub mtime: i64,
     pub link_target: Option<String>,
     pub checksum: Option<String>,
+    /// What only the stat module reports (the plain `stat` of [`HostView::stat`]).
+    pub more: Option<Box<StatMore>>,
+}
+
+/// The rest of what `stat(2)` says about a path, as the stat module reports it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StatMore {
+    pub atime: i64,
+    pub ctime: i64,
+    pub inode: u64,
+    pub dev: u64,
+    pub nlink: u64,
+    /// `st_mode` with the file type bits (S_IFMT) and setuid/setgid/sticky.
+    pub raw_mode: u32,
+    pub blocks: u64,
+    pub block_size: u64,
 }
 
 /// What a plan sees of a host: commands that read (a plan runs no other kind), stat and
@@ -189,7 +205,7 @@ pub(crate) fn stat_script(path: &str, follow: bool) -> String {
     let l = if follow { "-L " } else { "" };
     format!(
         "p={p}; if [ -e \"$p\" ] || [ -L \"$p\" ]; then \
-         stat {l}-c '%F|%a|%U|%G|%u|%g|%s|%Y' -- \"$p\" || exit 1; \
+         stat {l}-c '%F|%a|%U|%G|%u|%g|%s|%Y|%X|%Z|%i|%d|%h|%f|%b|%B' -- \"$p\" || exit 1; \
          if [ -L \"$p\" ]; then printf 'L|%s\\n' \"$(readlink -- \"$p\")\"; fi; \
          if [ -f \"$p\" ] && [ -r \"$p\" ]; then printf 'S|'; sha1sum < \"$p\"; fi; \
          else echo ABSENT; fi"
@@ -425,6 +441,18 @@ fn parse_stat_line(path: &str, line: &str) -> Result<FileStat, ModuleError> {
         mtime: f[7].parse().unwrap_or(0),
         link_target: None,
         checksum: None,
+        more: (f.len() >= 16).then(|| {
+            Box::new(StatMore {
+                atime: f[8].parse().unwrap_or(0),
+                ctime: f[9].parse().unwrap_or(0),
+                inode: f[10].parse().unwrap_or(0),
+                dev: f[11].parse().unwrap_or(0),
+                nlink: f[12].parse().unwrap_or(0),
+                raw_mode: u32::from_str_radix(f[13], 16).unwrap_or(0),
+                blocks: f[14].parse().unwrap_or(0),
+                block_size: f[15].parse().unwrap_or(0),
+            })
+        }),
     })
 }
 

@@ -18,6 +18,24 @@ pub struct Flags {
     pub dotall: bool,
 }
 
+/// A pattern error in the words of Python's `re.error` where it has them ("nothing to
+/// repeat at position 0"), which playbooks and Ansible's messages quote.
+fn python_error(e: &fancy_regex::Error) -> String {
+    use fancy_regex::ParseError as P;
+    let fancy_regex::Error::ParseError(pos, kind) = e else {
+        return e.to_string();
+    };
+    let what = match kind {
+        P::TargetNotRepeatable | P::InvalidRepeat => "nothing to repeat",
+        P::UnclosedOpenParen => "missing ), unterminated subpattern",
+        P::TrailingBackslash => "bad escape (end of pattern)",
+        P::InvalidClass => "unterminated character set",
+        P::InvalidGroupName => "bad character in group name",
+        _ => return e.to_string(),
+    };
+    format!("{what} at position {pos}")
+}
+
 /// A compiled pattern. A search that exceeds the backtracking limit is no match.
 #[derive(Debug, Clone)]
 pub struct Regex(fancy_regex::Regex);
@@ -36,7 +54,7 @@ impl Regex {
             .backtrack_limit(BACKTRACK_LIMIT)
             .build()
             .map(Regex)
-            .map_err(|e| e.to_string())
+            .map_err(|e| python_error(&e))
     }
 
     pub fn is_match(&self, text: &str) -> bool {

@@ -19,6 +19,7 @@ mod k8s_api;
 #[path = "../k8s/fake.rs"]
 #[allow(dead_code)]
 mod k8s_fake;
+mod loops;
 mod memory;
 mod modules;
 mod plan;

@@ -45,6 +45,18 @@ static SPEC: ModuleSpec = ModuleSpec::new(
             "Keep a timestamped copy of the original file.",
         )
         .default("false"),
+        arg(
+            "prepend_newline",
+            Bool,
+            "Put a blank line before the block unless it starts the file or follows one.",
+        )
+        .default("false"),
+        arg(
+            "append_newline",
+            Bool,
+            "Put a blank line after the block unless it ends the file or one follows.",
+        )
+        .default("false"),
         ATTR_ARGS[0],
         ATTR_ARGS[1],
         ATTR_ARGS[2],
@@ -106,8 +118,18 @@ fn edit(text: &str, args: &Args) -> Result<(String, &'static str), String> {
         lines[pos - 1].push('\n');
     }
     let removed = new_block.is_empty();
+    let present = args.str("state") != Some("absent");
+    let mut pos = pos;
+    if present && args.bool("prepend_newline") && pos != 0 && lines[pos - 1] != "\n" {
+        lines.insert(pos, "\n".into());
+        pos += 1;
+    }
+    let after = pos + new_block.len();
     for (i, l) in new_block.into_iter().enumerate() {
         lines.insert(pos + i, l);
+    }
+    if present && args.bool("append_newline") && after < lines.len() && lines[after] != "\n" {
+        lines.insert(after, "\n".into());
     }
     let new = join_lines(&lines);
     let msg = if new == text {

@@ -26,13 +26,17 @@ impl Module for TextEdit {
         let path = args.string("path").unwrap_or_default();
         let edit = self.edit;
         // `create` is false for modules that do not take it (replace).
-        plan_edit(ctx, args, &path, args.bool("create"), |t| edit(t, args)).await
+        plan_edit(ctx, self.spec.name, args, &path, args.bool("create"), |t| {
+            edit(t, args)
+        })
+        .await
     }
 }
 
 /// Reads `path`, lets `edit` compute the new text, and plans writing it.
 pub async fn plan_edit<F>(
     ctx: &PlanContext<'_>,
+    module: &str,
     args: &Args,
     path: &str,
     create: bool,
@@ -46,16 +50,28 @@ where
         .as_ref()
         .is_some_and(|s| s.kind == crate::hostfs::FileKind::Directory)
     {
-        return Err(ModuleError::Failed(format!("{path} is a directory")));
+        return Err(ModuleError::Failed(format!("Path {path} is a directory !")));
     }
     let existed = st.is_some();
     let old = match old {
         Some(o) => o,
         None if create => Vec::new(),
+        // Ansible's messages: lineinfile names the "Destination", the others the "Path".
         None => {
+            let what = if module == "lineinfile" {
+                "Destination"
+            } else {
+                "Path"
+            };
+            // replace has no `create` to suggest.
+            let help = if module == "replace" {
+                ""
+            } else {
+                " (use create: true to create it)"
+            };
             return Err(ModuleError::Failed(format!(
-                "Destination {path} does not exist ! (use create: true to create it)"
-            )))
+                "{what} {path} does not exist !{help}"
+            )));
         }
     };
     let text = String::from_utf8(old.clone())

@@ -118,6 +118,40 @@ fn add_extras(v: &mut Value, out: &str, mime: bool) {
     }
 }
 
+/// Ansible's other stat fields: times, inode, device, links, the file type and mode bits.
+fn add_more(v: &mut Value, m: &crate::hostfs::StatMore) {
+    let mode = m.raw_mode;
+    let kind = mode & 0o170000;
+    let bit = |b: u32| Value::Bool(mode & b != 0);
+    let fields = [
+        ("atime", json!(m.atime)),
+        ("ctime", json!(m.ctime)),
+        ("inode", json!(m.inode)),
+        ("dev", json!(m.dev)),
+        ("nlink", json!(m.nlink)),
+        ("blocks", json!(m.blocks)),
+        ("block_size", json!(m.block_size)),
+        ("ischr", Value::Bool(kind == 0o020000)),
+        ("isblk", Value::Bool(kind == 0o060000)),
+        ("isfifo", Value::Bool(kind == 0o010000)),
+        ("issock", Value::Bool(kind == 0o140000)),
+        ("isuid", bit(0o4000)),
+        ("isgid", bit(0o2000)),
+        ("rusr", bit(0o400)),
+        ("wusr", bit(0o200)),
+        ("xusr", bit(0o100)),
+        ("rgrp", bit(0o040)),
+        ("wgrp", bit(0o020)),
+        ("xgrp", bit(0o010)),
+        ("roth", bit(0o004)),
+        ("woth", bit(0o002)),
+        ("xoth", bit(0o001)),
+    ];
+    for (k, x) in fields {
+        v[k] = x;
+    }
+}
+
 #[async_trait]
 impl Module for Stat {
     fn spec(&self) -> &'static ModuleSpec {
@@ -145,6 +179,9 @@ impl Module for Stat {
                     "lnk_source": s.link_target,
                     "lnk_target": s.link_target,
                 });
+                if let Some(m) = &s.more {
+                    add_more(&mut v, m);
+                }
                 let alg = args.str("checksum_algorithm").unwrap_or("sha1");
                 let sum = args.bool("get_checksum") && s.kind == FileKind::File;
                 if sum && alg == "sha1" {

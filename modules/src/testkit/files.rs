@@ -97,8 +97,9 @@ impl FakeFile {
         self
     }
 
-    /// The line `stat -c '%F|%a|%U|%G|%u|%g|%s|%Y'` prints.
-    fn stat_line(&self) -> String {
+    /// The line `stat -c '%F|%a|%U|%G|%u|%g|%s|%Y'` prints; `more` adds
+    /// `|%X|%Z|%i|%d|%h|%f|%b|%B`, what the stat module asks for.
+    fn stat_line(&self, more: bool) -> String {
         let (kind, size) = match self.kind {
             FakeKind::File if self.content.is_empty() => ("regular empty file", 0),
             FakeKind::File => ("regular file", self.content.len()),
@@ -106,10 +107,23 @@ impl FakeFile {
             FakeKind::Link => ("symbolic link", self.target.len()),
             FakeKind::Absent => ("absent", 0),
         };
-        format!(
-            "{kind}|{:o}|{}|{}|{}|{}|{size}|{}\n",
+        let mut line = format!(
+            "{kind}|{:o}|{}|{}|{}|{}|{size}|{}",
             self.mode, self.owner, self.group, self.uid, self.gid, self.mtime
-        )
+        );
+        if more {
+            let ifmt = match self.kind {
+                FakeKind::Directory => 0o040000,
+                FakeKind::Link => 0o120000,
+                _ => 0o100000,
+            };
+            line.push_str(&format!(
+                "|{m}|{m}|1000|2049|1|{:x}|8|4096",
+                ifmt | self.mode,
+                m = self.mtime
+            ));
+        }
+        line + "\n"
     }
 
     /// What the command of `op` prints for this path.
@@ -123,7 +137,7 @@ impl FakeFile {
             }
             (FileOp::Read, _) => Reply::output(self.content.clone()),
             (FileOp::Stat, kind) => {
-                let mut out = self.stat_line();
+                let mut out = self.stat_line(true);
                 if kind == FakeKind::Link || !self.target.is_empty() {
                     out.push_str(&format!("L|{}\n", self.target));
                 }
@@ -133,7 +147,7 @@ impl FakeFile {
                 Reply::output(out)
             }
             (FileOp::ReadStat, kind) => {
-                let mut out = self.stat_line().into_bytes();
+                let mut out = self.stat_line(false).into_bytes();
                 if kind == FakeKind::File {
                     out.extend_from_slice(&self.content);
                 }

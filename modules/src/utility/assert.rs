@@ -10,10 +10,12 @@ static SPEC: ModuleSpec = ModuleSpec::new(
     "assert",
     "Fail unless every condition in 'that' is true.",
     &[
+        // Raw, not List: a single condition is never split at its commas (Ansible's assert
+        // action takes a string as one condition: `that: q("x", y) | length == 0`).
         arg(
             "that",
-            List,
-            "Conditions (Jinja expressions without braces).",
+            Raw,
+            "Conditions (Jinja expressions without braces): one, or a list.",
         )
         .required(),
         arg("fail_msg", Raw, "Message when an assertion fails.").aliases(&["msg"]),

@@ -38,6 +38,13 @@ echo "svcmgr=$( if [ -d /run/systemd/system ]; then echo systemd; else cat /proc
 if [ -r /etc/os-release ]; then sed 's/^/os_/' /etc/os-release; fi
 "#;
 
+/// Ansible's `ansible_python` facts, from the interpreter `$py` names (the host's
+/// `ansible_python_interpreter`, else the first python3 on its PATH); nothing if it has none.
+const PYTHON_SCRIPT: &str = r#"
+[ -n "$py" ] || py=$(command -v python3 || command -v python)
+[ -n "$py" ] && "$py" -S -c 'import sys; v = sys.version_info; print("pyexe=" + sys.executable); print("pyver=%d %d %d %s %d" % tuple(v[:5]))' 2>/dev/null
+"#;
+
 fn os_family(id: &str, like: &str) -> &'static str {
     let all = format!("{id} {like}");
     if all.contains("debian") || all.contains("ubuntu") {
@@ -63,10 +70,33 @@ fn capitalize(s: &str) -> String {
     }
 }
 
-/// The facts, gathered under the play's `environment` (which `ansible_env` then shows).
+/// `ansible_python` and `ansible_python_version` from the script's `pyexe`/`pyver` lines.
+fn python_facts(exe: &str, ver: &str) -> Option<Value> {
+    let f: Vec<&str> = ver.split_whitespace().collect();
+    let [major, minor, micro, level, serial] = f.as_slice() else {
+        return None;
+    };
+    let n = |s: &str| s.parse::<u64>().ok();
+    let (major, minor, micro, serial) = (n(major)?, n(minor)?, n(micro)?, n(serial)?);
+    Some(json!({
+        "python": {
+            "executable": exe,
+            "has_sslcontext": true,
+            "type": "cpython",
+            "version": {"major": major, "minor": minor, "micro": micro,
+                        "releaselevel": level, "serial": serial},
+            "version_info": [major, minor, micro, level, serial],
+        },
+        "python_version": format!("{major}.{minor}.{micro}"),
+    }))
+}
+
+/// The facts of the host `conn` reaches, gathered under the play's `environment` (which
+/// `ansible_env` then shows); `python` is its configured interpreter, if any.
 pub async fn gather(
     conn: &dyn Connection,
     env: Vec<(String, String)>,
+    python: Option<&str>,
 ) -> ModResult<Map<String, Value>> {
     let opts = ExecOptions {
         env,
@@ -76,7 +106,11 @@ pub async fn gather(
         timonel_modules::ConnError::Unreachable(m) => ModuleError::Unreachable(m),
         timonel_modules::ConnError::Failed(m) => ModuleError::Failed(m),
     };
-    let out = conn.exec(SCRIPT, &opts).await.map_err(conn_err)?;
+    let script = format!(
+        "{SCRIPT}py={}\n{PYTHON_SCRIPT}",
+        timonel_modules::connection::sh_quote(python.unwrap_or(""))
+    );
+    let out = conn.exec(&script, &opts).await.map_err(conn_err)?;
     // NUL-separated: a value may hold newlines.
     let env_out = conn.exec("env -0", &opts).await.map_err(conn_err)?;
     let env: Map<String, Value> = env_out
@@ -170,16 +204,28 @@ pub async fn gather(
         },
         "env": env,
     });
-    Ok(facts.as_object().cloned().unwrap_or_default())
+    let mut facts = facts.as_object().cloned().unwrap_or_default();
+    if let Some(Value::Object(py)) = python_facts(&g("pyexe"), &g("pyver")) {
+        facts.extend(py);
+    }
+    Ok(facts)
 }
 
-/// The setup / gather_facts task: the facts become the host's.
-pub async fn gather_facts(p: &Arc<PlayCtx>, host: &str) -> TaskOutcome {
-    let vars = task_vars(p, host, &p.play.inh, &Map::new());
-    if super::planned::is_planned(p, host, &vars, true) {
-        return super::planned::outcome(host, true);
+/// The setup / gather_facts task: the facts of `from` (the host itself, or the one the task
+/// is delegated to) become the host's. The result carries them as `ansible_*`, as Ansible's
+/// setup returns them.
+pub async fn gather_facts(p: &Arc<PlayCtx>, host: &str, from: &str) -> TaskOutcome {
+    let own = from == host;
+    let vars = if own {
+        task_vars(p, host, &p.play.inh, &Map::new())
+    } else {
+        super::vars::host_level(&p.shared, &p.pb_vars, from)
+    };
+    if super::planned::is_planned(p, from, &vars, own) {
+        return super::planned::outcome(from, true);
     }
-    let conn = match connection(p, host, &vars, true).await {
+    let python = interpreter(p, &vars);
+    let conn = match connection(p, from, &vars, own).await {
         Ok(c) => c,
         Err(e) => {
             return TaskOutcome::new(
@@ -198,12 +244,16 @@ pub async fn gather_facts(p: &Arc<PlayCtx>, host: &str) -> TaskOutcome {
             Err(e) => return TaskOutcome::failed(format!("environment: {e}")),
         };
     let _permit = p.shared.forks.clone().acquire_owned().await;
-    match gather(conn.as_ref(), env).await {
+    match gather(conn.as_ref(), env, python.as_deref()).await {
         Ok(facts) => {
-            p.shared.with_host(host, |s| s.facts = facts.clone());
+            let prefixed = facts
+                .iter()
+                .map(|(k, v)| (format!("ansible_{k}"), v.clone()))
+                .collect();
+            p.shared.with_host(host, |s| s.facts = facts);
             let mut r = Map::new();
             r.insert("changed".into(), Value::Bool(false));
-            r.insert("ansible_facts".into(), Value::Object(facts));
+            r.insert("ansible_facts".into(), Value::Object(prefixed));
             TaskOutcome::new(Status::Ok, r)
         }
         Err(ModuleError::Unreachable(m)) => TaskOutcome::new(
@@ -214,5 +264,17 @@ pub async fn gather_facts(p: &Arc<PlayCtx>, host: &str) -> TaskOutcome {
                 .unwrap_or_default(),
         ),
         Err(ModuleError::Failed(m)) => TaskOutcome::failed(format!("fact gathering failed: {m}")),
+    }
+}
+
+/// The host's `ansible_python_interpreter`, templated; none (discovery) if it can't be.
+fn interpreter(p: &Arc<PlayCtx>, vars: &Map<String, Value>) -> Option<String> {
+    let raw = vars.get("ansible_python_interpreter")?;
+    let ctx = super::vars::context(p, vars.clone());
+    match p.shared.templar.render_value(raw, &ctx).ok()? {
+        Value::String(s) if !s.trim().is_empty() && s != "auto" && !s.starts_with("auto_") => {
+            Some(s)
+        }
+        _ => None,
     }
 }

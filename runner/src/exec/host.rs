@@ -114,7 +114,7 @@ impl HostRun {
             Go::Fail => return self.failed_by_another(),
             Go::Abort => return Flow::Stop,
         }
-        let out = super::facts::gather_facts(&self.p, &self.host).await;
+        let out = super::facts::gather_facts(&self.p, &self.host, &self.host).await;
         self.finish_simple(out, None).await
     }
 
@@ -240,10 +240,7 @@ impl HostRun {
     async fn step(&mut self, t: Arc<Task>, key: Key) -> Flow {
         if !self.started {
             let want = self.p.shared.opts.start_at_task.clone().unwrap_or_default();
-            if t.name.as_deref() == Some(want.as_str())
-                || t.display_name() == want
-                || self.p.shared.start_found.load(Ordering::SeqCst)
-            {
+            if t.starts_at(&want) || self.p.shared.start_found.load(Ordering::SeqCst) {
                 self.started = true;
                 self.p.shared.start_found.store(true, Ordering::SeqCst);
             } else {

@@ -24,11 +24,19 @@ pub fn plan_include(
     let ctx = context(p, vars.clone());
     let mut per_item = vec![];
     if t.loop_.is_some() {
-        let items = loops::items(p, t, &ctx).map_err(|e| Box::new(TaskOutcome::failed(e)))?;
-        for item in items {
-            let mut m = Map::new();
-            m.insert(t.loop_var.clone(), item);
-            per_item.push(m);
+        let items = match loops::items(p, t, &ctx) {
+            Ok(items) => items,
+            // As for a task: a false condition skips a loop over undefined names.
+            Err(e) if e.undefined && matches!(all_true(p, &t.inh.when, &ctx), Ok(false)) => {
+                return Err(Box::new(TaskOutcome::skipped(
+                    "Conditional result was False",
+                )))
+            }
+            Err(e) => return Err(Box::new(TaskOutcome::failed(e.msg))),
+        };
+        let ext = loops::extended(p, t, &ctx).map_err(|e| Box::new(TaskOutcome::failed(e)))?;
+        for i in 0..items.len() {
+            per_item.push(loops::item_vars(t, &items, i, ext));
         }
     } else {
         per_item.push(Map::new());

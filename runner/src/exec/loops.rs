@@ -1,6 +1,6 @@
 //! Loop items for `loop` and the `with_*` forms.
 
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 
 use super::play_ctx::PlayCtx;
 use crate::playbook::Task;
@@ -12,13 +12,112 @@ fn describe(v: &Value) -> String {
     }
 }
 
-pub fn items(p: &PlayCtx, t: &Task, ctx: &minijinja::Value) -> Result<Vec<Value>, String> {
+/// A `with_*` value as the lookup's terms: a list, or one term.
+fn listify(v: Value) -> Vec<Value> {
+    match v {
+        Value::Array(a) => a,
+        other => vec![other],
+    }
+}
+
+/// Ansible's `LookupBase._flatten`: lists among the terms are spliced in, one level deep.
+fn flatten_once(terms: Vec<Value>) -> Vec<Value> {
+    terms
+        .into_iter()
+        .flat_map(|t| match t {
+            Value::Array(a) => a,
+            other => vec![other],
+        })
+        .collect()
+}
+
+/// Why a task's loop has no items.
+#[derive(Debug)]
+pub struct ItemsError {
+    pub msg: String,
+    /// The loop's value uses an undefined variable: as in Ansible, the task then fails only
+    /// if its `when` (evaluated without an item) doesn't skip it.
+    pub undefined: bool,
+}
+
+impl std::fmt::Display for ItemsError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.msg)
+    }
+}
+
+pub fn items(p: &PlayCtx, t: &Task, ctx: &minijinja::Value) -> Result<Vec<Value>, ItemsError> {
     let raw = t.loop_.clone().unwrap_or(Value::Null);
     let v = p
         .shared
         .templar
         .render_value(&raw, ctx)
-        .map_err(|e| format!("{e} (in the loop of this task)"))?;
+        .map_err(|e| ItemsError {
+            undefined: e.is_undefined(),
+            msg: format!("{e} (in the loop of this task)"),
+        })?;
+    shape(p, t, v, ctx).map_err(|msg| ItemsError {
+        msg,
+        undefined: false,
+    })
+}
+
+/// What `loop_control.extended` asks for: `ansible_loop`, with `allitems` or without.
+#[derive(Debug, Clone, Copy)]
+pub struct Extended {
+    pub on: bool,
+    pub allitems: bool,
+}
+
+pub fn extended(p: &PlayCtx, t: &Task, ctx: &minijinja::Value) -> Result<Extended, String> {
+    use super::conditions::bool_of;
+    Ok(Extended {
+        on: bool_of(p, &t.loop_extended, ctx)?.unwrap_or(false),
+        allitems: bool_of(p, &t.loop_extended_allitems, ctx)?.unwrap_or(true),
+    })
+}
+
+/// The variables item `i` adds to the task's, which its result carries too (Ansible's
+/// `_run_loop`): the item under `loop_var`, `ansible_loop_var`, the index under
+/// `index_var` with `ansible_index_var`, and `ansible_loop` when the loop is extended.
+pub fn item_vars(t: &Task, items: &[Value], i: usize, ext: Extended) -> Map<String, Value> {
+    let mut m = Map::new();
+    m.insert(t.loop_var.clone(), items[i].clone());
+    m.insert("ansible_loop_var".into(), Value::String(t.loop_var.clone()));
+    if let Some(ix) = &t.index_var {
+        m.insert(ix.clone(), Value::from(i));
+        m.insert("ansible_index_var".into(), Value::String(ix.clone()));
+    }
+    if ext.on {
+        let n = items.len();
+        let mut l = Map::new();
+        for (k, v) in [
+            ("index", i + 1),
+            ("index0", i),
+            ("length", n),
+            ("revindex", n - i),
+            ("revindex0", n - i - 1),
+        ] {
+            l.insert(k.into(), Value::from(v));
+        }
+        l.insert("first".into(), Value::Bool(i == 0));
+        l.insert("last".into(), Value::Bool(i + 1 == n));
+        if ext.allitems {
+            l.insert("allitems".into(), Value::Array(items.to_vec()));
+        }
+        if let Some(next) = items.get(i + 1) {
+            l.insert("nextitem".into(), next.clone());
+        }
+        if let Some(prev) = i.checked_sub(1).and_then(|j| items.get(j)) {
+            l.insert("previtem".into(), prev.clone());
+        }
+        m.insert("ansible_loop".into(), Value::Object(l));
+    }
+    m
+}
+
+/// The loop's templated value shaped into items by its kind (`loop`, `with_*`).
+fn shape(p: &PlayCtx, t: &Task, v: Value, ctx: &minijinja::Value) -> Result<Vec<Value>, String> {
     let list = |v: Value| -> Result<Vec<Value>, String> {
         match v {
             Value::Array(a) => Ok(a),
@@ -58,27 +157,39 @@ pub fn items(p: &PlayCtx, t: &Task, ctx: &minijinja::Value) -> Result<Vec<Value>
                 ))
             }
         },
-        "with_indexed_items" => list(v)?
+        // The with_* lookups get their value as a list of terms (one value is one term).
+        "with_indexed_items" => flatten_once(listify(v))
             .into_iter()
             .enumerate()
             .map(|(i, x)| json!([i, x]))
             .collect(),
         "with_together" => {
-            let lists: Vec<Vec<Value>> = list(v)?
+            let lists: Vec<Vec<Value>> = listify(v)
                 .into_iter()
                 .map(|l| if let Value::Array(a) = l { a } else { vec![l] })
                 .collect();
+            if lists.is_empty() {
+                return Err("with_together requires at least one element in each list".into());
+            }
             let n = lists.iter().map(Vec::len).max().unwrap_or(0);
             (0..n)
                 .map(|i| {
-                    Value::Array(
+                    Value::Array(flatten_once(
                         lists
                             .iter()
                             .map(|l| l.get(i).cloned().unwrap_or(Value::Null))
                             .collect(),
-                    )
+                    ))
                 })
                 .collect()
+        }
+        "with_subelements" => crate::template::subelements(&listify(v))?,
+        "with_random_choice" => {
+            let terms = listify(v);
+            match terms.len() {
+                0 => terms,
+                n => vec![terms[rand::random_range(0..n)].clone()],
+            }
         }
         "with_nested" => {
             let lists: Vec<Vec<Value>> = list(v)?
@@ -100,60 +211,9 @@ pub fn items(p: &PlayCtx, t: &Task, ctx: &minijinja::Value) -> Result<Vec<Value>
             }
             acc.into_iter().map(Value::Array).collect()
         }
-        "with_sequence" => {
-            let spec = match v {
-                Value::String(s) => s,
-                other => other.to_string(),
-            };
-            let expr = format!(
-                "query('sequence', {})",
-                serde_json::to_string(&spec).unwrap_or_default()
-            );
-            let r = p.shared.templar.eval_expr(&expr, ctx).map_err(|e| e.0)?;
-            crate::template::to_json(&r)
-                .map_err(|e| e.to_string())
-                .and_then(list)?
-        }
-        "with_fileglob" => {
-            let mut out = vec![];
-            for pat in list(if v.is_string() {
-                Value::Array(vec![v])
-            } else {
-                v
-            })? {
-                let pat = pat.as_str().unwrap_or_default().to_string();
-                let path = if pat.starts_with('/') {
-                    std::path::PathBuf::from(&pat)
-                } else {
-                    p.play.dir.join("files").join(&pat)
-                };
-                let dir = path.parent().map(|d| d.to_path_buf()).unwrap_or_default();
-                let name = path
-                    .file_name()
-                    .and_then(|n| n.to_str())
-                    .unwrap_or("*")
-                    .to_string();
-                let re = regex::Regex::new(&format!(
-                    "^{}$",
-                    regex::escape(&name)
-                        .replace(r"\*", ".*")
-                        .replace(r"\?", ".")
-                ))
-                .map_err(|e| e.to_string())?;
-                let mut found: Vec<String> = std::fs::read_dir(&dir)
-                    .map(|rd| {
-                        rd.filter_map(|e| e.ok())
-                            .filter(|e| {
-                                e.path().is_file() && re.is_match(&e.file_name().to_string_lossy())
-                            })
-                            .map(|e| e.path().display().to_string())
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                found.sort();
-                out.extend(found.into_iter().map(Value::String));
-            }
-            out
+        "with_sequence" | "with_fileglob" => {
+            let name = &t.loop_kind["with_".len()..];
+            via_lookup(p, name, listify(v), ctx)?
         }
         "with_first_found" => {
             use crate::template::first_found::{first, search_list, subdir_for};
@@ -199,6 +259,25 @@ pub fn items(p: &PlayCtx, t: &Task, ctx: &minijinja::Value) -> Result<Vec<Value>
             ))
         }
     })
+}
+
+/// The items of lookup `name` given `terms`, as `query(name, *terms)` in a template.
+fn via_lookup(
+    p: &PlayCtx,
+    name: &str,
+    terms: Vec<Value>,
+    ctx: &minijinja::Value,
+) -> Result<Vec<Value>, String> {
+    let local =
+        minijinja::context! { __loop_terms => crate::template::from_json(&Value::Array(terms)) };
+    // The last map that has a key wins: the terms, whatever the task's variables hold.
+    let ctx = minijinja::value::merge_maps([ctx.clone(), local]);
+    let expr = format!("query('{name}', *__loop_terms)");
+    let r = p.shared.templar.eval_expr(&expr, &ctx).map_err(|e| e.0)?;
+    match crate::template::to_json(&r).map_err(|e| e.to_string())? {
+        Value::Array(a) => Ok(a),
+        other => Ok(vec![other]),
+    }
 }
 
 /// The output of `with_lines`' command, at most the controller's limit on file reads (a

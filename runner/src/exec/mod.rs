@@ -174,6 +174,13 @@ pub async fn run(
                     })
                     .collect()
             };
+            let hosts = match play::order_hosts(&shared, play, hosts) {
+                Ok(h) => h,
+                Err(d) => {
+                    eprint!("{d}");
+                    return exit::BAD_INPUT;
+                }
+            };
             match play::run_play(
                 shared.clone(),
                 Arc::new(play.clone()),

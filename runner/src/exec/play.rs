@@ -127,6 +127,46 @@ pub fn host_pattern(shared: &Shared, play: &Play) -> Result<String, Diagnostic> 
     }
 }
 
+/// The play's hosts in the order its `order:` keyword asks for (templated with play and
+/// extra vars, as `hosts:` is).
+pub fn order_hosts(
+    shared: &Shared,
+    play: &Play,
+    mut hosts: Vec<String>,
+) -> Result<Vec<String>, Diagnostic> {
+    let Some(raw) = &play.order else {
+        return Ok(hosts);
+    };
+    let mut vars = play.vars.clone();
+    crate::inventory::merge(&mut vars, &shared.opts.extra_vars);
+    let ctx = crate::template::from_json(&Value::Object(vars));
+    let order = match shared.templar.render_string(raw, &ctx) {
+        Ok(Value::String(s)) => s,
+        Ok(other) => other.to_string(),
+        Err(e) => return Err(Diagnostic::at(&play.pos, format!("order: {e}"))),
+    };
+    match order.as_str() {
+        "inventory" => {}
+        "reverse_inventory" => hosts.reverse(),
+        "sorted" => hosts.sort(),
+        "reverse_sorted" => {
+            hosts.sort();
+            hosts.reverse();
+        }
+        "shuffle" => {
+            use rand::seq::SliceRandom;
+            hosts.shuffle(&mut rand::rng());
+        }
+        other => {
+            return Err(
+                Diagnostic::at(&play.pos, format!("order: '{other}' is not a host order"))
+                    .help("one of inventory, reverse_inventory, sorted, reverse_sorted, shuffle"),
+            )
+        }
+    }
+    Ok(hosts)
+}
+
 /// Runs a play; returns false when the run must stop (a batch was aborted).
 pub async fn run_play(
     shared: Arc<Shared>,

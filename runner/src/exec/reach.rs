@@ -95,23 +95,72 @@ pub fn reach(
 /// connection; on SSH the user configured by `ansible_user` or `-u` (not ~/.ssh/config,
 /// which Ansible doesn't read either).
 fn login_user(p: &PlayCtx, host: &str, vars: &Map<String, Value>) -> Option<String> {
-    let connect = &p.shared.opts.connect;
-    let implicit = matches!(host, "localhost" | "127.0.0.1" | "::1")
+    match timonel_modules::registry::short_name(&connection_kind(p, host, vars)) {
+        "local" => local_user(),
+        _ => var_str(vars, &["ansible_user", "ansible_ssh_user"]).or(p
+            .shared
+            .opts
+            .connect
+            .ssh
+            .user
+            .clone()),
+    }
+}
+
+/// The connection plugin a host uses: `-c`, `ansible_connection`, else local for the
+/// implicit localhost and ssh for any other.
+fn connection_kind(p: &PlayCtx, host: &str, vars: &Map<String, Value>) -> String {
+    p.shared
+        .opts
+        .connect
+        .forced
+        .clone()
+        .or_else(|| var_str(vars, &["ansible_connection"]))
+        .unwrap_or_else(|| {
+            if implicit_localhost(p, host) {
+                "local"
+            } else {
+                "ssh"
+            }
+            .into()
+        })
+}
+
+/// The localhost Ansible adds when the inventory has none.
+fn implicit_localhost(p: &PlayCtx, host: &str) -> bool {
+    matches!(host, "localhost" | "127.0.0.1" | "::1")
         && !p
             .shared
             .inventory
             .read()
             .map(|i| i.hosts.contains_key(host))
-            .unwrap_or(true);
-    let kind = connect
-        .forced
-        .clone()
-        .or_else(|| var_str(vars, &["ansible_connection"]))
-        .unwrap_or_else(|| if implicit { "local" } else { "ssh" }.into());
-    match timonel_modules::registry::short_name(&kind) {
-        "local" => local_user(),
-        _ => var_str(vars, &["ansible_user", "ansible_ssh_user"]).or(connect.ssh.user.clone()),
-    }
+            .unwrap_or(true)
+}
+
+/// The connection variables Ansible adds to a task's variables where the inventory has
+/// none (PlayContext.update_vars): `ansible_host` (the host's name) and
+/// `ansible_connection` (and the implicit localhost's `ansible_python_interpreter`), which
+/// templates and `lookup('vars', ...)` then see.
+pub fn connection_vars(p: &PlayCtx, host: &str, vars: &Map<String, Value>) -> Map<String, Value> {
+    let address = var_str(vars, &["ansible_host", "ansible_ssh_host"]).unwrap_or(host.to_string());
+    let kind = connection_kind(p, host, vars);
+    // The implicit localhost's interpreter is the controller's, as Ansible sets it.
+    let python = implicit_localhost(p, host).then(|| {
+        (
+            "ansible_python_interpreter",
+            super::vars::controller_python().to_string(),
+        )
+    });
+    [
+        ("ansible_host", address.clone()),
+        ("ansible_ssh_host", address),
+        ("ansible_connection", kind),
+    ]
+    .into_iter()
+    .chain(python)
+    .filter(|(k, _)| !vars.contains_key(*k))
+    .map(|(k, v)| (k.to_string(), Value::String(v)))
+    .collect()
 }
 
 /// The user timonel runs as, found as Python's getpass.getuser() finds it.

@@ -71,7 +71,13 @@ pub fn register(p: &PlayCtx, host: &str, t: &Task, out: &TaskOutcome) {
                     let also_vars = go == FactsGo::FactsAndVariables;
                     for (k, v) in f {
                         let target = if as_vars { &mut s.vars } else { &mut s.facts };
-                        target.insert(k.clone(), v.clone());
+                        // setup's facts are `ansible_*`; the host's facts are kept without
+                        // the prefix (`ansible_facts.user_id`), as Ansible's namespace_facts.
+                        let name = match go {
+                            FactsGo::Facts => k.strip_prefix("ansible_").unwrap_or(k),
+                            _ => k,
+                        };
+                        target.insert(name.to_string(), v.clone());
                         if also_vars {
                             s.vars.insert(k.clone(), v.clone());
                             s.data.insert(k.clone());

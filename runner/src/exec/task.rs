@@ -95,7 +95,7 @@ async fn execute(p: &Arc<PlayCtx>, host: &str, t: &Task, vars: &Map<String, Valu
     let module = match &t.action {
         Action::Module(m) => *m,
         Action::Engine(EngineAction::Setup | EngineAction::GatherFacts) => {
-            let mut o = gather_facts(p, host).await;
+            let mut o = gather_facts(p, host, &reach.host_name).await;
             o.delegated = delegated;
             return o;
         }
@@ -258,7 +258,14 @@ async fn execute(p: &Arc<PlayCtx>, host: &str, t: &Task, vars: &Map<String, Valu
     }
 }
 
-pub async fn run(p: &Arc<PlayCtx>, host: &str, t: &Task, vars: Map<String, Value>) -> TaskOutcome {
+pub async fn run(
+    p: &Arc<PlayCtx>,
+    host: &str,
+    t: &Task,
+    mut vars: Map<String, Value>,
+) -> TaskOutcome {
+    let magic = super::reach::connection_vars(p, host, &vars);
+    vars.extend(magic);
     let throttle = t.throttle.map(|n| {
         let key = t.pos.to_string();
         let mut m = p.throttles.lock().expect("throttle lock");
@@ -319,24 +326,30 @@ async fn run_loop(
                 None => planned::outcome(host, false),
             };
         }
-        Err(e) => return TaskOutcome::failed(e),
+        // As in Ansible, a condition false without the items skips a task whose loop uses
+        // an undefined variable (`with_items: "{{ x }}"` with `when: x is defined`).
+        Err(e) if e.undefined => {
+            return match all_true(p, &t.inh.when, &ctx) {
+                Ok(false) => TaskOutcome::skipped("Conditional result was False"),
+                _ => TaskOutcome::failed(e.msg),
+            }
+        }
+        Err(e) => return TaskOutcome::failed(e.msg),
+    };
+    let ext = match loops::extended(p, t, &ctx) {
+        Ok(x) => x,
+        Err(e) => return TaskOutcome::failed(format!("loop_control: {e}")),
     };
     let n = items.len();
     let mut results = vec![];
     let (mut any_changed, mut any_failed, mut all_skipped) = (false, false, true);
-    for (i, item) in items.into_iter().enumerate() {
+    for (i, item) in items.iter().enumerate() {
+        let per_item = loops::item_vars(t, &items, i, ext);
         let mut iv = vars.clone();
-        iv.insert(t.loop_var.clone(), item.clone());
+        iv.extend(per_item.clone());
         // The item was templated once, with the loop's expression.
         mark_data(&mut iv, &t.loop_var);
-        iv.insert("ansible_loop_var".into(), Value::String(t.loop_var.clone()));
-        if let Some(ix) = &t.index_var {
-            iv.insert(ix.clone(), Value::from(i));
-        }
-        iv.insert(
-            "ansible_loop".into(),
-            json!({"index": i + 1, "index0": i, "first": i == 0, "last": i + 1 == n, "length": n, "revindex": n - i, "revindex0": n - i - 1}),
-        );
+        mark_data(&mut iv, "ansible_loop");
         let ictx = context(p, iv.clone());
         let label = match &t.loop_label {
             Some(l) => p
@@ -344,8 +357,8 @@ async fn run_loop(
                 .templar
                 .render_value(l, &ictx)
                 .map(|v| display(&v))
-                .unwrap_or_else(|_| display(&item)),
-            None => display(&item),
+                .unwrap_or_else(|_| display(item)),
+            None => display(item),
         };
         let mut o = match all_true(p, &t.inh.when, &ictx) {
             Err(e) => TaskOutcome::failed(format!("error while evaluating conditional: {e}")),
@@ -364,9 +377,7 @@ async fn run_loop(
                 }
             }
         }
-        o.result.insert(t.loop_var.clone(), item.clone());
-        o.result
-            .insert("ansible_loop_var".into(), Value::String(t.loop_var.clone()));
+        o.result.extend(per_item);
         if o.status == Status::Unreachable {
             return o;
         }
@@ -385,6 +396,11 @@ async fn run_loop(
         any_changed |= o.changed;
         any_failed |= o.status == Status::Failed;
         all_skipped &= o.status == Status::Skipped;
+        let stop = match break_when(p, t, &iv, &o.result) {
+            Ok(b) => b,
+            Err(e) => return TaskOutcome::failed(e),
+        };
+        carry_over(t, &mut vars, &o.result);
         // Per-item results are kept only where something reads them: the registered
         // variable, a failed item (the loop's failure shows it), facts an item sets. A long
         // unregistered loop then holds its items, not a result per item.
@@ -393,6 +409,9 @@ async fn run_loop(
             || o.result.contains_key("ansible_facts")
         {
             results.push(Value::Object(o.result));
+        }
+        if stop {
+            break;
         }
         if let Some(secs) = t.loop_pause.filter(|s| *s > 0.0) {
             if i + 1 < n {
@@ -412,7 +431,14 @@ async fn run_loop(
     );
     r.insert("results".into(), Value::Array(results));
     r.insert("failed".into(), Value::Bool(any_failed));
-    if n > 0 && all_skipped {
+    if n == 0 {
+        // Ansible's result for a loop without items.
+        r.insert("skipped".into(), Value::Bool(true));
+        r.insert(
+            "skipped_reason".into(),
+            Value::String("No items in the list".into()),
+        );
+    } else if all_skipped {
         r.insert("skipped".into(), Value::Bool(true));
     }
     let status = if any_failed {
@@ -432,6 +458,47 @@ async fn run_loop(
         o.printed = false;
     }
     o
+}
+
+/// What an item leaves for the next ones, as Ansible updates the loop's variables after
+/// each: the registered result and the variables set_fact / include_vars made (a looped
+/// set_fact can build on its previous value).
+fn carry_over(t: &Task, vars: &mut Map<String, Value>, result: &Map<String, Value>) {
+    if let Some(r) = &t.register {
+        vars.insert(r.clone(), Value::Object(result.clone()));
+        mark_data(vars, r);
+    }
+    let Some(Value::Object(facts)) = result.get("ansible_facts") else {
+        return;
+    };
+    if let crate::playbook::FactsGo::Variables { data } = t.action.facts_go() {
+        for (k, v) in facts {
+            vars.insert(k.clone(), v.clone());
+            if data {
+                mark_data(vars, k);
+            }
+        }
+    }
+}
+
+/// `loop_control.break_when` after an item, which sees the item's result under the
+/// register name (as Ansible's `_run_loop`).
+fn break_when(
+    p: &Arc<PlayCtx>,
+    t: &Task,
+    iv: &Map<String, Value>,
+    result: &Map<String, Value>,
+) -> Result<bool, String> {
+    if t.break_when.is_empty() {
+        return Ok(false);
+    }
+    let mut bv = iv.clone();
+    if let Some(r) = &t.register {
+        bv.insert(r.clone(), Value::Object(result.clone()));
+        mark_data(&mut bv, r);
+    }
+    all_true(p, &t.break_when, &context(p, bv))
+        .map_err(|e| format!("error while evaluating break_when: {e}"))
 }
 
 fn display(v: &Value) -> String {

@@ -158,11 +158,30 @@ pub fn task_vars(
         ),
         ("inventory_dir", p.inventory_dir.clone()),
         ("omit", Value::String(OMIT.into())),
+        (
+            "ansible_playbook_python",
+            Value::String(controller_python().to_string()),
+        ),
     ];
     for (k, m) in magic {
         v.insert(k.to_string(), m);
     }
     v
+}
+
+/// `ansible_playbook_python`: Ansible's is the Python it runs on; timonel runs none, so it is
+/// the controller's first `python3` on PATH (what a task delegated to localhost would run).
+pub(crate) fn controller_python() -> &'static str {
+    static PY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    PY.get_or_init(|| {
+        std::env::var_os("PATH")
+            .iter()
+            .flat_map(std::env::split_paths)
+            .map(|d| d.join("python3"))
+            .find(|p| p.is_file())
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|| "/usr/bin/python3".into())
+    })
 }
 
 /// The Jinja context for a variable map, with `hostvars`, `vars` and the play's host lists

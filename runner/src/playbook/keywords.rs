@@ -141,4 +141,5 @@ pub const LOOP_CONTROL: &[&str] = &[
     "pause",
     "extended",
     "extended_allitems",
+    "break_when",
 ];

@@ -75,6 +75,11 @@ pub struct Task {
     pub index_var: Option<String>,
     pub loop_label: Option<Value>,
     pub loop_pause: Option<f64>,
+    /// `loop_control.extended` / `extended_allitems` (may be templated): `ansible_loop`.
+    pub loop_extended: Option<Value>,
+    pub loop_extended_allitems: Option<Value>,
+    /// `loop_control.break_when`: conditions after each item that end the loop.
+    pub break_when: Vec<Value>,
     pub changed_when: Option<Vec<Value>>,
     pub failed_when: Option<Vec<Value>>,
     pub until: Option<Vec<Value>>,
@@ -90,6 +95,14 @@ pub struct Task {
 }
 
 impl Task {
+    /// Whether `--start-at-task want` names this task: its name or its shown name, equal
+    /// or matching it as a shell pattern (Ansible's fnmatch: `--start-at-task '*deploy*'`).
+    pub fn starts_at(&self, want: &str) -> bool {
+        let pattern = glob::Pattern::new(want).ok();
+        let hit = |s: &str| s == want || pattern.as_ref().is_some_and(|p| p.matches(s));
+        self.name.as_deref().is_some_and(hit) || hit(&self.display_name())
+    }
+
     /// What the output shows between TASK [...]: the name, or the action.
     pub fn display_name(&self) -> String {
         let base = self
@@ -125,6 +138,9 @@ pub struct Play {
     pub vars_files: Vec<Value>,
     pub gather_facts: bool,
     pub serial: Vec<Value>,
+    /// `order:` (inventory, reverse_inventory, sorted, reverse_sorted, shuffle), maybe a
+    /// template of play and extra vars.
+    pub order: Option<String>,
     pub strategy: String,
     pub any_errors_fatal: bool,
     pub max_fail_percentage: Option<f64>,

@@ -105,7 +105,7 @@ fn check_start_at(playbooks: &[Playbook], want: &str) -> Result<(), Diagnostic> 
                 flatten_tasks(s, &mut tasks);
             }
             for t in tasks {
-                if t.name.as_deref() == Some(want) || t.display_name() == want {
+                if t.starts_at(want) {
                     return Ok(());
                 }
                 names.push(t.display_name());
@@ -123,7 +123,7 @@ fn check_start_at(playbooks: &[Playbook], want: &str) -> Result<(), Diagnostic> 
         "--start-at-task: no matching task \"{want}\" found in {}{hint}",
         files.join(", ")
     ))
-    .help("give a task's name exactly (a role's task as 'role : name'); --start-at-task can only find tasks written in the playbook or imported statically, not those of include_tasks"))
+    .help("give a task's name exactly (a role's task as 'role : name') or a shell pattern ('*name*'); --start-at-task can only find tasks written in the playbook or imported statically, not those of include_tasks"))
 }
 
 /// A password from the environment variable, or asked on the terminal.

@@ -136,7 +136,74 @@ fn strftime(fmt: String, second: Option<Value>, kw: Kwargs) -> Result<Value, Err
     strftime_with(&fmt, &z).map(Value::from)
 }
 
+/// Ansible's `unique`: Jinja2's (case-insensitive unless `case_sensitive=True`), which
+/// needs hashable items; for lists and mappings among them Ansible falls back to its own
+/// (equality, case-sensitive), which refuses `case_sensitive=False` and `attribute`.
+fn unique(state: &State, values: Value, kwargs: Kwargs) -> Result<Value, Error> {
+    use minijinja::value::ValueKind as K;
+    if !matches!(values.kind(), K::Seq | K::Map | K::String | K::Iterable) {
+        return Err(err(format!(
+            "unique: '{}' object is not iterable",
+            python_type(&values)
+        )));
+    }
+    let case_sensitive = kwargs.get::<Option<bool>>("case_sensitive")?;
+    let attribute = kwargs.get::<Option<Value>>("attribute")?;
+    let path = attribute
+        .as_ref()
+        .and_then(|a| a.as_str().map(str::to_string));
+    let unhashable = values.try_iter()?.any(|v| {
+        let compared = match &path {
+            Some(p) => p
+                .split('.')
+                .fold(v, |x, k| x.get_attr(k).unwrap_or_default()),
+            None => v,
+        };
+        matches!(compared.kind(), K::Seq | K::Map)
+    });
+    if !unhashable {
+        let mut pass = vec![];
+        if let Some(c) = case_sensitive {
+            pass.push(("case_sensitive", Value::from(c)));
+        }
+        if let Some(a) = attribute {
+            pass.push(("attribute", a));
+        }
+        return minijinja::filters::unique(state, values, Kwargs::from_iter(pass));
+    }
+    if case_sensitive == Some(false) || attribute.is_some() {
+        return Err(err(
+            "Jinja2's unique filter failed and we cannot fall back to Ansible's version as it does not support the parameters supplied.",
+        ));
+    }
+    let mut out: Vec<Value> = vec![];
+    for v in values.try_iter()? {
+        if !out.contains(&v) {
+            out.push(v);
+        }
+    }
+    Ok(Value::from(out))
+}
+
+/// Python's type name for a value (Ansible's messages, the `type_debug` filter).
+pub(super) fn python_type(v: &Value) -> &'static str {
+    use minijinja::value::ValueKind as K;
+    match v.kind() {
+        K::Bool => "bool",
+        K::Number if v.is_integer() => "int",
+        K::Number => "float",
+        K::String => "str",
+        K::Seq | K::Iterable => "list",
+        K::Map => "dict",
+        K::None => "NoneType",
+        K::Undefined => "AnsibleUndefined",
+        _ => "object",
+    }
+}
+
 pub fn register(env: &mut Environment<'static>) {
+    env.add_filter("unique", unique);
+    super::fqcn::filter(env, "type_debug", |v: Value| python_type(&v));
     for name in ["json_query", "community.general.json_query"] {
         env.add_filter(name, json_query);
     }

@@ -14,29 +14,28 @@ fn text(v: &Value) -> String {
         .unwrap_or_else(|| v.to_string())
 }
 
+/// Where controller files are looked for: the role, then the playbook directory (Ansible's
+/// `ansible_search_path`).
+fn search_bases(state: &State) -> Vec<std::path::PathBuf> {
+    ["role_path", "playbook_dir"]
+        .iter()
+        .filter_map(|v| {
+            state
+                .lookup(v)
+                .and_then(|v| v.as_str().map(std::path::PathBuf::from))
+        })
+        .collect()
+}
+
 /// Controller paths are relative to the role, then the playbook directory.
-fn resolve(state: &State, name: &str, sub: &str) -> std::path::PathBuf {
+pub(super) fn resolve(state: &State, name: &str, sub: &str) -> std::path::PathBuf {
     let p = std::path::Path::new(name);
     if p.is_absolute() {
         return p.to_path_buf();
     }
-    let mut bases = vec![];
-    if let Some(r) = state
-        .lookup("role_path")
-        .and_then(|v| v.as_str().map(str::to_string))
-    {
-        bases.push(std::path::Path::new(&r).join(sub));
-        bases.push(std::path::PathBuf::from(&r));
-    }
-    if let Some(d) = state
-        .lookup("playbook_dir")
-        .and_then(|v| v.as_str().map(str::to_string))
-    {
-        bases.push(std::path::Path::new(&d).join(sub));
-        bases.push(std::path::PathBuf::from(&d));
-    }
-    bases
+    search_bases(state)
         .into_iter()
+        .flat_map(|b| [b.join(sub), b])
         .map(|b| b.join(p))
         .find(|c| c.exists())
         .unwrap_or_else(|| p.to_path_buf())
@@ -101,40 +100,18 @@ fn run(state: &State, name: &str, terms: &[Value], kw: &Kwargs) -> Result<Vec<Va
                 out.push(Value::from(String::from_utf8_lossy(&o.stdout).trim_end().to_string()));
             }
         }
-        "template" => {
-            for t in &terms {
-                let p = resolve(state, &text(t), "templates");
-                let s = crate::limits::read_to_string(&p).map_err(|e| err(format!("lookup('template'): cannot read {}: {e}", p.display())))?;
-                let vars = state.lookup("vars").unwrap_or_default();
-                let own_env;
-                let env = if super::loader::needs_loader(&s) {
-                    own_env = super::loader::with_loader(state.env(), super::loader::search_path(&vars, Some(&p)));
-                    &own_env
-                } else {
-                    state.env()
-                };
-                let text = env
-                    .template_from_str(&super::escapes::literal_backslashes(&s, false))?
-                    .render(vars)?;
-                if text.len() > crate::limits::TEMPLATE_OUTPUT.get() {
-                    return Err(err(format!(
-                        "lookup('template'): {} renders to more than {} bytes; {}",
-                        p.display(),
-                        crate::limits::TEMPLATE_OUTPUT.get(),
-                        crate::limits::TEMPLATE_OUTPUT.explain()
-                    )));
-                }
-                out.push(Value::from(text));
-            }
-        }
+        "template" => out.extend(super::lookup_template::render_all(state, &terms, kw)?),
         "vars" => {
             let default = kw.get::<Option<Value>>("default")?;
             for t in &terms {
-                match state.lookup(&text(t)).filter(|v| !v.is_undefined()) {
+                let Some(name) = t.as_str() else {
+                    return Err(err(format!("Variable name must be 'str' not '{}'.", super::data_filters::python_type(t))));
+                };
+                match state.lookup(name).filter(|v| !v.is_undefined()) {
                     Some(v) => out.push(v),
                     None => match &default {
                         Some(d) => out.push(d.clone()),
-                        None => return Err(Error::new(ErrorKind::UndefinedError, format!("lookup('vars'): '{}' is undefined", text(t)))),
+                        None => return Err(Error::new(ErrorKind::UndefinedError, format!("No variable named '{name}' was found."))),
                     },
                 }
             }
@@ -145,38 +122,11 @@ fn run(state: &State, name: &str, terms: &[Value], kw: &Kwargs) -> Result<Vec<Va
                 out.push(p);
             }
         }
-        "sequence" => {
-            let spec = terms.first().map(text).unwrap_or_default();
-            let (mut start, mut end, mut stride, mut format) = (1i64, 0i64, 1i64, "%d".to_string());
-            for part in spec.split_whitespace() {
-                if let Some((k, v)) = part.split_once('=') {
-                    match k {
-                        "start" => start = v.parse().unwrap_or(1),
-                        "end" => end = v.parse().unwrap_or(0),
-                        "count" => end = start + v.parse::<i64>().unwrap_or(0) - 1,
-                        "stride" => stride = v.parse().unwrap_or(1),
-                        "format" => format = v.to_string(),
-                        _ => {}
-                    }
-                }
-            }
-            let count = if stride == 0 || (stride > 0 && start > end) || (stride < 0 && start < end) {
-                0
-            } else {
-                (i128::from(end) - i128::from(start)) / i128::from(stride) + 1
-            };
-            let max = crate::limits::SEQUENCE.get();
-            if count > max as i128 {
-                return Err(err(format!(
-                    "lookup('sequence'): '{spec}' has {count} items, more than {max}; {}",
-                    crate::limits::SEQUENCE.explain()
-                )));
-            }
-            let mut i = start;
-            while (stride > 0 && i <= end) || (stride < 0 && i >= end) {
-                out.push(Value::from(format.replace("%d", &i.to_string()).replace("%02d", &format!("{i:02}"))));
-                i += stride;
-            }
+        "sequence" => out.extend(super::lookup_sequence::sequence(raw_terms, kw)?),
+        "subelements" => {
+            let terms = raw_terms.iter().map(super::to_json).collect::<Result<Vec<_>, _>>()?;
+            let pairs = super::lookup_subelements::subelements(&terms).map_err(err)?;
+            out.extend(pairs.iter().map(super::from_json));
         }
         "password" => {
             let opts = password_options(kw)?;
@@ -217,12 +167,23 @@ fn run(state: &State, name: &str, terms: &[Value], kw: &Kwargs) -> Result<Vec<Va
         "fileglob" => {
             for t in &terms {
                 let t = text(t);
-                let (dir, pat) = match t.rsplit_once('/') {
-                    Some((d, p)) => (if d.is_empty() { "/" } else { d }, p),
-                    None => ("", t.as_str()),
+                // As ansible-core: a pattern with a directory globs in the first place that
+                // directory is found; a bare one in each base's files/, then the base, until
+                // one of them has matches.
+                let (dirs, pat) = match t.rsplit_once('/') {
+                    Some((d, p)) => {
+                        let d = resolve(state, if d.is_empty() { "/" } else { d }, "files");
+                        (if d.is_dir() { vec![d] } else { vec![] }, p)
+                    }
+                    None => (search_bases(state).into_iter().flat_map(|b| [b.join("files"), b]).collect(), t.as_str()),
                 };
-                let base = if dir.is_empty() { resolve(state, ".", "files") } else { resolve(state, dir, "files") };
-                out.extend(super::lookups_more::fileglob(&base, pat)?);
+                for d in dirs {
+                    let found = super::lookups_more::fileglob(&d, pat)?;
+                    if !found.is_empty() {
+                        out.extend(found);
+                        break;
+                    }
+                }
             }
         }
         other => return Err(err(format!("unknown lookup plugin '{other}' (env, file, pipe, template, vars, items, list, first_found, sequence, password, dict, varnames, inventory_hostnames, fileglob)"))),

@@ -44,12 +44,12 @@ pub fn varnames(state: &State, terms: &[Value]) -> Result<Vec<Value>, Error> {
     for t in terms {
         let pat = t.as_str().ok_or_else(|| {
             err(format!(
-                "lookup('varnames'): invalid setting identifier, \"{t}\" is not a string"
+                "lookup('varnames'): Invalid setting identifier, \"{t}\" is not a string"
             ))
         })?;
         let re = timonel_modules::pyre::Regex::new(pat).map_err(|e| {
             err(format!(
-                "lookup('varnames'): unable to use \"{pat}\" as a search parameter: {e}"
+                "lookup('varnames'): Unable to use \"{pat}\" as a search parameter: {e}"
             ))
         })?;
         out.extend(

@@ -11,6 +11,9 @@ mod ip_tests;
 mod ipaddr;
 mod lazy;
 mod loader;
+mod lookup_sequence;
+mod lookup_subelements;
+mod lookup_template;
 mod lookups;
 mod lookups_more;
 mod password;
@@ -26,6 +29,7 @@ use minijinja::{Environment, ErrorKind, UndefinedBehavior, Value};
 use serde_json::{Map, Value as Json};
 
 pub use lazy::{mark_data, LazyVars};
+pub use lookup_subelements::subelements;
 
 /// Marker Ansible's `omit` variable holds: an argument equal to it is dropped.
 pub const OMIT: &str = "__omit_place_holder__timonel";
@@ -33,6 +37,21 @@ pub const OMIT: &str = "__omit_place_holder__timonel";
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("{0}")]
 pub struct TemplateError(pub String);
+
+/// Details of undefined errors that say nothing more than the error itself.
+const GENERIC_UNDEFINED: [&str; 2] = ["undefined value printed", "mandatory variable not defined"];
+
+/// How `Templar::undefined_error` begins its messages.
+const UNDEFINED_PREFIXES: [&str; 2] = ["undefined variable ", "an undefined attribute or key "];
+
+impl TemplateError {
+    /// Whether the template failed on an undefined variable or attribute (Ansible's
+    /// AnsibleUndefinedVariable), not on anything else.
+    pub fn is_undefined(&self) -> bool {
+        UNDEFINED_PREFIXES.iter().any(|p| self.0.starts_with(p))
+            || (self.0.starts_with('\'') && self.0.contains("' has no attribute '"))
+    }
+}
 
 /// The shared Jinja environment.
 pub struct Templar {
@@ -125,8 +144,18 @@ impl Templar {
         if !is_template(s) {
             return Ok(Json::String(s.to_string()));
         }
-        if let Some(expr) = single_expression(s) {
+        // Jinja drops one trailing newline before rendering; a lone expression is then still
+        // native (`a: >` folded "{{ [1] }}\n" is a list), and a string gets it back.
+        let (body, newline) = match s.strip_suffix("\r\n").or_else(|| s.strip_suffix('\n')) {
+            Some(b) => (b, &s[b.len()..]),
+            None => (s, ""),
+        };
+        if let Some(expr) = single_expression(body) {
             return self.eval_expr(expr, ctx).and_then(|v| {
+                let v = match v.as_str() {
+                    Some(t) if !newline.is_empty() => Value::from(format!("{t}{newline}")),
+                    _ => v,
+                };
                 if v.is_undefined() {
                     Err(self.undefined_error(s, ctx))
                 } else if v
@@ -297,7 +326,12 @@ impl Templar {
 
     fn explain(&self, e: minijinja::Error, src: &str, ctx: &Value) -> TemplateError {
         if e.kind() == ErrorKind::UndefinedError {
-            return self.undefined_error(src, ctx);
+            let base = self.undefined_error(src, ctx);
+            // What a filter or lookup said about it (`mandatory(msg)`, `lookup('vars')`).
+            return match e.detail().filter(|d| !GENERIC_UNDEFINED.contains(d)) {
+                Some(d) => TemplateError(format!("{}: {d}", base.0)),
+                None => base,
+            };
         }
         TemplateError(format!(
             "template error in '{}': {}",
@@ -309,8 +343,8 @@ impl Templar {
 
 /// The variables Ansible's template module adds for a template file (`template_host`,
 /// `template_path`, `template_fullpath`, `template_uid`, `template_run_date`, and
-/// `ansible_managed`, "Ansible managed" by default), under the task's own.
-fn template_vars(path: &std::path::Path, ctx: &Value) -> Value {
+/// `ansible_managed`, "Ansible managed" unless the task's variables set it).
+pub(super) fn template_vars(path: &std::path::Path, ctx: &Value) -> Value {
     use std::os::unix::fs::MetadataExt;
     let full = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
     let meta = std::fs::metadata(path).ok();
@@ -343,9 +377,11 @@ fn template_vars(path: &std::path::Path, ctx: &Value) -> Value {
         template_uid => owner,
         template_mtime => mtime,
         template_run_date => jiff::Zoned::now().strftime("%Y-%m-%d %H:%M:%S%.6f").to_string(),
-        ansible_managed => "Ansible managed",
     };
-    minijinja::value::merge_maps([ctx.clone(), own])
+    // merge_maps: the last map that has a key wins. As in Ansible, the template_* variables
+    // override the task's, and `ansible_managed` is a default the task's may set.
+    let managed = minijinja::context! { ansible_managed => "Ansible managed" };
+    minijinja::value::merge_maps([managed, ctx.clone(), own])
 }
 
 /// Checks, before anything runs, that a condition (`when`, `until`, `changed_when`,
@@ -536,8 +572,7 @@ fn inline_templates(text: &str) -> Option<String> {
 }
 
 /// `"{{ expr }}"` and nothing else: evaluated to a native value, as Ansible does.
-fn single_expression(s: &str) -> Option<&str> {
-    // Only the whole string: "{{ x }}\n" is text, as in Ansible.
+pub(super) fn single_expression(s: &str) -> Option<&str> {
     let inner = s.strip_prefix("{{")?.strip_suffix("}}")?;
     if inner.contains("{{") || inner.contains("}}") || inner.contains("{%") {
         return None;

@@ -499,6 +499,7 @@ impl Parser {
             vars_files,
             gather_facts: gather,
             serial,
+            order: node.get("order").and_then(Node::scalar_text),
             strategy: node
                 .get("strategy")
                 .and_then(Node::scalar_text)

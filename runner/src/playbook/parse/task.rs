@@ -404,6 +404,11 @@ impl Parser {
             index_var: lcv("index_var").and_then(Node::scalar_text),
             loop_label: lcv("label").map(Node::to_json),
             loop_pause: lcv("pause").and_then(|p| p.to_json().as_f64()),
+            loop_extended: lcv("extended").map(Node::to_json),
+            loop_extended_allitems: lcv("extended_allitems").map(Node::to_json),
+            break_when: lcv("break_when")
+                .map(|v| self.conds(v, "break_when"))
+                .unwrap_or_default(),
             changed_when: node
                 .get("changed_when")
                 .map(|v| self.conds(v, "changed_when")),
