@@ -64,8 +64,9 @@ fn capitalize(s: &str) -> String {
 }
 
 pub async fn gather(conn: &dyn Connection) -> ModResult<Map<String, Value>> {
+    let script = format!("{SCRIPT}{}", super::local_facts::SCRIPT);
     let out = conn
-        .exec(SCRIPT, &ExecOptions::default())
+        .exec(&script, &ExecOptions::default())
         .await
         .map_err(|e| match e {
             timonel_modules::ConnError::Unreachable(m) => ModuleError::Unreachable(m),
@@ -74,6 +75,9 @@ pub async fn gather(conn: &dyn Connection) -> ModResult<Map<String, Value>> {
     let text = out.stdout_str();
     let mut kv = std::collections::HashMap::new();
     for line in text.lines() {
+        if super::local_facts::is_fact_line(line) {
+            continue;
+        }
         if let Some((k, v)) = line.split_once('=') {
             kv.insert(k.to_string(), v.trim_matches('"').to_string());
         }
@@ -155,7 +159,26 @@ pub async fn gather(conn: &dyn Connection) -> ModResult<Map<String, Value>> {
             m => m,
         },
     });
-    Ok(facts.as_object().cloned().unwrap_or_default())
+    let mut facts = facts.as_object().cloned().unwrap_or_default();
+    facts.insert(
+        "local".into(),
+        Value::Object(super::local_facts::parse(&text)),
+    );
+    Ok(facts)
+}
+
+/// Whether a play gathers facts on `host` before its tasks: its `gather_facts`, or when it
+/// doesn't say, ANSIBLE_GATHERING: `implicit` (the default) gathers, `explicit` doesn't,
+/// `smart` gathers unless this run already did on the host. With `smart` an explicit
+/// `gather_facts: true` doesn't gather again either, as in Ansible.
+pub fn play_gathers(p: &PlayCtx, host: &str) -> bool {
+    let mode = std::env::var("ANSIBLE_GATHERING").unwrap_or_default();
+    let implied = p.play.gather_facts != Some(false);
+    match mode.trim().to_ascii_lowercase().as_str() {
+        "explicit" => p.play.gather_facts == Some(true),
+        "smart" => implied && !p.shared.host_state(host).gathered,
+        _ => implied,
+    }
 }
 
 /// The setup / gather_facts task: the facts become the host's.
@@ -179,7 +202,10 @@ pub async fn gather_facts(p: &Arc<PlayCtx>, host: &str) -> TaskOutcome {
     let _permit = p.shared.forks.clone().acquire_owned().await;
     match gather(conn.as_ref()).await {
         Ok(facts) => {
-            p.shared.with_host(host, |s| s.facts = facts.clone());
+            p.shared.with_host(host, |s| {
+                s.facts = facts.clone();
+                s.gathered = true;
+            });
             let mut r = Map::new();
             r.insert("changed".into(), Value::Bool(false));
             r.insert("ansible_facts".into(), Value::Object(facts));

@@ -73,7 +73,7 @@ impl HostRun {
     pub async fn run(mut self) {
         let play = self.p.play.clone();
         let mut flow = Flow::Continue;
-        if play.gather_facts && self.started {
+        if self.started && super::facts::play_gathers(&self.p, &self.host) {
             flow = self.gather(vec![0]).await;
         }
         if flow == Flow::Continue {
@@ -144,6 +144,14 @@ impl HostRun {
                 key.push(i as u32);
                 let flow = match item {
                     Item::Task(t) => self.step(t, key).await,
+                    Item::RoleEnd(r) => {
+                        self.p.shared.with_host(&self.host, |s| {
+                            if s.roles_ran.contains(&r.key) {
+                                s.roles_done.insert(r.key.clone());
+                            }
+                        });
+                        Flow::Continue
+                    }
                     Item::Block(b) => {
                         let mut k0 = key.clone();
                         k0.extend([0, 0]);
@@ -208,6 +216,9 @@ impl HostRun {
                 return Flow::Continue;
             }
         }
+        if self.role_completed(&t) {
+            return Flow::Continue;
+        }
         let engine = t.action.engine();
         // An include's tags go to what it includes; the include itself always runs.
         if !tag_selected(&self.p, &t.inh.tags) && !engine.is_some_and(EngineAction::is_include) {
@@ -266,8 +277,31 @@ impl HostRun {
         out
     }
 
+    /// A task of a role that already completed on this host (an equal role listed again,
+    /// without allow_duplicates): skipped silently, as Ansible does.
+    fn role_completed(&self, t: &Task) -> bool {
+        let Some(r) = t.inh.role.as_ref().filter(|r| !r.allow_duplicates) else {
+            return false;
+        };
+        self.p
+            .shared
+            .with_host(&self.host, |s| s.roles_done.contains(&r.key))
+    }
+
+    /// A task of a role ran on this host (it was not skipped or unreachable).
+    fn role_ran(&self, t: &Task) {
+        if let Some(r) = &t.inh.role {
+            self.p.shared.with_host(&self.host, |s| {
+                s.roles_ran.insert(r.key.clone());
+            });
+        }
+    }
+
     async fn after_task(&mut self, t: &Task, out: TaskOutcome) -> Flow {
         register(&self.p, &self.host, t, &out);
+        if !matches!(out.status, Status::Skipped | Status::Unreachable) {
+            self.role_ran(t);
+        }
         if out.changed && !out.failed_now() {
             self.notify(t);
         }
@@ -397,11 +431,17 @@ impl HostRun {
         for (n, (target, item_vars)) in runs.into_iter().enumerate() {
             let mut inh = t.inh.clone();
             inh.when.clear();
-            crate::inventory::merge(&mut inh.vars, &item_vars);
+            // The loop item and the include's `vars:` are include params (above set_fact).
+            crate::inventory::merge(&mut inh.include_params, &item_vars);
             let items = if t.action.engine() == Some(EngineAction::IncludeRole) {
                 let mut parser = crate::playbook::parse::Parser::new(self.p.play.dir.clone());
-                let items =
-                    parser.expand_role(&target, Map::new(), &inh, &t.pos, &mut vec![], None);
+                parser.role_from = Some(crate::playbook::roles::RoleFrom::from_args(&t.args));
+                let (call, role_inh) =
+                    crate::playbook::roles::RoleCall::from_task(t, false, &item_vars);
+                inh.include_params = role_inh.include_params;
+                let items = parser
+                    .expand_role(&target, call, &inh, &t.pos, &mut vec![], None)
+                    .0;
                 if !parser.errors.is_empty() {
                     let msg = parser
                         .errors
@@ -412,6 +452,7 @@ impl HostRun {
                     return self.after_task(t, TaskOutcome::failed(msg)).await;
                 }
                 self.included(&target);
+                self.role_ran(t);
                 items
             } else {
                 let base = t
@@ -430,6 +471,7 @@ impl HostRun {
                     Ok(items) => {
                         let shown = path.canonicalize().unwrap_or(path.clone());
                         self.included(&shown.display().to_string());
+                        self.role_ran(t);
                         items
                     }
                     Err(d) => return self.after_task(t, TaskOutcome::failed(d.to_string())).await,

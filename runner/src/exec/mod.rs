@@ -9,6 +9,7 @@ mod host;
 mod includes;
 mod inventory_updates;
 mod judge;
+mod local_facts;
 mod loops;
 mod outcome;
 mod planned;
