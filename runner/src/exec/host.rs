@@ -35,6 +35,11 @@ pub struct HostRun {
     started: bool,
     /// ansible_failed_task / ansible_failed_result while in a rescue section.
     extra: Map<String, Value>,
+    /// Roles (by `Role::key`) with a task that ran on the host in this play (not skipped),
+    /// and those completed: their end was reached after such a task (Ansible's
+    /// `_had_task_run` and `_completed`, kept per play).
+    roles_ran: std::collections::HashSet<String>,
+    roles_done: std::collections::HashSet<String>,
 }
 
 fn tag_selected(p: &PlayCtx, tags: &[String]) -> bool {
@@ -67,6 +72,8 @@ impl HostRun {
             notified: BTreeSet::new(),
             started,
             extra: Map::new(),
+            roles_ran: Default::default(),
+            roles_done: Default::default(),
         }
     }
 
@@ -145,11 +152,9 @@ impl HostRun {
                 let flow = match item {
                     Item::Task(t) => self.step(t, key).await,
                     Item::RoleEnd(r) => {
-                        self.p.shared.with_host(&self.host, |s| {
-                            if s.roles_ran.contains(&r.key) {
-                                s.roles_done.insert(r.key.clone());
-                            }
-                        });
+                        if self.roles_ran.contains(&r.key) {
+                            self.roles_done.insert(r.key.clone());
+                        }
                         Flow::Continue
                     }
                     Item::Block(b) => {
@@ -283,17 +288,13 @@ impl HostRun {
         let Some(r) = t.inh.role.as_ref().filter(|r| !r.allow_duplicates) else {
             return false;
         };
-        self.p
-            .shared
-            .with_host(&self.host, |s| s.roles_done.contains(&r.key))
+        self.roles_done.contains(&r.key)
     }
 
     /// A task of a role ran on this host (it was not skipped or unreachable).
-    fn role_ran(&self, t: &Task) {
+    fn role_ran(&mut self, t: &Task) {
         if let Some(r) = &t.inh.role {
-            self.p.shared.with_host(&self.host, |s| {
-                s.roles_ran.insert(r.key.clone());
-            });
+            self.roles_ran.insert(r.key.clone());
         }
     }
 

@@ -40,11 +40,6 @@ pub struct HostState {
     pub included: Map<String, Value>,
     /// Facts were gathered in this run (ANSIBLE_GATHERING=smart gathers only once).
     pub gathered: bool,
-    /// Roles (by `Role::key`) with a task that ran on the host (not skipped), and those
-    /// completed: their end was reached after such a task. Ansible's `_had_task_run` and
-    /// `_completed`.
-    pub roles_ran: std::collections::HashSet<String>,
-    pub roles_done: std::collections::HashSet<String>,
     /// Names in `vars` that hold data (registered results, set_fact), never templated again.
     pub data: std::collections::BTreeSet<String>,
     pub failed: bool,
