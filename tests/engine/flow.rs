@@ -246,8 +246,9 @@ fn roles_with_defaults_vars_handlers_files_and_dependencies() {
     );
     let out = lab.play("r.yml", &[]);
     out.assert_ok();
-    // A role's own defaults beat its parent's (Ansible's get_default_vars).
-    assert_eq!(lab.read("order"), "pre\nbase:grey\nweb\nreload\ntask\n");
+    // A role's own defaults beat its parent's (Ansible's get_default_vars). The roles'
+    // handlers run after the play's tasks: roles and tasks are one section in Ansible.
+    assert_eq!(lab.read("order"), "pre\nbase:grey\nweb\ntask\nreload\n");
     assert_eq!(lab.read("site"), "nginx:8080:blue:web\n");
     assert_eq!(lab.read("static.txt"), "static\n");
     assert!(

@@ -23,6 +23,7 @@ mod memory;
 mod modules;
 mod plan;
 mod robustness;
+mod roles;
 mod scale;
 mod slices;
 mod templating;

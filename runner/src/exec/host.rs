@@ -40,6 +40,8 @@ pub struct HostRun {
     /// `_had_task_run` and `_completed`, kept per play).
     roles_ran: std::collections::HashSet<String>,
     roles_done: std::collections::HashSet<String>,
+    /// After `meta: end_role`: the role (key) whose remaining tasks are skipped up to its end.
+    ending_role: Option<String>,
 }
 
 fn tag_selected(p: &PlayCtx, tags: &[String]) -> bool {
@@ -74,6 +76,7 @@ impl HostRun {
             extra: Map::new(),
             roles_ran: Default::default(),
             roles_done: Default::default(),
+            ending_role: None,
         }
     }
 
@@ -89,6 +92,11 @@ impl HostRun {
                 flow = self.walk(section.clone(), key.clone()).await;
                 if flow == Flow::Stop {
                     break;
+                }
+                // Roles and tasks are one section: their handlers run after the tasks
+                // (Ansible's Play.compile).
+                if s == 1 && flow == Flow::Continue {
+                    continue;
                 }
                 if flow == Flow::Continue || play.force_handlers {
                     let f = self.flush(key.clone()).await;
@@ -152,6 +160,9 @@ impl HostRun {
                 let flow = match item {
                     Item::Task(t) => self.step(t, key).await,
                     Item::RoleEnd(r) => {
+                        if self.ending_role.as_ref() == Some(&r.key) {
+                            self.ending_role = None;
+                        }
                         if self.roles_ran.contains(&r.key) {
                             self.roles_done.insert(r.key.clone());
                         }
@@ -221,7 +232,7 @@ impl HostRun {
                 return Flow::Continue;
             }
         }
-        if self.role_completed(&t) {
+        if self.ending_role.is_some() || self.role_completed(&t) {
             return Flow::Continue;
         }
         let engine = t.action.engine();
@@ -393,6 +404,11 @@ impl HostRun {
                 Flow::Stop
             }
             Meta::EndHost => Flow::Stop,
+            Meta::EndRole => {
+                // The rest of the role is skipped on this host; the role still completes.
+                self.ending_role = t.inh.role.as_ref().map(|r| r.key.clone());
+                Flow::Continue
+            }
             Meta::ClearFacts => {
                 self.p.shared.with_host(&self.host, |s| s.facts.clear());
                 Flow::Continue
@@ -424,7 +440,7 @@ impl HostRun {
             return Flow::Stop;
         };
         let vars = self.vars_for(&t.inh, &Map::new());
-        let plan = super::includes::plan_include(&self.p, t, vars);
+        let plan = super::includes::plan_include(&self.p, t, vars.clone());
         let runs = match plan {
             Ok(r) => r,
             Err(out) => return self.after_task(t, *out).await,
@@ -436,13 +452,34 @@ impl HostRun {
             crate::inventory::merge(&mut inh.include_params, &item_vars);
             let items = if t.action.engine() == Some(EngineAction::IncludeRole) {
                 let mut parser = crate::playbook::parse::Parser::new(self.p.play.dir.clone());
-                parser.role_from = Some(crate::playbook::roles::RoleFrom::from_args(&t.args));
+                // tasks_from & co. are templated when the role is included.
+                let mut all = vars.clone();
+                crate::inventory::merge(&mut all, &item_vars);
+                let ctx = context(&self.p, all);
+                let mut from_args = Map::new();
+                for k in ["tasks_from", "vars_from", "defaults_from", "handlers_from"] {
+                    if let Some(v) = t.args.get(k) {
+                        match self.p.shared.templar.render_value(v, &ctx) {
+                            Ok(v) => from_args.insert(k.to_string(), v),
+                            Err(e) => {
+                                return self.after_task(t, TaskOutcome::failed(e.0)).await;
+                            }
+                        };
+                    }
+                }
+                parser.role_from = Some(crate::playbook::roles::RoleFrom::from_args(&from_args));
                 let (call, role_inh) =
                     crate::playbook::roles::RoleCall::from_task(t, false, &item_vars);
                 inh.include_params = role_inh.include_params;
-                let items = parser
-                    .expand_role(&target, call, &inh, &t.pos, &mut vec![], None)
-                    .0;
+                let (items, role) =
+                    parser.expand_role(&target, call, &inh, &t.pos, &mut vec![], None);
+                if let Some(r) = role.filter(|r| r.public) {
+                    self.p
+                        .included_roles
+                        .write()
+                        .expect("included roles lock")
+                        .push(r);
+                }
                 if !parser.errors.is_empty() {
                     let msg = parser
                         .errors

@@ -32,6 +32,9 @@ pub struct PlayCtx {
     pub fatal: AtomicBool,
     pub failed_in_batch: AtomicUsize,
     pub ended: AtomicBool,
+    /// Roles include_role brought in with `public: true`: the rest of the play sees their
+    /// variables, on every host (as Ansible adds them to the play's roles).
+    pub included_roles: RwLock<Vec<Arc<crate::playbook::Role>>>,
     /// `throttle:` limits, one per task definition (by position: included tasks are parsed per host).
     pub throttles: Mutex<std::collections::HashMap<String, Arc<tokio::sync::Semaphore>>>,
 }
@@ -64,7 +67,20 @@ impl PlayCtx {
             failed_in_batch: AtomicUsize::new(0),
             ended: AtomicBool::new(false),
             throttles: Default::default(),
+            included_roles: Default::default(),
         }
+    }
+
+    /// The play's roles whose defaults and vars every task sees.
+    pub fn public_roles(&self) -> Vec<Arc<crate::playbook::Role>> {
+        let included = self.included_roles.read().expect("included roles lock");
+        self.play
+            .roles
+            .iter()
+            .chain(included.iter())
+            .filter(|r| r.public)
+            .cloned()
+            .collect()
     }
 
     pub fn active_hosts(&self) -> Vec<String> {

@@ -87,7 +87,8 @@ pub fn task_vars(
 ) -> Map<String, Value> {
     let shared = &p.shared;
     let mut v = Map::new();
-    for r in &p.play.roles {
+    let play_roles = p.public_roles();
+    for r in &play_roles {
         combine(&mut v, &r.default_vars(false));
     }
     if let Some(r) = &inh.role {
@@ -106,7 +107,7 @@ pub fn task_vars(
     combine(&mut v, &p.play.vars);
     combine(&mut v, &p.vars_files);
     // The play's roles export their vars/ (and their dependencies') to the whole play.
-    for r in &p.play.roles {
+    for r in &play_roles {
         combine(&mut v, &r.role_vars(false, true));
     }
     if let Some(r) = &inh.role {
@@ -168,9 +169,15 @@ pub fn task_vars(
             "timonel_version",
             Value::String(env!("CARGO_PKG_VERSION").into()),
         ),
+        // Absolute, as Ansible's (os.path.abspath: links are not resolved).
         (
             "playbook_dir",
-            Value::String(p.play.dir.display().to_string()),
+            Value::String(
+                std::path::absolute(&p.play.dir)
+                    .unwrap_or_else(|_| p.play.dir.clone())
+                    .display()
+                    .to_string(),
+            ),
         ),
         ("inventory_dir", p.inventory_dir.clone()),
         ("omit", Value::String(OMIT.into())),

@@ -79,6 +79,10 @@ pub struct Role {
     /// the tasks of the others are skipped there, unless `allow_duplicates`.
     pub key: String,
     pub allow_duplicates: bool,
+    /// The play sees its defaults and vars (and its dependencies'): `roles:` and import_role
+    /// by default, include_role with `public: true`; ANSIBLE_PRIVATE_ROLE_VARS and the
+    /// `public` argument change it.
+    pub public: bool,
 }
 
 impl std::ops::Deref for Role {
@@ -160,11 +164,12 @@ pub struct Play {
     pub any_errors_fatal: bool,
     pub max_fail_percentage: Option<f64>,
     pub force_handlers: bool,
-    /// pre_tasks, roles, tasks, post_tasks; handlers are flushed after each.
+    /// pre_tasks, roles, tasks, post_tasks; handlers are flushed after pre_tasks, after the
+    /// roles and tasks together, and after post_tasks.
     pub sections: Vec<Vec<Item>>,
     pub handlers: Vec<Arc<Task>>,
-    /// The roles `roles:` and import_role bring in (not their dependencies): Ansible's
-    /// public roles, whose defaults and vars every task of the play sees.
+    /// The roles `roles:` and import_role bring in (not their dependencies); the play's
+    /// tasks see the defaults and vars of those that are public.
     pub roles: Vec<Arc<Role>>,
     pub dir: PathBuf,
     pub inh: Inherited,

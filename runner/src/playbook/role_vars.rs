@@ -135,6 +135,7 @@ mod tests {
             parents,
             key: String::new(),
             allow_duplicates: false,
+            public: true,
         })
     }
 

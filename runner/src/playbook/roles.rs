@@ -77,10 +77,24 @@ pub struct RoleCall {
     pub from_include: bool,
     /// The roles that bring this one in, outermost first.
     pub parents: Vec<Arc<RoleData>>,
-    /// A `roles:` entry or import_role: the play's role, whose variables the play sees.
+    /// A `roles:` entry or import_role: one of the play's roles (`Play::roles`).
+    pub listed: bool,
+    /// Whether the play sees its defaults and vars (see `Role::public`).
     pub public: bool,
     /// include_role / import_role's `allow_duplicates` (default true); else the role's meta.
     pub allow_duplicates: Option<bool>,
+}
+
+/// Whether a role the play lists (`static`: `roles:`, import_role) or includes exports its
+/// variables when it doesn't say: ANSIBLE_PRIVATE_ROLE_VARS when set, else only static ones
+/// (Ansible's Role `public`).
+fn default_public(static_: bool) -> bool {
+    match std::env::var("ANSIBLE_PRIVATE_ROLE_VARS") {
+        Ok(v) if !v.trim().is_empty() => {
+            !timonel_modules::spec::to_bool(&Value::String(v)).unwrap_or(false)
+        }
+        _ => static_,
+    }
 }
 
 impl RoleCall {
@@ -93,7 +107,12 @@ impl RoleCall {
         crate::inventory::merge(&mut inh.include_params, own);
         let mut call = RoleCall {
             from_include: true,
-            public: import,
+            listed: import,
+            public: t
+                .args
+                .get("public")
+                .and_then(timonel_modules::spec::to_bool)
+                .unwrap_or_else(|| default_public(import)),
             allow_duplicates: Some(
                 t.args
                     .get("allow_duplicates")
@@ -129,6 +148,30 @@ fn named_file(dir: &Path, name: &str) -> Option<PathBuf> {
         .iter()
         .map(|ext| dir.join(format!("{name}{ext}")))
         .find(|p| p.is_file())
+}
+
+/// Whether `file` is under `dir` once `.` and `..` are resolved (as Python's abspath; links
+/// are not followed, as Ansible's is_subpath).
+fn lexically_inside(file: &Path, dir: &Path) -> bool {
+    fn normal(p: &Path) -> PathBuf {
+        let abs = if p.is_absolute() {
+            p.to_path_buf()
+        } else {
+            std::env::current_dir().unwrap_or_default().join(p)
+        };
+        let mut out = PathBuf::new();
+        for c in abs.components() {
+            match c {
+                std::path::Component::ParentDir => {
+                    out.pop();
+                }
+                std::path::Component::CurDir => {}
+                other => out.push(other),
+            }
+        }
+        out
+    }
+    normal(file).starts_with(normal(dir))
 }
 
 fn main_file(dir: &Path) -> Option<PathBuf> {
@@ -208,7 +251,8 @@ impl Parser {
     ) -> (Vec<Item>, Option<Arc<Role>>) {
         let mut call = RoleCall {
             parents: parents.to_vec(),
-            public: chain.is_empty(),
+            listed: chain.is_empty(),
+            public: default_public(true),
             ..RoleCall::default()
         };
         let name = match entry.scalar_text() {
@@ -300,6 +344,30 @@ impl Parser {
             call.from_include
         );
         let first = !self.roles_seen.contains(&key);
+        // `tasks_from: /elsewhere/x.yml` or `../../x`: a role loads only its own files.
+        for (sub, from) in [
+            ("tasks", &files.tasks),
+            ("vars", &files.vars),
+            ("defaults", &files.defaults),
+            ("handlers", &files.handlers),
+        ] {
+            let dir = path.join(sub);
+            if let Some(found) = from
+                .as_ref()
+                .and_then(|n| named_file(&dir, n))
+                .filter(|f| !lexically_inside(f, &dir))
+            {
+                self.err(Diagnostic::at(
+                    pos,
+                    format!(
+                        "Failed loading '{}' for role ({name}) as it is not inside the expected role path: '{}'",
+                        found.display(),
+                        dir.display()
+                    ),
+                ));
+                return (vec![], None);
+            }
+        }
         let load_vars = |p: &mut Parser, sub: &str, from: &Option<String>| -> Map<String, Value> {
             let mut all = Map::new();
             let files = match from {
@@ -339,11 +407,12 @@ impl Parser {
             parents: call.parents,
             key: key.clone(),
             allow_duplicates: call.allow_duplicates.unwrap_or(meta_allows),
+            public: call.public,
         });
         if first {
             self.roles_seen.push(key);
         }
-        if call.public {
+        if call.listed {
             self.play_roles.push(role.clone());
         }
         let mut r_inh = inh.clone();
