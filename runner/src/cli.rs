@@ -122,6 +122,10 @@ pub struct RunArgs {
     /// Do not write a <playbook>.retry file when hosts fail.
     #[arg(long)]
     pub no_retry_file: bool,
+    /// Clear the fact cache of every host. timonel keeps no fact cache between runs, so
+    /// there is nothing to clear; accepted as ansible-playbook accepts it.
+    #[arg(long)]
+    pub flush_cache: bool,
     /// More output (-v shows every result).
     #[arg(short, action = clap::ArgAction::Count)]
     pub verbose: u8,

@@ -216,12 +216,15 @@ fn roles_with_defaults_vars_handlers_files_and_dependencies() {
         "roles/web/meta/main.yml",
         "dependencies:\n  - base\n  - role: base\n",
     );
-    lab.write("roles/web/defaults/main.yml", "port: 80\ncolor: blue\n");
+    lab.write(
+        "roles/web/defaults/main.yml",
+        "http_port: 80\ncolor: blue\n",
+    );
     lab.write("roles/web/vars/main.yml", "server: nginx\n");
     lab.write("roles/web/tasks/main.yml", "- template: {src: site.j2, dest: '{{ root }}/site'}\n  notify: reload web\n- copy: {src: static.txt, dest: '{{ root }}/static.txt'}\n- shell: echo web >> {{ root }}/order\n");
     lab.write(
         "roles/web/templates/site.j2",
-        "{{ server }}:{{ port }}:{{ color }}:{{ role_name }}\n",
+        "{{ server }}:{{ http_port }}:{{ color }}:{{ role_name }}\n",
     );
     lab.write("roles/web/files/static.txt", "static\n");
     lab.write(
@@ -237,15 +240,16 @@ fn roles_with_defaults_vars_handlers_files_and_dependencies() {
     - shell: echo pre >> {{ root }}/order
   roles:
     - role: web
-      port: 8080
+      http_port: 8080
   tasks:
     - shell: echo task >> {{ root }}/order
 "#,
     );
     let out = lab.play("r.yml", &[]);
     out.assert_ok();
-    // A role's own defaults beat its parent's (Ansible's get_default_vars).
-    assert_eq!(lab.read("order"), "pre\nbase:grey\nweb\nreload\ntask\n");
+    // A role's own defaults beat its parent's (Ansible's get_default_vars). The roles'
+    // handlers run after the play's tasks: roles and tasks are one section in Ansible.
+    assert_eq!(lab.read("order"), "pre\nbase:grey\nweb\ntask\nreload\n");
     assert_eq!(lab.read("site"), "nginx:8080:blue:web\n");
     assert_eq!(lab.read("static.txt"), "static\n");
     assert!(

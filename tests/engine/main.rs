@@ -24,6 +24,7 @@ mod memory;
 mod modules;
 mod plan;
 mod robustness;
+mod roles;
 mod scale;
 mod site_verify;
 mod slices;

@@ -405,14 +405,15 @@ fn include_tasks_recursion_stops_at_the_nesting_limit() {
         "{}",
         out.stdout
     );
-    // A recursion that a condition ends still works.
+    // A recursion that a condition ends still works. (Not with `vars: {n: 0}` on the
+    // include: include params beat set_fact, so n would stay 0, as it does in Ansible.)
     lab.write(
         "count.yml",
         "- set_fact: {n: \"{{ n | int + 1 }}\"}\n- include_tasks: count.yml\n  when: n | int < 20\n",
     );
     lab.write(
         "p3.yml",
-        &format!("{HEAD}    - include_tasks: count.yml\n      vars: {{n: 0}}\n    - copy: {{dest: \"{{{{ root }}}}/n\", content: \"{{{{ n }}}}\"}}\n"),
+        &format!("{HEAD}    - set_fact: {{n: 0}}\n    - include_tasks: count.yml\n    - copy: {{dest: \"{{{{ root }}}}/n\", content: \"{{{{ n }}}}\"}}\n"),
     );
     play(&lab, "p3.yml", &[]).assert_ok();
     assert_eq!(lab.read("n"), "20");

@@ -1,10 +1,12 @@
 use async_trait::async_trait;
 
 use super::content::{plan_content, with_validate, Body, ControllerFile, NewFile};
+use crate::connection::sh_quote;
 use crate::hostfs::FileKind;
 use crate::spec::{arg, ArgType::*, ModuleSpec, ATTR_ARGS, SELINUX_ARGS};
 use crate::{
-    Args, Controller, FileSource, ModResult, Module, ModuleError, ModuleResult, Plan, PlanContext,
+    Apply, ApplyContext, Args, Controller, FileSource, ModResult, Module, ModuleError,
+    ModuleResult, Plan, PlanContext, Work,
 };
 
 pub struct Copy;
@@ -114,14 +116,17 @@ impl Module for Copy {
                 (d.into(), Some(name))
             }
         };
+        // A dest ending in / that doesn't exist yet is made, as Ansible's copy does.
+        let mut make_dir = None;
         if let Some(name) = &src_name {
-            let is_dir = dest.ends_with('/')
-                || ctx
-                    .host
-                    .stat(&dest, true)
-                    .await?
-                    .is_some_and(|s| s.kind == FileKind::Directory);
-            if is_dir {
+            let existing = ctx.host.stat(&dest, true).await?;
+            let is_dir = existing
+                .as_ref()
+                .is_some_and(|s| s.kind == FileKind::Directory);
+            if dest.ends_with('/') && existing.is_none() {
+                make_dir = Some(dest.trim_end_matches('/').to_string());
+            }
+            if is_dir || dest.ends_with('/') {
                 dest = format!("{}/{}", dest.trim_end_matches('/'), name);
             }
         }
@@ -131,6 +136,27 @@ impl Module for Copy {
         let mut attrs = args.attrs();
         if args.str("mode") == Some("preserve") {
             attrs.mode = src_mode.map(|m| format!("{:04o}", m & 0o7777));
+        }
+        if let Some(dir) = make_dir {
+            // Nothing is there yet: the file is new, in a directory made first.
+            let plan = with_validate(
+                plan_content(
+                    ctx,
+                    &dest,
+                    data,
+                    attrs,
+                    args.bool("backup"),
+                    Some((None, None)),
+                )
+                .await?,
+                args.str("validate"),
+            )?;
+            return Ok(match plan {
+                Plan::Change { preview, work } => {
+                    Plan::change(preview, Work::custom(MakeDirFirst { dir, work }))
+                }
+                other => other,
+            });
         }
         let plan = plan_content(ctx, &dest, data, attrs, args.bool("backup"), None).await?;
         with_validate(plan, args.str("validate"))
@@ -183,5 +209,30 @@ fn content_bytes(c: &serde_json::Value) -> Vec<u8> {
         other => serde_json::to_string(other)
             .unwrap_or_default()
             .into_bytes(),
+    }
+}
+
+/// A copy into a directory that doesn't exist yet: `mkdir -p`, then the file.
+struct MakeDirFirst {
+    dir: String,
+    work: Work,
+}
+
+#[async_trait]
+impl Apply for MakeDirFirst {
+    async fn apply(
+        self: Box<Self>,
+        ctx: &ApplyContext<'_>,
+        args: &Args,
+        preview: ModuleResult,
+    ) -> ModResult<ModuleResult> {
+        ctx.host
+            .exec_ok(&format!("mkdir -p -- {}", sh_quote(&self.dir)))
+            .await?;
+        self.work.apply(ctx, args, preview).await
+    }
+
+    async fn discard(self: Box<Self>, ctx: &ApplyContext<'_>) -> ModResult<()> {
+        self.work.discard(ctx).await
     }
 }

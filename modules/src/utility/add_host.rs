@@ -15,7 +15,7 @@ static ADD_HOST: ModuleSpec = ModuleSpec::new(
     "add_host",
     "Add a host (and its groups and variables) to the inventory for the rest of the run; runs once per play, not per host.",
     &[
-        arg("name", Str, "The host's name; `name:port` sets ansible_port too.")
+        arg("name", Str, "The host's name; `name:port` sets ansible_ssh_port too.")
             .required()
             .aliases(&["host", "hostname"]),
         arg("groups", List, "Groups to put the host in (a list or a comma-separated string).")
@@ -57,11 +57,12 @@ impl Module for AddHost {
         for k in ["name", "host", "hostname", "groups", "group", "groupname"] {
             vars.remove(k);
         }
-        // "10.0.0.5:2222", as Ansible splits it (not for a bare IPv6 address).
+        // "10.0.0.5:2222", as Ansible splits it (not for a bare IPv6 address), into
+        // ansible_ssh_port as Ansible names it.
         if let Some((h, port)) = name.rsplit_once(':') {
             if !h.contains(':') && port.parse::<u16>().is_ok() {
                 vars.insert(
-                    "ansible_port".into(),
+                    "ansible_ssh_port".into(),
                     json!(port.parse::<u16>().unwrap_or(22)),
                 );
                 name = h.to_string();

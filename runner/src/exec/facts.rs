@@ -107,8 +107,9 @@ pub async fn gather(
         timonel_modules::ConnError::Failed(m) => ModuleError::Failed(m),
     };
     let script = format!(
-        "{SCRIPT}py={}\n{PYTHON_SCRIPT}",
-        timonel_modules::connection::sh_quote(python.unwrap_or(""))
+        "{SCRIPT}py={}\n{PYTHON_SCRIPT}\n{}",
+        timonel_modules::connection::sh_quote(python.unwrap_or("")),
+        super::local_facts::SCRIPT
     );
     let out = conn.exec(&script, &opts).await.map_err(conn_err)?;
     // NUL-separated: a value may hold newlines.
@@ -122,6 +123,9 @@ pub async fn gather(
     let text = out.stdout_str();
     let mut kv = std::collections::HashMap::new();
     for line in text.lines() {
+        if super::local_facts::is_fact_line(line) {
+            continue;
+        }
         if let Some((k, v)) = line.split_once('=') {
             kv.insert(k.to_string(), v.trim_matches('"').to_string());
         }
@@ -208,7 +212,25 @@ pub async fn gather(
     if let Some(Value::Object(py)) = python_facts(&g("pyexe"), &g("pyver")) {
         facts.extend(py);
     }
+    facts.insert(
+        "local".into(),
+        Value::Object(super::local_facts::parse(&text)),
+    );
     Ok(facts)
+}
+
+/// Whether a play gathers facts on `host` before its tasks: its `gather_facts`, or when it
+/// doesn't say, ANSIBLE_GATHERING: `implicit` (the default) gathers, `explicit` doesn't,
+/// `smart` gathers unless this run already did on the host. With `smart` an explicit
+/// `gather_facts: true` doesn't gather again either, as in Ansible.
+pub fn play_gathers(p: &PlayCtx, host: &str) -> bool {
+    let mode = std::env::var("ANSIBLE_GATHERING").unwrap_or_default();
+    let implied = p.play.gather_facts != Some(false);
+    match mode.trim().to_ascii_lowercase().as_str() {
+        "explicit" => p.play.gather_facts == Some(true),
+        "smart" => implied && !p.shared.host_state(host).gathered,
+        _ => implied,
+    }
 }
 
 /// The setup / gather_facts task: the facts of `from` (the host itself, or the one the task
@@ -250,7 +272,10 @@ pub async fn gather_facts(p: &Arc<PlayCtx>, host: &str, from: &str) -> TaskOutco
                 .iter()
                 .map(|(k, v)| (format!("ansible_{k}"), v.clone()))
                 .collect();
-            p.shared.with_host(host, |s| s.facts = facts);
+            p.shared.with_host(host, |s| {
+                s.facts = facts;
+                s.gathered = true;
+            });
             let mut r = Map::new();
             r.insert("changed".into(), Value::Bool(false));
             r.insert("ansible_facts".into(), Value::Object(prefixed));

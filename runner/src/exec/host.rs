@@ -40,6 +40,13 @@ pub struct HostRun {
     forced: bool,
     /// `meta: clear_host_errors` ran (in an always section, it ends the block's failure).
     cleared: bool,
+    /// Roles (by `Role::key`) with a task that ran on the host in this play (not skipped),
+    /// and those completed: their end was reached after such a task (Ansible's
+    /// `_had_task_run` and `_completed`, kept per play).
+    roles_ran: std::collections::HashSet<String>,
+    roles_done: std::collections::HashSet<String>,
+    /// After `meta: end_role`: the role (key) whose remaining tasks are skipped up to its end.
+    ending_role: Option<String>,
 }
 
 fn tag_selected(p: &PlayCtx, tags: &[String]) -> bool {
@@ -74,13 +81,16 @@ impl HostRun {
             extra: Map::new(),
             forced: false,
             cleared: false,
+            roles_ran: Default::default(),
+            roles_done: Default::default(),
+            ending_role: None,
         }
     }
 
     pub async fn run(mut self) {
         let play = self.p.play.clone();
         let mut flow = Flow::Continue;
-        if play.gather_facts && self.started {
+        if self.started && super::facts::play_gathers(&self.p, &self.host) {
             flow = self.gather(vec![0]).await;
         }
         if flow == Flow::Continue {
@@ -89,6 +99,11 @@ impl HostRun {
                 flow = self.walk(section.clone(), key.clone()).await;
                 if flow == Flow::Stop {
                     break;
+                }
+                // Roles and tasks are one section: their handlers run after the tasks
+                // (Ansible's Play.compile).
+                if s == 1 && flow == Flow::Continue {
+                    continue;
                 }
                 if flow == Flow::Continue || play.force_handlers {
                     let f = self.flush(key.clone()).await;
@@ -173,6 +188,15 @@ impl HostRun {
                 key.push(i as u32);
                 let flow = match item {
                     Item::Task(t) => self.step(t, key).await,
+                    Item::RoleEnd(r) => {
+                        if self.ending_role.as_ref() == Some(&r.key) {
+                            self.ending_role = None;
+                        }
+                        if self.roles_ran.contains(&r.key) {
+                            self.roles_done.insert(r.key.clone());
+                        }
+                        Flow::Continue
+                    }
                     Item::Block(b) => {
                         let mut k0 = key.clone();
                         k0.extend([0, 0]);
@@ -247,6 +271,9 @@ impl HostRun {
                 return Flow::Continue;
             }
         }
+        if self.ending_role.is_some() || self.role_completed(&t) {
+            return Flow::Continue;
+        }
         let engine = t.action.engine();
         // An include's tags go to what it includes; the include itself always runs.
         if !tag_selected(&self.p, &t.inh.tags) && !engine.is_some_and(EngineAction::is_include) {
@@ -307,8 +334,27 @@ impl HostRun {
         out
     }
 
+    /// A task of a role that already completed on this host (an equal role listed again,
+    /// without allow_duplicates): skipped silently, as Ansible does.
+    fn role_completed(&self, t: &Task) -> bool {
+        let Some(r) = t.inh.role.as_ref().filter(|r| !r.allow_duplicates) else {
+            return false;
+        };
+        self.roles_done.contains(&r.key)
+    }
+
+    /// A task of a role ran on this host (it was not skipped or unreachable).
+    fn role_ran(&mut self, t: &Task) {
+        if let Some(r) = &t.inh.role {
+            self.roles_ran.insert(r.key.clone());
+        }
+    }
+
     async fn after_task(&mut self, t: &Task, out: TaskOutcome) -> Flow {
         register(&self.p, &self.host, t, &out);
+        if !matches!(out.status, Status::Skipped | Status::Unreachable) {
+            self.role_ran(t);
+        }
         if out.changed && !out.failed_now() {
             self.notify(t);
         }
@@ -412,6 +458,11 @@ impl HostRun {
                 Flow::Stop
             }
             Meta::EndHost => Flow::Stop,
+            Meta::EndRole => {
+                // The rest of the role is skipped on this host; the role still completes.
+                self.ending_role = t.inh.role.as_ref().map(|r| r.key.clone());
+                Flow::Continue
+            }
             Meta::ClearFacts => {
                 self.p.shared.with_host(&self.host, |s| s.facts.clear());
                 Flow::Continue
@@ -496,7 +547,7 @@ impl HostRun {
             Go::Abort => return Flow::Stop,
         }
         let vars = self.vars_for(&t.inh, &Map::new());
-        let plan = super::includes::plan_include(&self.p, t, vars);
+        let plan = super::includes::plan_include(&self.p, t, vars.clone());
         let runs = match plan {
             Ok(r) => r,
             Err(out) => return self.after_task(t, *out).await,
@@ -505,11 +556,38 @@ impl HostRun {
             let mut inh = t.apply.as_deref().unwrap_or(&t.inh).clone();
             // The include's own `when` was for the include (apply's `when` is kept).
             inh.when.drain(..t.inh.when.len().min(inh.when.len()));
-            crate::inventory::merge(&mut inh.vars, &item_vars);
+            // The loop item and the include's `vars:` are include params (above set_fact).
+            crate::inventory::merge(&mut inh.include_params, &item_vars);
             let items = if t.action.engine() == Some(EngineAction::IncludeRole) {
                 let mut parser = crate::playbook::parse::Parser::new(self.p.play.dir.clone());
-                let items =
-                    parser.expand_role(&target, Map::new(), &inh, &t.pos, &mut vec![], None);
+                // tasks_from & co. are templated when the role is included.
+                let mut all = vars.clone();
+                crate::inventory::merge(&mut all, &item_vars);
+                let ctx = context(&self.p, all);
+                let mut from_args = Map::new();
+                for k in ["tasks_from", "vars_from", "defaults_from", "handlers_from"] {
+                    if let Some(v) = t.args.get(k) {
+                        match self.p.shared.templar.render_value(v, &ctx) {
+                            Ok(v) => from_args.insert(k.to_string(), v),
+                            Err(e) => {
+                                return self.after_task(t, TaskOutcome::failed(e.0)).await;
+                            }
+                        };
+                    }
+                }
+                parser.role_from = Some(crate::playbook::roles::RoleFrom::from_args(&from_args));
+                let (call, role_inh) =
+                    crate::playbook::roles::RoleCall::from_task(t, false, &item_vars);
+                inh.include_params = role_inh.include_params;
+                let (items, role) =
+                    parser.expand_role(&target, call, &inh, &t.pos, &mut vec![], None);
+                if let Some(r) = role.filter(|r| r.public) {
+                    self.p
+                        .included_roles
+                        .write()
+                        .expect("included roles lock")
+                        .push(r);
+                }
                 if !parser.errors.is_empty() {
                     let msg = parser
                         .errors
@@ -520,6 +598,7 @@ impl HostRun {
                     return self.after_task(t, TaskOutcome::failed(msg)).await;
                 }
                 self.included(&target);
+                self.role_ran(t);
                 items
             } else {
                 let base = t
@@ -538,6 +617,7 @@ impl HostRun {
                     Ok(items) => {
                         let shown = path.canonicalize().unwrap_or(path.clone());
                         self.included(&shown.display().to_string());
+                        self.role_ran(t);
                         items
                     }
                     Err(d) => return self.after_task(t, TaskOutcome::failed(d.to_string())).await,

@@ -10,6 +10,7 @@ mod host;
 mod includes;
 mod inventory_updates;
 mod judge;
+mod local_facts;
 mod loops;
 mod module_args;
 mod outcome;

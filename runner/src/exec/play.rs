@@ -72,9 +72,14 @@ pub fn load_vars_files(play: &Play, shared: &Shared) -> Result<Map<String, Value
                 .render_value(c, &ctx)
                 .map_err(|e| Diagnostic::at(&play.pos, format!("vars_files: {e}")))?;
             let name = name.as_str().unwrap_or_default().to_string();
-            let path = play.dir.join(&name);
-            if path.is_file() {
-                crate::inventory::merge(&mut out, &crate::inventory::dirvars_file(&path)?);
+            // As Ansible searches (path_dwim_relative_stack): the play's vars/ first.
+            let mut paths = vec![];
+            if !name.starts_with("vars/") {
+                paths.push(play.dir.join("vars").join(&name));
+            }
+            paths.push(play.dir.join(&name));
+            if let Some(path) = paths.into_iter().find(|p| p.is_file()) {
+                crate::inventory::combine(&mut out, &crate::inventory::dirvars_file(&path)?);
                 loaded = true;
                 break;
             }

@@ -36,6 +36,9 @@ pub struct PlayCtx {
     pub ended: AtomicBool,
     /// `meta: end_batch` ended this batch (`ended` too); the next batch runs.
     pub batch_ended: AtomicBool,
+    /// Roles include_role brought in with `public: true`: the rest of the play sees their
+    /// variables, on every host (as Ansible adds them to the play's roles).
+    pub included_roles: RwLock<Vec<Arc<crate::playbook::Role>>>,
     /// `throttle:` limits, one per task definition (by position: included tasks are parsed per host).
     pub throttles: Mutex<std::collections::HashMap<String, Arc<tokio::sync::Semaphore>>>,
 }
@@ -69,7 +72,20 @@ impl PlayCtx {
             ended: AtomicBool::new(false),
             batch_ended: AtomicBool::new(false),
             throttles: Default::default(),
+            included_roles: Default::default(),
         }
+    }
+
+    /// The play's roles whose defaults and vars every task sees.
+    pub fn public_roles(&self) -> Vec<Arc<crate::playbook::Role>> {
+        let included = self.included_roles.read().expect("included roles lock");
+        self.play
+            .roles
+            .iter()
+            .chain(included.iter())
+            .filter(|r| r.public)
+            .cloned()
+            .collect()
     }
 
     pub fn active_hosts(&self) -> Vec<String> {

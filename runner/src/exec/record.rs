@@ -70,7 +70,11 @@ pub fn register(p: &PlayCtx, host: &str, t: &Task, out: &TaskOutcome) {
                     // under their own name, as Ansible injects them; setup's are ansible_*.
                     let also_vars = go == FactsGo::FactsAndVariables;
                     for (k, v) in f {
-                        let target = if as_vars { &mut s.vars } else { &mut s.facts };
+                        let target = match go {
+                            FactsGo::Variables { data: false } => &mut s.included,
+                            _ if as_vars => &mut s.vars,
+                            _ => &mut s.facts,
+                        };
                         // setup's facts are `ansible_*`; the host's facts are kept without
                         // the prefix (`ansible_facts.user_id`), as Ansible's namespace_facts.
                         let name = match go {

@@ -36,6 +36,10 @@ pub struct HostState {
     pub facts: Map<String, Value>,
     /// set_fact and registered results.
     pub vars: Map<String, Value>,
+    /// include_vars' variables: below set_fact in precedence (Ansible's vars cache).
+    pub included: Map<String, Value>,
+    /// Facts were gathered in this run (ANSIBLE_GATHERING=smart gathers only once).
+    pub gathered: bool,
     /// Names in `vars` that hold data (registered results, set_fact), never templated again.
     pub data: std::collections::BTreeSet<String>,
     pub failed: bool,

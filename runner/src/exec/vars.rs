@@ -1,7 +1,8 @@
 //! Variables of a host for a task, layered in Ansible's precedence order (lowest first):
 //! role defaults, inventory (group then host, see inventory::host_vars), facts, play vars,
-//! vars_files, role vars, block and task vars, set_fact/register, role params, extra vars;
-//! then the magic variables (inventory_hostname, group_names, ...). The host lists
+//! vars_files, role vars, block and task vars, include_vars, set_fact/register, role params,
+//! include params, extra vars; then the magic variables (inventory_hostname, group_names,
+//! role_names, ...). The host lists
 //! (`groups`, `ansible_play_hosts`, ...) and `hostvars` join in `context`, shared by all.
 
 use std::collections::HashMap;
@@ -13,7 +14,7 @@ use serde_json::{Map, Value};
 
 use super::play_ctx::PlayCtx;
 use super::state::Shared;
-use crate::inventory::{merge, DirVars};
+use crate::inventory::{combine, merge, DirVars};
 use crate::playbook::Inherited;
 use crate::template::{mark_data, LazyVars, OMIT};
 
@@ -26,13 +27,20 @@ pub fn host_level(shared: &Shared, pb_vars: &DirVars, host: &str) -> Map<String,
         .unwrap_or_default();
     let st = shared.host_state(host);
     inject_facts(&mut v, &st.facts);
-    merge(&mut v, &st.vars);
+    combine(&mut v, &st.included);
+    combine(&mut v, &st.vars);
     mark_host_data(&mut v, &st);
     v.insert("inventory_hostname".into(), Value::String(host.to_string()));
     v.insert(
         "inventory_hostname_short".into(),
         Value::String(host.split('.').next().unwrap_or(host).to_string()),
     );
+    let groups = shared
+        .inventory
+        .read()
+        .map(|i| i.group_names(host))
+        .unwrap_or_default();
+    v.insert("group_names".into(), Value::from(groups));
     v
 }
 
@@ -79,13 +87,14 @@ pub fn task_vars(
 ) -> Map<String, Value> {
     let shared = &p.shared;
     let mut v = Map::new();
-    for r in &p.play.roles {
-        merge(&mut v, &r.defaults);
+    let play_roles = p.public_roles();
+    for r in &play_roles {
+        combine(&mut v, &r.default_vars(false));
     }
     if let Some(r) = &inh.role {
-        merge(&mut v, &r.defaults);
+        combine(&mut v, &r.default_vars(true));
     }
-    merge(
+    combine(
         &mut v,
         &shared
             .inventory
@@ -95,22 +104,30 @@ pub fn task_vars(
     );
     let st = shared.host_state(host);
     inject_facts(&mut v, &st.facts);
-    merge(&mut v, &p.play.vars);
-    merge(&mut v, &p.vars_files);
-    if let Some(r) = &inh.role {
-        merge(&mut v, &r.vars);
+    combine(&mut v, &p.play.vars);
+    combine(&mut v, &p.vars_files);
+    // The play's roles export their vars/ (and their dependencies') to the whole play.
+    for r in &play_roles {
+        combine(&mut v, &r.role_vars(false, true));
     }
-    merge(&mut v, &inh.vars);
-    merge(&mut v, &st.vars);
     if let Some(r) = &inh.role {
-        merge(&mut v, &r.params);
+        combine(&mut v, &r.role_vars(true, false));
+    }
+    combine(&mut v, &inh.vars);
+    combine(&mut v, &st.included);
+    combine(&mut v, &st.vars);
+    if let Some(r) = &inh.role {
+        combine(&mut v, &r.role_params());
+    }
+    combine(&mut v, &inh.include_params);
+    if let Some(r) = &inh.role {
         v.insert("role_name".into(), Value::String(r.name.clone()));
         v.insert(
             "role_path".into(),
             Value::String(r.path.display().to_string()),
         );
     }
-    merge(&mut v, &shared.opts.extra_vars);
+    combine(&mut v, &shared.opts.extra_vars);
     merge(&mut v, extra);
     mark_host_data(&mut v, &st);
     let magic = [
@@ -152,9 +169,15 @@ pub fn task_vars(
             "timonel_version",
             Value::String(env!("CARGO_PKG_VERSION").into()),
         ),
+        // Absolute, as Ansible's (os.path.abspath: links are not resolved).
         (
             "playbook_dir",
-            Value::String(p.play.dir.display().to_string()),
+            Value::String(
+                std::path::absolute(&p.play.dir)
+                    .unwrap_or_else(|_| p.play.dir.clone())
+                    .display()
+                    .to_string(),
+            ),
         ),
         ("inventory_dir", p.inventory_dir.clone()),
         ("omit", Value::String(OMIT.into())),
@@ -165,6 +188,12 @@ pub fn task_vars(
     ];
     for (k, m) in magic {
         v.insert(k.to_string(), m);
+    }
+    for (k, m) in crate::playbook::role_vars::role_name_vars(&p.play.roles) {
+        v.insert(k.to_string(), m);
+    }
+    if let Some(r) = &inh.role {
+        v.insert("ansible_role_name".into(), Value::String(r.name.clone()));
     }
     v
 }

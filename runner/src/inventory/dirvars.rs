@@ -78,11 +78,7 @@ fn merge_file(path: &Path, into: &mut Map<String, Value>) -> Result<(), Diagnost
     let (_, docs) = load_file(path)?;
     for d in docs {
         match d.to_json() {
-            Value::Object(m) => {
-                for (k, v) in m {
-                    into.insert(k, v);
-                }
-            }
+            Value::Object(m) => super::combine(into, &m),
             Value::Null => {}
             _ => {
                 return Err(Diagnostic::at(

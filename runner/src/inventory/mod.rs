@@ -1,5 +1,6 @@
 //! Ansible-compatible inventories: hosts, groups, their variables, and host patterns.
 
+mod combine;
 mod dirvars;
 mod graph;
 mod hetzner;
@@ -15,6 +16,7 @@ use std::path::{Path, PathBuf};
 use indexmap::IndexMap;
 use serde_json::{Map, Value};
 
+pub use combine::combine;
 pub use dirvars::{load_vars_file as dirvars_file, DirVars};
 pub use patterns::PatternError;
 pub use slice::Slice;
@@ -256,27 +258,27 @@ impl Inventory {
         let mut out = Map::new();
         for (g, _) in &groups {
             if let Some(grp) = self.groups.get(g) {
-                merge(&mut out, &grp.vars);
+                combine(&mut out, &grp.vars);
             }
         }
         for dv in [&self.dir_vars, playbook] {
             if let Some(v) = dv.groups.get("all") {
-                merge(&mut out, v);
+                combine(&mut out, v);
             }
         }
         for dv in [&self.dir_vars, playbook] {
             for (g, _) in groups.iter().filter(|(g, _)| g != "all") {
                 if let Some(v) = dv.groups.get(g) {
-                    merge(&mut out, v);
+                    combine(&mut out, v);
                 }
             }
         }
         if let Some(h) = self.hosts.get(host) {
-            merge(&mut out, &h.vars);
+            combine(&mut out, &h.vars);
         }
         for dv in [&self.dir_vars, playbook] {
             if let Some(v) = dv.hosts.get(host) {
-                merge(&mut out, v);
+                combine(&mut out, v);
             }
         }
         out

@@ -7,8 +7,8 @@ use serde_json::{Map, Value};
 use super::Inventory;
 
 impl Inventory {
-    /// `add_host`: the host, its groups and its variables. Changed when the host or one of
-    /// its group memberships is new (new variables alone are not a change, as in Ansible).
+    /// `add_host`: the host, its groups and its variables. Changed when the host, one of
+    /// its group memberships or a variable's value is new (Ansible's add_dynamic_host).
     pub fn add_run_host(
         &mut self,
         name: &str,
@@ -21,7 +21,9 @@ impl Inventory {
             changed |= self.join(name, g);
         }
         if let Some(h) = self.hosts.get_mut(name) {
-            super::merge(&mut h.vars, vars);
+            let before = h.vars.clone();
+            super::combine(&mut h.vars, vars);
+            changed |= h.vars != before;
         }
         self.finish();
         changed
@@ -59,6 +61,8 @@ mod tests {
         let vars = vars.as_object().unwrap();
         assert!(inv.add_run_host("web1", &["web".into()], vars));
         assert!(!inv.add_run_host("web1", &["web".into()], vars));
+        let other = serde_json::json!({"ansible_host": "10.0.0.6"});
+        assert!(inv.add_run_host("web1", &[], other.as_object().unwrap()));
         assert!(inv.add_run_host("db1", &[], &Map::new()));
         assert_eq!(inv.select("web").unwrap(), ["web1"]);
         assert_eq!(inv.select("ungrouped").unwrap(), ["db1"]);
@@ -67,6 +71,6 @@ mod tests {
         assert!(!inv.group_by("db1", "debian", &["linux".into()]));
         assert_eq!(inv.select("linux").unwrap(), ["db1"]);
         assert!(inv.select("ungrouped").unwrap().is_empty());
-        assert_eq!(inv.hosts["web1"].vars["ansible_host"], "10.0.0.5");
+        assert_eq!(inv.hosts["web1"].vars["ansible_host"], "10.0.0.6");
     }
 }

@@ -67,9 +67,7 @@ fn group(inv: &mut Inventory, name: &str, node: &Node) -> Result<(), Diagnostic>
                         inv.add_host(&h, name);
                         if let serde_json::Value::Object(vars) = hv.to_json() {
                             let entry = inv.hosts.get_mut(&h).expect("just added");
-                            for (vk, vv) in vars {
-                                entry.vars.insert(vk, vv);
-                            }
+                            super::combine(&mut entry.vars, &vars);
                         } else if !hv.is_null() {
                             return Err(Diagnostic::at(
                                 &hv.pos,
@@ -82,9 +80,7 @@ fn group(inv: &mut Inventory, name: &str, node: &Node) -> Result<(), Diagnostic>
             Some("vars") => match v.to_json() {
                 serde_json::Value::Object(vars) => {
                     let g = inv.groups.entry(name.to_string()).or_default();
-                    for (vk, vv) in vars {
-                        g.vars.insert(vk, vv);
-                    }
+                    super::combine(&mut g.vars, &vars);
                 }
                 serde_json::Value::Null => {}
                 _ => {

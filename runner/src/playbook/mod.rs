@@ -4,7 +4,8 @@ pub mod freeform;
 pub mod keywords;
 pub mod model;
 pub mod parse;
-mod roles;
+pub mod role_vars;
+pub mod roles;
 mod var_name;
 
 pub use action::{Action, EngineAction, FactsGo, Meta};

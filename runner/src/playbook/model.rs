@@ -46,17 +46,52 @@ pub struct Inherited {
     /// The nearest block's or import's `notify`: a task without its own notifies these.
     pub notify: Vec<String>,
     pub role: Option<Arc<Role>>,
+    /// Ansible's include params: the `vars:` of the include_tasks / include_role this task
+    /// came through, and the parent role's params and names for an included role; above
+    /// set_fact in precedence.
+    pub include_params: Map<String, Value>,
     pub nesting: Nesting,
 }
 
+/// A role's own data: its files and what the place that lists it gives it.
 #[derive(Debug)]
-pub struct Role {
+pub struct RoleData {
     pub name: String,
     pub path: PathBuf,
     pub defaults: Map<String, Value>,
     pub vars: Map<String, Value>,
-    /// Parameters given where the role is listed (`- role: x` + vars).
+    /// Parameters given where the role is listed (`- role: x` + `param: value`).
     pub params: Map<String, Value>,
+    /// `vars:` given where the role is listed (Ansible's role `vars`, below set_fact).
+    pub listed_vars: Map<String, Value>,
+}
+
+/// A role as one place brings it in: its data, its `meta/main.yml` dependencies, and the
+/// roles that brought it in (Ansible's dependency chain), which its variables inherit.
+/// Variables of a role are computed in `role_vars.rs`.
+#[derive(Debug)]
+pub struct Role {
+    pub own: Arc<RoleData>,
+    /// Direct dependencies in listed order, each with its own.
+    pub deps: Vec<Arc<Role>>,
+    /// The roles whose meta (or import_role/include_role) brought this one in, outermost first.
+    pub parents: Vec<Arc<RoleData>>,
+    /// What makes two listings the same role (Ansible's role hash: name, path, parameters,
+    /// vars, when, tags, files named, include or not): once one has completed on a host,
+    /// the tasks of the others are skipped there, unless `allow_duplicates`.
+    pub key: String,
+    pub allow_duplicates: bool,
+    /// The play sees its defaults and vars (and its dependencies'): `roles:` and import_role
+    /// by default, include_role with `public: true`; ANSIBLE_PRIVATE_ROLE_VARS and the
+    /// `public` argument change it.
+    pub public: bool,
+}
+
+impl std::ops::Deref for Role {
+    type Target = RoleData;
+    fn deref(&self) -> &RoleData {
+        &self.own
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -127,6 +162,9 @@ pub struct Block {
 pub enum Item {
     Task(Arc<Task>),
     Block(Arc<Block>),
+    /// The end of a role's tasks (Ansible's implicit `role_complete`): a host that ran one
+    /// of them has completed the role.
+    RoleEnd(Arc<Role>),
 }
 
 #[derive(Debug, Clone)]
@@ -136,7 +174,8 @@ pub struct Play {
     pub pos: Pos,
     pub vars: Map<String, Value>,
     pub vars_files: Vec<Value>,
-    pub gather_facts: bool,
+    /// `gather_facts:` when the play sets it (else ANSIBLE_GATHERING decides).
+    pub gather_facts: Option<bool>,
     pub serial: Vec<Value>,
     /// `order:` (inventory, reverse_inventory, sorted, reverse_sorted, shuffle), maybe a
     /// template of play and extra vars.
@@ -145,9 +184,12 @@ pub struct Play {
     pub any_errors_fatal: bool,
     pub max_fail_percentage: Option<f64>,
     pub force_handlers: bool,
-    /// pre_tasks, roles, tasks, post_tasks; handlers are flushed after each.
+    /// pre_tasks, roles, tasks, post_tasks; handlers are flushed after pre_tasks, after the
+    /// roles and tasks together, and after post_tasks.
     pub sections: Vec<Vec<Item>>,
     pub handlers: Vec<Arc<Task>>,
+    /// The roles `roles:` and import_role bring in (not their dependencies); the play's
+    /// tasks see the defaults and vars of those that are public.
     pub roles: Vec<Arc<Role>>,
     pub dir: PathBuf,
     pub inh: Inherited,

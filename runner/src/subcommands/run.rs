@@ -17,11 +17,11 @@ pub fn extra_vars(args: &[String]) -> Result<Map<String, Value>, Diagnostic> {
     let mut out = Map::new();
     for a in args {
         if let Some(file) = a.strip_prefix('@') {
-            crate::inventory::merge(&mut out, &crate::inventory::dirvars_file(Path::new(file))?);
+            crate::inventory::combine(&mut out, &crate::inventory::dirvars_file(Path::new(file))?);
         } else if a.trim_start().starts_with('{') {
             let docs = crate::yaml::load_str("--extra-vars", a)?;
             match docs.first().map(|d| d.to_json()) {
-                Some(Value::Object(m)) => crate::inventory::merge(&mut out, &m),
+                Some(Value::Object(m)) => crate::inventory::combine(&mut out, &m),
                 _ => return Err(Diagnostic::plain(format!("-e '{a}' is not a mapping"))),
             }
         } else {
@@ -150,6 +150,7 @@ fn list_tasks(pb: &Playbook) {
                     walk(&b.rescue, out);
                     walk(&b.always, out);
                 }
+                Item::RoleEnd(_) => {}
             }
         }
     }

@@ -173,14 +173,12 @@ impl Parser {
                         continue;
                     };
                     self.role_from = Some(crate::playbook::roles::RoleFrom::from_args(&t.args));
-                    out.extend(self.expand_role(
-                        &name,
-                        Map::new(),
-                        &t.inh,
-                        &t.pos,
-                        &mut vec![],
-                        None,
-                    ));
+                    let (call, inh) =
+                        crate::playbook::roles::RoleCall::from_task(&t, true, &Map::new());
+                    out.extend(
+                        self.expand_role(&name, call, &inh, &t.pos, &mut vec![], None)
+                            .0,
+                    );
                     continue;
                 }
                 let mut t = t;

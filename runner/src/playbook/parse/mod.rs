@@ -22,7 +22,8 @@ pub struct Parser {
     pub errors: Vec<Diagnostic>,
     /// Handlers contributed by roles of the play being parsed.
     pub role_handlers: Vec<Arc<Task>>,
-    pub roles_seen: Vec<(String, String)>,
+    /// The identities of the roles expanded in this play (their handlers join once).
+    pub roles_seen: Vec<String>,
     pub play_roles: Vec<Arc<Role>>,
     pub play_dir: PathBuf,
     /// Names and listen topics of tasks that failed to parse (already reported).
@@ -329,7 +330,12 @@ impl Parser {
     }
 
     /// `inherit`, ignoring the keywords in `skip` (a play's own vars, kept apart).
-    fn inherit_except(&mut self, node: &Node, base: &Inherited, skip: &[&str]) -> Inherited {
+    pub(crate) fn inherit_except(
+        &mut self,
+        node: &Node,
+        base: &Inherited,
+        skip: &[&str],
+    ) -> Inherited {
         let mut inh = base.clone();
         let bool_or_tpl = |n: &Node| Some(n.to_json());
         for (k, v) in node.as_map().unwrap_or(&[]) {
@@ -464,7 +470,7 @@ impl Parser {
             match r.as_seq() {
                 Some(list) => {
                     for entry in list {
-                        role_items.extend(self.role_entry(entry, &inh, &mut vec![], None));
+                        role_items.extend(self.role_entry(entry, &inh, &mut vec![], None, &[]).0);
                     }
                 }
                 None if r.is_null() => {}
@@ -480,8 +486,7 @@ impl Parser {
         self.check_notify(&sections, &handlers);
         let gather = node
             .get("gather_facts")
-            .map(|g| timonel_modules::spec::to_bool(&g.to_json()).unwrap_or(true))
-            .unwrap_or(true);
+            .map(|g| timonel_modules::spec::to_bool(&g.to_json()).unwrap_or(true));
         let serial = match node.get("serial").map(Node::to_json) {
             Some(Value::Array(a)) => a,
             Some(Value::Null) | None => vec![],
@@ -566,6 +571,7 @@ pub fn flatten_tasks(items: &[Item], out: &mut Vec<Arc<Task>>) {
                 flatten_tasks(&b.rescue, out);
                 flatten_tasks(&b.always, out);
             }
+            Item::RoleEnd(_) => {}
         }
     }
 }

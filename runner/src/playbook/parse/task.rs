@@ -333,6 +333,13 @@ impl Parser {
             }
         }
         let mut t_inh = self.inherit(node, inh);
+        // An include's own `vars:` are include params: above set_fact, for the include and
+        // everything it brings in (Ansible's get_include_params).
+        if action.engine().is_some_and(EngineAction::is_include) {
+            if let Some(Value::Object(own)) = node.get("vars").map(Node::to_json) {
+                crate::inventory::merge(&mut t_inh.include_params, &own);
+            }
+        }
         // What an include's `apply:` adds for the tasks it brings in.
         let apply = action
             .engine()
