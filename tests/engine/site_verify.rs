@@ -166,7 +166,8 @@ fn verification_checks_the_application_through_the_ingress_only_where_it_has_an_
         "The application is ready (/healthz answers 200)",
     );
     assert!(
-        failed.starts_with("fatal: [localhost]: FAILED! =>")
+        failed.starts_with("[ERROR]: Task failed: Status code was -1 and not [200]")
+            && failed.contains("\nfatal: [localhost]: FAILED! =>")
             && failed.contains(r#""url": "http://192.0.2.1/healthz""#),
         "{failed}"
     );
