@@ -293,3 +293,29 @@ pub async fn apply_content(
     }
     Ok(preview)
 }
+
+/// A write into a directory that doesn't exist yet (copy to `dir/`, ini_file's new file):
+/// `mkdir -p` the directory, then the write.
+pub struct MakeDirFirst {
+    pub dir: String,
+    pub work: Work,
+}
+
+#[async_trait::async_trait]
+impl crate::Apply for MakeDirFirst {
+    async fn apply(
+        self: Box<Self>,
+        ctx: &ApplyContext<'_>,
+        args: &crate::Args,
+        preview: ModuleResult,
+    ) -> ModResult<ModuleResult> {
+        ctx.host
+            .exec_ok(&format!("mkdir -p -- {}", sh_quote(&self.dir)))
+            .await?;
+        self.work.apply(ctx, args, preview).await
+    }
+
+    async fn discard(self: Box<Self>, ctx: &ApplyContext<'_>) -> ModResult<()> {
+        self.work.discard(ctx).await
+    }
+}

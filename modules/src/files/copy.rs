@@ -1,12 +1,11 @@
 use async_trait::async_trait;
 
-use super::content::{plan_content, with_validate, Body, ControllerFile, NewFile};
-use crate::connection::sh_quote;
+use super::content::{plan_content, with_validate, Body, ControllerFile, MakeDirFirst, NewFile};
 use crate::hostfs::FileKind;
 use crate::spec::{arg, ArgType::*, ModuleSpec, ATTR_ARGS, SELINUX_ARGS};
 use crate::{
-    Apply, ApplyContext, Args, Controller, FileSource, ModResult, Module, ModuleError,
-    ModuleResult, Plan, PlanContext, Work,
+    Args, Controller, FileSource, ModResult, Module, ModuleError, ModuleResult, Plan, PlanContext,
+    Work,
 };
 
 pub struct Copy;
@@ -209,30 +208,5 @@ fn content_bytes(c: &serde_json::Value) -> Vec<u8> {
         other => serde_json::to_string(other)
             .unwrap_or_default()
             .into_bytes(),
-    }
-}
-
-/// A copy into a directory that doesn't exist yet: `mkdir -p`, then the file.
-struct MakeDirFirst {
-    dir: String,
-    work: Work,
-}
-
-#[async_trait]
-impl Apply for MakeDirFirst {
-    async fn apply(
-        self: Box<Self>,
-        ctx: &ApplyContext<'_>,
-        args: &Args,
-        preview: ModuleResult,
-    ) -> ModResult<ModuleResult> {
-        ctx.host
-            .exec_ok(&format!("mkdir -p -- {}", sh_quote(&self.dir)))
-            .await?;
-        self.work.apply(ctx, args, preview).await
-    }
-
-    async fn discard(self: Box<Self>, ctx: &ApplyContext<'_>) -> ModResult<()> {
-        self.work.discard(ctx).await
     }
 }

@@ -6,13 +6,12 @@
 use async_trait::async_trait;
 use serde_json::Value;
 
-use super::content::plan_content;
+use super::content::{plan_content, MakeDirFirst};
 use crate::connection::sh_quote;
 use crate::hostfs::FileKind;
 use crate::spec::{arg, ArgType::*, ModuleSpec, ATTR_ARGS, SELINUX_ARGS};
 use crate::{
-    Apply, ApplyContext, Args, FileDiff, ModResult, Module, ModuleError, ModuleResult, Plan,
-    PlanContext, Work,
+    Args, FileDiff, ModResult, Module, ModuleError, ModuleResult, Plan, PlanContext, Work,
 };
 
 pub struct IniFile;
@@ -462,27 +461,6 @@ fn want(args: &Args) -> ModResult<Want> {
     })
 }
 
-/// Creates the missing parent directory, then writes the file.
-struct CreateDir {
-    dir: String,
-    then: Work,
-}
-
-#[async_trait]
-impl Apply for CreateDir {
-    async fn apply(
-        self: Box<Self>,
-        ctx: &ApplyContext<'_>,
-        args: &Args,
-        preview: ModuleResult,
-    ) -> ModResult<ModuleResult> {
-        ctx.host
-            .exec_ok(&format!("mkdir -p -- {}", sh_quote(&self.dir)))
-            .await?;
-        self.then.apply(ctx, args, preview).await
-    }
-}
-
 #[async_trait]
 impl Module for IniFile {
     fn spec(&self) -> &'static ModuleSpec {
@@ -570,7 +548,7 @@ impl Module for IniFile {
                         .parent()
                         .map(|p| p.to_string_lossy().into_owned())
                         .unwrap_or_default();
-                    Work::custom(CreateDir { dir, then: work })
+                    Work::custom(MakeDirFirst { dir, work })
                 } else {
                     work
                 };
