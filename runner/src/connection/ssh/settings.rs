@@ -130,7 +130,11 @@ fn config_field(p: &ssh2_config::HostParams, name: &str) -> Option<String> {
 
 impl SshSettings {
     pub fn resolve(name: &str, vars: &Map<String, Value>, defaults: &SshDefaults) -> SshSettings {
-        let address_var = var(vars, &["ansible_host", "ansible_ssh_host"]);
+        // An `ansible_host` that is the host's own name (as the engine fills it in where the
+        // inventory gives none, like Ansible) is no address: ~/.ssh/config's HostName for
+        // that name still applies, as OpenSSH applies it to the name it is given.
+        let address_var =
+            var(vars, &["ansible_host", "ansible_ssh_host"]).filter(|a| a.as_str() != name);
         let cfg = ssh_config(name).or_else(|| address_var.as_deref().and_then(ssh_config));
         let args: Vec<(String, String)> = [
             var(vars, &["ansible_ssh_common_args"]),
