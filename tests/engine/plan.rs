@@ -2,19 +2,7 @@
 //! `--check` did not create has "(known after apply)" as its address. It is planned, never
 //! contacted: each task that would run on it shows as a change known after apply.
 
-use crate::support::{recap, Lab};
-
-/// What a task printed: the lines after its banner, up to the next blank line.
-fn task_output(stdout: &str, task: &str) -> String {
-    let banner = format!("TASK [{task}] ");
-    stdout
-        .lines()
-        .skip_while(|l| !l.starts_with(&banner))
-        .skip(1)
-        .take_while(|l| !l.is_empty())
-        .collect::<Vec<_>>()
-        .join("\n")
-}
+use crate::support::{recap, task_output, Lab};
 
 const PLAYBOOK: &str = r#"
 - hosts: localhost

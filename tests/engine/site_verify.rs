@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::k8s_fake::ApiServer;
-use crate::support::{Lab, Out};
+use crate::support::{task_output, Lab, Out};
 
 /// What verification reads: the application's Deployment and Ingress, Traefik's Service.
 const OBJECTS: &str = r#"
@@ -70,18 +70,6 @@ fn verify(t: &Lab, api: &ApiServer, extra: &[&str]) -> Out {
     ];
     args.extend_from_slice(extra);
     t.run(&args)
-}
-
-/// The lines a task printed after its banner, up to the next blank line.
-fn task_output(stdout: &str, task: &str) -> String {
-    let banner = format!("TASK [{task}] ");
-    stdout
-        .lines()
-        .skip_while(|l| !l.starts_with(&banner))
-        .skip(1)
-        .take_while(|l| !l.is_empty())
-        .collect::<Vec<_>>()
-        .join("\n")
 }
 
 fn service_reads(api: &ApiServer) -> usize {

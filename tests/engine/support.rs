@@ -229,3 +229,15 @@ pub fn listening_port(child: &mut std::process::Child, what: &str) -> u16 {
         .and_then(|p| p.parse().ok())
         .unwrap_or_else(|| panic!("{what} did not start: {line:?}"))
 }
+
+/// What a task printed: the lines after its banner, up to the next blank line.
+pub fn task_output(stdout: &str, task: &str) -> String {
+    let banner = format!("TASK [{task}] ");
+    stdout
+        .lines()
+        .skip_while(|l| !l.starts_with(&banner))
+        .skip(1)
+        .take_while(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
